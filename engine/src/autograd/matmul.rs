@@ -1,0 +1,56 @@
+//! Matrix multiplication: C = A·B, with ∂L/∂A = ∂L/∂C·Bᵀ and ∂L/∂B = Aᵀ·∂L/∂C.
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+impl Tensor {
+    /// `[.., m, k] x [.., k, n] -> [.., m, n]`. Batch axes broadcast (a `[k, n]` weight can
+    /// multiply a `[batch, m, k]` input); both operands need at least two axes.
+    pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        if self.rank() < 2 || rhs.rank() < 2 {
+            return Err(Error::shape(
+                "matmul",
+                format!(
+                    "both operands need at least two axes, got {:?} x {:?}; reshape vectors to [1, n] or [n, 1]",
+                    self.shape(),
+                    rhs.shape()
+                ),
+            ));
+        }
+        let (ra, rb) = (self.rank(), rhs.rank());
+        let (k, k2) = (self.shape()[ra - 1], rhs.shape()[rb - 2]);
+        if k != k2 {
+            return Err(Error::shape(
+                "matmul",
+                format!(
+                    "inner dimensions differ: {:?} x {:?} ({k} vs {k2})",
+                    self.shape(),
+                    rhs.shape()
+                ),
+            ));
+        }
+        let batch = crate::layout::broadcast_shape("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2])?;
+        let with_batch = |t: &Tensor| {
+            let mut shape = batch.clone();
+            shape.extend_from_slice(&t.shape()[t.rank() - 2..]);
+            t.broadcast_to(&shape)
+        };
+        let (a, b) = (with_batch(self)?, with_batch(rhs)?);
+        let storage = a.storage().matmul(a.layout(), b.storage(), b.layout())?;
+        let mut shape = batch.clone();
+        shape.extend([a.shape()[a.rank() - 2], b.shape()[b.rank() - 1]]);
+        let (ia, ib) = (a.clone(), b.clone());
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            crate::layout::Layout::contiguous(&shape),
+            "matmul",
+            &[&a, &b],
+            move |g, _| {
+                let ga = ia.requires_grad_flag().then(|| g.matmul(&ib.t()?)).transpose()?;
+                let gb = ib.requires_grad_flag().then(|| ia.t()?.matmul(g)).transpose()?;
+                Ok(vec![ga, gb])
+            },
+        ))
+    }
+}

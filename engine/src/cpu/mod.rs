@@ -1,0 +1,12 @@
+//! CPU kernels: plain loops, rayon for parallelism, matrixmultiply for GEMM.
+//!
+//! Kernels take flat slices plus a [`Layout`](crate::layout::Layout) and return new buffers;
+//! they know nothing about tensors or gradients.
+
+pub mod copy;
+pub mod elementwise;
+pub mod matmul;
+pub mod reduce;
+
+/// Below this many elements, splitting work across threads costs more than it saves.
+pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 15;

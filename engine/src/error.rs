@@ -1,0 +1,66 @@
+//! One error type for the whole engine: every failure names the operation and what was wrong.
+
+use thiserror::Error;
+
+/// Everything that can go wrong inside the engine.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// Two shapes cannot be broadcast to a common shape.
+    #[error("{op}: shapes {lhs:?} and {rhs:?} cannot be broadcast together (trailing dimensions must be equal or 1)")]
+    Broadcast {
+        op: &'static str,
+        lhs: Vec<usize>,
+        rhs: Vec<usize>,
+    },
+    /// Shapes that do not fit the operation (wrong rank, mismatched inner dimensions, ...).
+    #[error("{op}: {msg}")]
+    Shape { op: &'static str, msg: String },
+    /// An axis outside the tensor's rank.
+    #[error("{op}: axis {axis} is out of range for a tensor of shape {shape:?}")]
+    Axis {
+        op: &'static str,
+        axis: usize,
+        shape: Vec<usize>,
+    },
+    /// NaN or infinity where a finite number is required (a diverging optimisation, bad data).
+    #[error("{op}: {what} contains NaN or infinity (shape {shape:?}); check the input data and lower the learning rate if training diverged")]
+    NonFinite {
+        op: &'static str,
+        what: &'static str,
+        shape: Vec<usize>,
+    },
+    /// An argument outside its valid range (a negative learning rate, a zero stride, ...).
+    #[error("{op}: {msg}")]
+    InvalidArgument { op: &'static str, msg: String },
+    /// Operands live on different devices.
+    #[error("{op}: operands are on different devices ({lhs} and {rhs}); move them to one device first")]
+    DeviceMismatch {
+        op: &'static str,
+        lhs: String,
+        rhs: String,
+    },
+    /// Autodiff was asked for something it cannot do.
+    #[error("backward: {0}")]
+    Backward(String),
+}
+
+/// Result with the engine's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for a shape error.
+    pub fn shape(op: &'static str, msg: impl Into<String>) -> Self {
+        Error::Shape {
+            op,
+            msg: msg.into(),
+        }
+    }
+
+    /// Shorthand for an invalid-argument error.
+    pub fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            op,
+            msg: msg.into(),
+        }
+    }
+}
