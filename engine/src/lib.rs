@@ -12,6 +12,7 @@ pub mod layout;
 pub mod nn;
 pub mod ops;
 pub mod rng;
+pub mod shared_data;
 pub mod storage;
 pub mod tensor;
 
