@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod device;
 pub mod error;
 pub mod gradcheck;
+pub mod io;
 pub mod layout;
 pub mod nn;
 pub mod ops;
@@ -15,6 +16,7 @@ pub mod rng;
 pub mod shared_data;
 pub mod storage;
 pub mod tensor;
+pub mod vis;
 
 pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
 pub use device::Device;

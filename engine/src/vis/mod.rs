@@ -1,0 +1,1 @@
+//! Pictures of what networks compute: plots, filter grids, feature maps.
