@@ -15,6 +15,7 @@ pub mod ops;
 pub mod rng;
 pub mod shared_data;
 pub mod storage;
+pub mod style;
 pub mod tensor;
 pub mod vis;
 

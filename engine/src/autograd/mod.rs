@@ -7,11 +7,15 @@
 
 mod binary;
 mod broadcast;
+mod conv;
 mod matmul;
+mod pool;
 mod reduce;
 mod shape_ops;
 mod softmax;
 mod unary;
+
+pub use crate::cpu::conv_geometry::Conv2dParams;
 
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorId};
@@ -77,6 +81,13 @@ pub struct Gradients {
 }
 
 impl Gradients {
+    /// A map holding one gradient, for optimisers driven by gradients computed elsewhere.
+    pub fn single(t: &Tensor, grad: Tensor) -> Self {
+        let mut map = HashMap::new();
+        map.insert(t.id(), grad);
+        Gradients { map }
+    }
+
     /// The gradient for `t`, if `t` was a leaf that the output depends on.
     pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
         self.map.get(&t.id())

@@ -1,0 +1,16 @@
+//! Neural style transfer (Gatys, Ecker & Bethge): optimise an image so that a pretrained
+//! network sees the content of one picture and the textures of another.
+
+pub mod gram;
+pub mod lbfgs;
+pub mod objective;
+pub mod total_variation;
+pub mod transfer;
+
+pub use gram::gram_matrix;
+pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use objective::{
+    Evaluation, FeatureExtractor, LayerWeight, LossTerms, Objective, ObjectiveConfig,
+};
+pub use total_variation::total_variation;
+pub use transfer::{optimise, Control, ImageOptimizer, Outcome, Progress, StopReason};
