@@ -9,7 +9,11 @@ use crate::tensor::Tensor;
 
 impl Tensor {
     /// Both operands as views of their common broadcast shape.
-    pub(crate) fn broadcast_pair(&self, rhs: &Tensor, op: &'static str) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn broadcast_pair(
+        &self,
+        rhs: &Tensor,
+        op: &'static str,
+    ) -> Result<(Tensor, Tensor)> {
         if self.device() != rhs.device() {
             return Err(Error::DeviceMismatch {
                 op,
@@ -81,7 +85,10 @@ impl Tensor {
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Maximum, |g, a, b| {
             let to_b = b.zip_raw(a, BinaryOp::Gt);
-            let to_a = to_b.map(UnaryOp::Affine { mul: -1.0, add: 1.0 });
+            let to_a = to_b.map(UnaryOp::Affine {
+                mul: -1.0,
+                add: 1.0,
+            });
             Ok((g.mul(&to_a)?, g.mul(&to_b)?))
         })
     }
@@ -90,7 +97,10 @@ impl Tensor {
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Minimum, |g, a, b| {
             let to_b = a.zip_raw(b, BinaryOp::Gt);
-            let to_a = to_b.map(UnaryOp::Affine { mul: -1.0, add: 1.0 });
+            let to_a = to_b.map(UnaryOp::Affine {
+                mul: -1.0,
+                add: 1.0,
+            });
             Ok((g.mul(&to_a)?, g.mul(&to_b)?))
         })
     }

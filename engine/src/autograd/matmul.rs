@@ -30,7 +30,11 @@ impl Tensor {
                 ),
             ));
         }
-        let batch = crate::layout::broadcast_shape("matmul", &self.shape()[..ra - 2], &rhs.shape()[..rb - 2])?;
+        let batch = crate::layout::broadcast_shape(
+            "matmul",
+            &self.shape()[..ra - 2],
+            &rhs.shape()[..rb - 2],
+        )?;
         let with_batch = |t: &Tensor| {
             let mut shape = batch.clone();
             shape.extend_from_slice(&t.shape()[t.rank() - 2..]);
@@ -47,8 +51,14 @@ impl Tensor {
             "matmul",
             &[&a, &b],
             move |g, _| {
-                let ga = ia.requires_grad_flag().then(|| g.matmul(&ib.t()?)).transpose()?;
-                let gb = ib.requires_grad_flag().then(|| ia.t()?.matmul(g)).transpose()?;
+                let ga = ia
+                    .requires_grad_flag()
+                    .then(|| g.matmul(&ib.t()?))
+                    .transpose()?;
+                let gb = ib
+                    .requires_grad_flag()
+                    .then(|| ia.t()?.matmul(g))
+                    .transpose()?;
                 Ok(vec![ga, gb])
             },
         ))

@@ -67,7 +67,8 @@ impl Tensor {
             .filter(|(_, &f)| f)
             .map(|(d, _)| d)
             .product();
-        self.sum(axes, keepdim)?.mul_scalar(1.0 / count.max(1) as f32)
+        self.sum(axes, keepdim)?
+            .mul_scalar(1.0 / count.max(1) as f32)
     }
 
     /// Mean of every element, as a rank-0 tensor.

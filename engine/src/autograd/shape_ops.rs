@@ -157,8 +157,8 @@ impl Tensor {
         }
         for p in parts {
             let same_rank = p.rank() == first.rank();
-            let others_match = same_rank
-                && (0..p.rank()).all(|a| a == axis || p.shape()[a] == first.shape()[a]);
+            let others_match =
+                same_rank && (0..p.rank()).all(|a| a == axis || p.shape()[a] == first.shape()[a]);
             if !others_match {
                 return Err(Error::shape(
                     "concat",
@@ -170,8 +170,10 @@ impl Tensor {
                 ));
             }
         }
-        let storages: Vec<(&Storage, &Layout)> =
-            parts.iter().map(|p| (p.storage().as_ref(), p.layout())).collect();
+        let storages: Vec<(&Storage, &Layout)> = parts
+            .iter()
+            .map(|p| (p.storage().as_ref(), p.layout()))
+            .collect();
         let storage = Storage::concat(&storages, axis);
         let sizes: Vec<usize> = parts.iter().map(|p| p.shape()[axis]).collect();
         let mut shape = first.shape().to_vec();

@@ -75,9 +75,11 @@ impl Tensor {
 
     /// a·x + b with constants a and b.
     pub fn affine(&self, mul: f32, add: f32) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Affine { mul, add }, "affine", move |g, _, _| {
-            g.mul_scalar(mul)
-        }))
+        Ok(
+            self.unary(UnaryOp::Affine { mul, add }, "affine", move |g, _, _| {
+                g.mul_scalar(mul)
+            }),
+        )
     }
 
     /// x + c.
@@ -92,9 +94,11 @@ impl Tensor {
 
     /// Limit every element to [lo, hi]; the gradient is zero where the limit was hit.
     pub fn clamp(&self, lo: f32, hi: f32) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Clamp { lo, hi }, "clamp", move |g, x, _| {
-            g.mul(&x.map(UnaryOp::InRange { lo, hi }))
-        }))
+        Ok(
+            self.unary(UnaryOp::Clamp { lo, hi }, "clamp", move |g, x, _| {
+                g.mul(&x.map(UnaryOp::InRange { lo, hi }))
+            }),
+        )
     }
 
     /// The Heaviside step: 1 for x > 0, else 0. Its derivative is zero everywhere it exists,
@@ -105,20 +109,27 @@ impl Tensor {
 
     /// max(0, x); d/dx = step(x).
     pub fn relu(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Relu, "relu", |g, x, _| g.mul(&x.map(UnaryOp::Step))))
+        Ok(self.unary(UnaryOp::Relu, "relu", |g, x, _| {
+            g.mul(&x.map(UnaryOp::Step))
+        }))
     }
 
     /// x for x > 0, slope·x otherwise; d/dx = 1 or slope.
     pub fn leaky_relu(&self, slope: f32) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::LeakyRelu(slope), "leaky_relu", move |g, x, _| {
-            g.mul(&x.map(UnaryOp::LeakyReluDeriv(slope)))
-        }))
+        Ok(
+            self.unary(UnaryOp::LeakyRelu(slope), "leaky_relu", move |g, x, _| {
+                g.mul(&x.map(UnaryOp::LeakyReluDeriv(slope)))
+            }),
+        )
     }
 
     /// σ(x) = 1/(1+e⁻ˣ); d/dx = σ(x)(1-σ(x)).
     pub fn sigmoid(&self) -> Result<Tensor> {
         Ok(self.unary(UnaryOp::Sigmoid, "sigmoid", |g, _, out| {
-            let one_minus = out.map(UnaryOp::Affine { mul: -1.0, add: 1.0 });
+            let one_minus = out.map(UnaryOp::Affine {
+                mul: -1.0,
+                add: 1.0,
+            });
             g.mul(&out.mul(&one_minus)?)
         }))
     }
@@ -126,7 +137,10 @@ impl Tensor {
     /// tanh x; d/dx = 1 - tanh²x.
     pub fn tanh(&self) -> Result<Tensor> {
         Ok(self.unary(UnaryOp::Tanh, "tanh", |g, _, out| {
-            let one_minus_sq = out.mul(out)?.map(UnaryOp::Affine { mul: -1.0, add: 1.0 });
+            let one_minus_sq = out.mul(out)?.map(UnaryOp::Affine {
+                mul: -1.0,
+                add: 1.0,
+            });
             g.mul(&one_minus_sq)
         }))
     }
