@@ -16,13 +16,15 @@ const FMT: &str = "safetensors";
 /// The reference implementation refuses headers above 100 MB; so do we.
 const MAX_HEADER: u64 = 100_000_000;
 
-/// True if the bytes look like a safetensors file: a plausible header length then `{`.
+/// True if the bytes look like a safetensors file: a header length then `{`. An implausible
+/// length still counts (unless the bytes could be ONNX), so the reader can say what is wrong
+/// with it instead of "unrecognised format".
 pub fn looks_like(bytes: &[u8]) -> bool {
-    if bytes.len() < 9 {
+    if bytes.len() < 9 || bytes[8] != b'{' {
         return false;
     }
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
-    n >= 2 && n <= MAX_HEADER && bytes[8] == b'{'
+    (2..=MAX_HEADER).contains(&n) || !crate::onnx::looks_like(bytes)
 }
 
 /// Parses a whole safetensors file held in memory.
@@ -108,12 +110,14 @@ fn read_entry(name: &str, v: &Value, data_len: usize) -> Result<(DType, Vec<usiz
         "BF16" => DType::BF16,
         "F64" => DType::F64,
         "I64" => DType::I64,
-        other => return Err(WeightsError::unsupported(
-            FMT,
-            format!(
+        other => {
+            return Err(WeightsError::unsupported(
+                FMT,
+                format!(
                 "tensor {name:?} has dtype {other}; only F32, F16, BF16, F64 and I64 can be read"
             ),
-        )),
+            ))
+        }
     };
     let shape: Vec<usize> = v
         .get("shape")
