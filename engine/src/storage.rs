@@ -1,6 +1,9 @@
 //! The buffer behind a tensor, and the one place that dispatches kernels to a device.
 
 use crate::cpu;
+use crate::cpu::conv::dense;
+use crate::cpu::conv_geometry::Conv2dGeometry;
+use crate::cpu::pool::Pool2dGeometry;
 use crate::device::Device;
 use crate::error::Result;
 use crate::layout::Layout;
@@ -40,7 +43,13 @@ impl Storage {
     }
 
     /// `lhs` and `rhs` must have the same shape (broadcasting happens before, as a view).
-    pub fn binary(&self, lhs: &Layout, rhs: &Storage, rhs_layout: &Layout, op: BinaryOp) -> Storage {
+    pub fn binary(
+        &self,
+        lhs: &Layout,
+        rhs: &Storage,
+        rhs_layout: &Layout,
+        op: BinaryOp,
+    ) -> Storage {
         match (self, rhs) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(cpu::elementwise::binary(a, lhs, b, rhs_layout, op))
@@ -61,6 +70,103 @@ impl Storage {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Ok(Storage::Cpu(cpu::matmul::matmul(a, lhs, b, rhs_layout)?))
             }
+        }
+    }
+
+    /// Convolution forward (`self` is the input); see [`cpu::conv`].
+    pub fn conv2d(
+        &self,
+        l: &Layout,
+        w: (&Storage, &Layout),
+        b: Option<(&Storage, &Layout)>,
+        g: &Conv2dGeometry,
+    ) -> Storage {
+        match (self, w.0) {
+            (Storage::Cpu(x), Storage::Cpu(wd)) => {
+                let bias = b.map(|(Storage::Cpu(bd), bl)| dense(bd, bl));
+                Storage::Cpu(cpu::conv::conv2d(
+                    &dense(x, l),
+                    &dense(wd, w.1),
+                    bias.as_deref(),
+                    g,
+                ))
+            }
+        }
+    }
+
+    /// Convolution input gradient (`self` is the output gradient).
+    pub fn conv2d_backward_input(
+        &self,
+        l: &Layout,
+        w: (&Storage, &Layout),
+        g: &Conv2dGeometry,
+    ) -> Storage {
+        match (self, w.0) {
+            (Storage::Cpu(dy), Storage::Cpu(wd)) => Storage::Cpu(cpu::conv::conv2d_backward_input(
+                &dense(dy, l),
+                &dense(wd, w.1),
+                g,
+            )),
+        }
+    }
+
+    /// Convolution weight gradient (`self` is the input).
+    pub fn conv2d_backward_weight(
+        &self,
+        l: &Layout,
+        dy: (&Storage, &Layout),
+        g: &Conv2dGeometry,
+    ) -> Storage {
+        match (self, dy.0) {
+            (Storage::Cpu(x), Storage::Cpu(d)) => Storage::Cpu(cpu::conv::conv2d_backward_weight(
+                &dense(x, l),
+                &dense(d, dy.1),
+                g,
+            )),
+        }
+    }
+
+    /// Convolution bias gradient (`self` is the output gradient).
+    pub fn conv2d_backward_bias(&self, l: &Layout, g: &Conv2dGeometry) -> Storage {
+        match self {
+            Storage::Cpu(dy) => Storage::Cpu(cpu::conv::conv2d_backward_bias(&dense(dy, l), g)),
+        }
+    }
+
+    /// Max pooling forward (`self` is the input).
+    pub fn max_pool2d(&self, l: &Layout, g: &Pool2dGeometry) -> Storage {
+        match self {
+            Storage::Cpu(x) => Storage::Cpu(cpu::pool::max_pool2d(&dense(x, l), g)),
+        }
+    }
+
+    /// Max pooling input gradient (`self` is the input, `dy` the output gradient).
+    pub fn max_pool2d_backward(
+        &self,
+        l: &Layout,
+        dy: (&Storage, &Layout),
+        g: &Pool2dGeometry,
+    ) -> Storage {
+        match (self, dy.0) {
+            (Storage::Cpu(x), Storage::Cpu(d)) => Storage::Cpu(cpu::pool::max_pool2d_backward(
+                &dense(x, l),
+                &dense(d, dy.1),
+                g,
+            )),
+        }
+    }
+
+    /// Average pooling forward (`self` is the input).
+    pub fn avg_pool2d(&self, l: &Layout, g: &Pool2dGeometry) -> Storage {
+        match self {
+            Storage::Cpu(x) => Storage::Cpu(cpu::pool::avg_pool2d(&dense(x, l), g)),
+        }
+    }
+
+    /// Average pooling input gradient (`self` is the output gradient).
+    pub fn avg_pool2d_backward(&self, l: &Layout, g: &Pool2dGeometry) -> Storage {
+        match self {
+            Storage::Cpu(dy) => Storage::Cpu(cpu::pool::avg_pool2d_backward(&dense(dy, l), g)),
         }
     }
 

@@ -3,9 +3,13 @@
 //! Kernels take flat slices plus a [`Layout`](crate::layout::Layout) and return new buffers;
 //! they know nothing about tensors or gradients.
 
+pub mod conv;
+pub mod conv_geometry;
+pub mod conv_im2col;
 pub mod copy;
 pub mod elementwise;
 pub mod matmul;
+pub mod pool;
 pub mod reduce;
 
 /// Below this many elements, splitting work across threads costs more than it saves.

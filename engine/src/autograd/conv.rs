@@ -1,0 +1,86 @@
+//! 2-D convolution and its gradients.
+//!
+//! Forward: `y[n, o] = bias[o] + Σ_c w[o, c] ⋆ x[n, c]` (cross-correlation, as in PyTorch).
+//! Backward, for an output gradient `dy`:
+//! - `dx` spreads every `dy` value back through the kernel taps that produced it
+//!   (a GEMM with the transposed weight, then col2im);
+//! - `dw` correlates the input with `dy` (a GEMM of `dy` with the im2col matrix);
+//! - `dbias` sums `dy` over the batch and all pixels.
+//!
+//! Each is computed only when that input asks for a gradient: in style transfer only the
+//! image does, so the weight GEMM — a third of the work — is skipped entirely.
+
+use crate::cpu::conv_geometry::{Conv2dGeometry, Conv2dParams};
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::storage::Storage;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// A storage and the layout that views it, as the dispatch methods take them.
+fn view(t: &Tensor) -> (&Storage, &Layout) {
+    (t.storage().as_ref(), t.layout())
+}
+
+impl Tensor {
+    /// 2-D convolution of an `[n, c, h, w]` input with an `[o, c, kh, kw]` weight and an
+    /// optional `[o]` bias, giving `[n, o, out_h, out_w]` where
+    /// `out_h = (h + 2·pad_h − dil_h·(kh − 1) − 1) / stride_h + 1` (and likewise for `w`).
+    ///
+    /// Padding is with zeros; `params` holds (height, width) pairs — see [`Conv2dParams`].
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: Conv2dParams,
+    ) -> Result<Tensor> {
+        let g = Conv2dGeometry::new(self.shape(), weight.shape(), params)?;
+        if let Some(b) = bias {
+            if b.shape() != [g.out_channels] {
+                return Err(Error::shape(
+                    "conv2d",
+                    format!(
+                        "bias must have shape [{}] (one value per output channel of weight {:?}), got {:?}",
+                        g.out_channels,
+                        weight.shape(),
+                        b.shape()
+                    ),
+                ));
+            }
+        }
+        let storage = self
+            .storage()
+            .conv2d(self.layout(), view(weight), bias.map(view), &g);
+        let mut inputs = vec![self, weight];
+        inputs.extend(bias);
+        let (x, w, b) = (self.clone(), weight.clone(), bias.cloned());
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            Layout::contiguous(&g.output_shape()),
+            "conv2d",
+            &inputs,
+            move |dy, _| {
+                let grad = |s: Storage, shape: &[usize]| Tensor::from_storage(s, shape);
+                let dy_view = view(dy);
+                let dx = x.requires_grad_flag().then(|| {
+                    let s = dy
+                        .storage()
+                        .conv2d_backward_input(dy.layout(), view(&w), &g);
+                    grad(s, &g.input_shape())
+                });
+                let dw = w.requires_grad_flag().then(|| {
+                    let s = x.storage().conv2d_backward_weight(x.layout(), dy_view, &g);
+                    grad(s, &g.weight_shape())
+                });
+                let mut grads = vec![dx, dw];
+                if let Some(b) = &b {
+                    grads.push(b.requires_grad_flag().then(|| {
+                        let s = dy.storage().conv2d_backward_bias(dy.layout(), &g);
+                        grad(s, &[g.out_channels])
+                    }));
+                }
+                Ok(grads)
+            },
+        ))
+    }
+}

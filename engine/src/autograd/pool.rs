@@ -1,0 +1,51 @@
+//! Max and average pooling over square windows, and their gradients.
+//!
+//! Max pooling passes each output's gradient to the single input that won its window;
+//! average pooling shares it equally among the kernel² cells of the window.
+
+use crate::cpu::pool::Pool2dGeometry;
+use crate::error::Result;
+use crate::layout::Layout;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+impl Tensor {
+    /// Largest value in each `kernel × kernel` window of an `[n, c, h, w]` tensor, windows
+    /// `stride` apart; `padding` cells of −∞ on every side (at most `kernel / 2`).
+    /// Output size: `(h + 2·padding − kernel) / stride + 1`.
+    pub fn max_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+        let g = Pool2dGeometry::new("max_pool2d", self.shape(), kernel, stride, padding)?;
+        let storage = self.storage().max_pool2d(self.layout(), &g);
+        let x = self.clone();
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            Layout::contiguous(&g.output_shape()),
+            "max_pool2d",
+            &[self],
+            move |dy, _| {
+                let s =
+                    x.storage()
+                        .max_pool2d_backward(x.layout(), (dy.storage(), dy.layout()), &g);
+                Ok(vec![Some(Tensor::from_storage(s, x.shape()))])
+            },
+        ))
+    }
+
+    /// Mean of each `kernel × kernel` window; zero padding counts towards the divisor
+    /// (PyTorch's `count_include_pad=True`), so every window divides by kernel².
+    pub fn avg_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+        let g = Pool2dGeometry::new("avg_pool2d", self.shape(), kernel, stride, padding)?;
+        let storage = self.storage().avg_pool2d(self.layout(), &g);
+        let shape = self.shape().to_vec();
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            Layout::contiguous(&g.output_shape()),
+            "avg_pool2d",
+            &[self],
+            move |dy, _| {
+                let s = dy.storage().avg_pool2d_backward(dy.layout(), &g);
+                Ok(vec![Some(Tensor::from_storage(s, &shape))])
+            },
+        ))
+    }
+}

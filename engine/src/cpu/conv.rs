@@ -1,0 +1,259 @@
+//! 2-D convolution on the CPU: tiled im2col + GEMM forward, two GEMMs + col2im backward.
+//!
+//! Every function works on one image at a time and, inside it, on a *tile* of output rows:
+//! im2col fills a column buffer for just those rows, one GEMM consumes it. The buffer is
+//! reused for every tile, so memory is `c·kh·kw × tile` floats however large the image is.
+//!
+//! Parallelism: the GEMMs run on matrixmultiply's own threads (its `threading` feature), the
+//! copies (im2col, col2im) on rayon. The two never run at the same time, so they do not fight
+//! over the cores.
+
+use super::conv_geometry::Conv2dGeometry;
+use super::conv_im2col::{col2im, im2col};
+use std::ops::Range;
+
+/// Aim for this many output pixels per tile: wide enough that the GEMM amortises packing the
+/// weight matrix, small enough that the column buffer stays near the caches.
+const TILE_PIXELS: usize = 4096;
+/// Never let the column buffer exceed this many floats (16 MB), whatever the layer.
+const MAX_COL_FLOATS: usize = 1 << 22;
+
+/// How many output rows one tile covers.
+pub fn tile_rows(g: &Conv2dGeometry) -> usize {
+    let wanted = TILE_PIXELS.div_ceil(g.out_w.max(1));
+    let affordable = MAX_COL_FLOATS / (g.patch_len() * g.out_w).max(1);
+    wanted.min(affordable).clamp(1, g.out_h.max(1))
+}
+
+/// The output-row tiles of one image.
+fn tiles(g: &Conv2dGeometry) -> impl Iterator<Item = Range<usize>> {
+    let (step, out_h) = (tile_rows(g), g.out_h);
+    (0..out_h)
+        .step_by(step)
+        .map(move |r| r..(r + step).min(out_h))
+}
+
+/// A column buffer big enough for any tile (empty for the 1×1 fast path, which needs none).
+fn column_buffer(g: &Conv2dGeometry) -> Vec<f32> {
+    if g.is_pointwise() {
+        Vec::new()
+    } else {
+        vec![0.0; g.patch_len() * tile_rows(g) * g.out_w]
+    }
+}
+
+/// A strided matrix operand: `data[i·row_stride + j·col_stride]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// A row-major matrix whose rows are `row_stride` apart.
+    pub fn rows(data: &'a [f32], row_stride: usize) -> Self {
+        Mat {
+            data,
+            row_stride,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix whose rows are `row_stride` apart.
+    pub fn transposed(data: &'a [f32], row_stride: usize) -> Self {
+        Mat {
+            data,
+            row_stride: 1,
+            col_stride: row_stride,
+        }
+    }
+}
+
+/// `c[m×n] = a[m×k] · b[k×n] + beta · c`, with c's rows `c_row_stride` apart.
+pub(crate) fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    c: &mut [f32],
+    c_row_stride: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(k == 0 || last(m, k, a.row_stride, a.col_stride) < a.data.len());
+    assert!(k == 0 || last(k, n, b.row_stride, b.col_stride) < b.data.len());
+    assert!(last(m, n, c_row_stride, 1) < c.len());
+    // SAFETY: the asserts above show every element the GEMM touches lies inside the slices.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            c.as_mut_ptr(),
+            c_row_stride as isize,
+            1,
+        );
+    }
+}
+
+/// Forward pass. `x` is `[n, c, h, w]`, `w` is `[o, c, kh, kw]`, `bias` is `[o]`, all dense;
+/// returns the dense `[n, o, out_h, out_w]` output.
+pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
+    let (o, k) = (g.out_channels, g.patch_len());
+    let pixels = g.out_h * g.out_w;
+    let image = g.in_channels * g.in_h * g.in_w;
+    let mut out = vec![0.0f32; g.batch * o * pixels];
+    let mut col = column_buffer(g);
+    let weight = Mat::rows(w, k);
+    for (xn, yn) in x
+        .chunks_exact(image.max(1))
+        .zip(out.chunks_exact_mut((o * pixels).max(1)))
+    {
+        // Start from the bias and let the GEMM add onto it (beta = 1): no extra pass.
+        let beta = match bias {
+            Some(b) => {
+                for (plane, &bo) in yn.chunks_exact_mut(pixels.max(1)).zip(b) {
+                    plane.fill(bo);
+                }
+                1.0
+            }
+            None => 0.0,
+        };
+        if g.is_pointwise() {
+            // 1×1, stride 1, no padding: the image [c, h·w] is already the column matrix.
+            gemm(
+                o,
+                k,
+                pixels,
+                weight,
+                Mat::rows(xn, pixels),
+                beta,
+                yn,
+                pixels,
+            );
+            continue;
+        }
+        for rows in tiles(g) {
+            let t = rows.len() * g.out_w;
+            im2col(xn, g, rows.clone(), &mut col);
+            let dst = &mut yn[rows.start * g.out_w..];
+            gemm(o, k, t, weight, Mat::rows(&col, t), beta, dst, pixels);
+        }
+    }
+    out
+}
+
+/// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im scatters each
+/// column back onto the pixels it came from.
+pub fn conv2d_backward_input(dy: &[f32], w: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
+    let (o, k) = (g.out_channels, g.patch_len());
+    let pixels = g.out_h * g.out_w;
+    let image = g.in_channels * g.in_h * g.in_w;
+    let mut dx = vec![0.0f32; g.batch * image];
+    let mut col = column_buffer(g);
+    let weight_t = Mat::transposed(w, k);
+    for (dyn_, dxn) in dy
+        .chunks_exact((o * pixels).max(1))
+        .zip(dx.chunks_exact_mut(image.max(1)))
+    {
+        if g.is_pointwise() {
+            gemm(
+                k,
+                o,
+                pixels,
+                weight_t,
+                Mat::rows(dyn_, pixels),
+                0.0,
+                dxn,
+                pixels,
+            );
+            continue;
+        }
+        for rows in tiles(g) {
+            let t = rows.len() * g.out_w;
+            let grad_tile = Mat::rows(&dyn_[rows.start * g.out_w..], pixels);
+            gemm(k, o, t, weight_t, grad_tile, 0.0, &mut col, t);
+            col2im(&col, g, rows, dxn);
+        }
+    }
+    dx
+}
+
+/// Gradient with respect to the weight: `dw += dy_tile · col_tileᵀ`, summed over every tile
+/// of every image (im2col is recomputed rather than kept from the forward pass).
+pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
+    let (o, k) = (g.out_channels, g.patch_len());
+    let pixels = g.out_h * g.out_w;
+    let image = g.in_channels * g.in_h * g.in_w;
+    let mut dw = vec![0.0f32; o * k];
+    let mut col = column_buffer(g);
+    for (xn, dyn_) in x
+        .chunks_exact(image.max(1))
+        .zip(dy.chunks_exact((o * pixels).max(1)))
+    {
+        if g.is_pointwise() {
+            gemm(
+                o,
+                pixels,
+                k,
+                Mat::rows(dyn_, pixels),
+                Mat::transposed(xn, pixels),
+                1.0,
+                &mut dw,
+                k,
+            );
+            continue;
+        }
+        for rows in tiles(g) {
+            let t = rows.len() * g.out_w;
+            im2col(xn, g, rows.clone(), &mut col);
+            let grad_tile = Mat::rows(&dyn_[rows.start * g.out_w..], pixels);
+            gemm(
+                o,
+                t,
+                k,
+                grad_tile,
+                Mat::transposed(&col, t),
+                1.0,
+                &mut dw,
+                k,
+            );
+        }
+    }
+    dw
+}
+
+/// Gradient with respect to the bias: the sum of `dy` over batch and pixels, per channel.
+pub fn conv2d_backward_bias(dy: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
+    let pixels = g.out_h * g.out_w;
+    let mut db = vec![0.0f32; g.out_channels];
+    for (i, plane) in dy.chunks_exact(pixels.max(1)).enumerate() {
+        db[i % g.out_channels] += plane.iter().sum::<f32>();
+    }
+    db
+}
+
+/// The elements of a view as one dense slice: borrowed when already dense, copied otherwise.
+pub(crate) fn dense<'a>(
+    data: &'a [f32],
+    layout: &crate::layout::Layout,
+) -> std::borrow::Cow<'a, [f32]> {
+    if layout.is_contiguous() {
+        std::borrow::Cow::Borrowed(&data[layout.offset()..layout.offset() + layout.numel()])
+    } else {
+        std::borrow::Cow::Owned(super::copy::gather(data, layout))
+    }
+}

@@ -1,0 +1,239 @@
+//! 2-D max and average pooling on the CPU, forward and backward.
+//!
+//! Every (image, channel) plane is independent, so rayon gives one plane to each task.
+//! Padding follows PyTorch: max pooling treats padded cells as −∞ (they never win), average
+//! pooling counts them as zeros in the divisor (`count_include_pad=True`).
+
+use super::PARALLEL_THRESHOLD;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// Sizes of a square pooling window over `[n, c, h, w]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2dGeometry {
+    pub batch: usize,
+    pub channels: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl Pool2dGeometry {
+    /// Check the arguments of `op` (`max_pool2d` or `avg_pool2d`) and derive the output size.
+    pub fn new(
+        op: &'static str,
+        input: &[usize],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        if input.len() != 4 {
+            return Err(Error::shape(
+                op,
+                format!("input must be [batch, channels, height, width], got shape {input:?}"),
+            ));
+        }
+        if kernel == 0 || stride == 0 {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "kernel and stride must be at least 1, got kernel {kernel}, stride {stride}"
+                ),
+            ));
+        }
+        // PyTorch's rule: a window must never lie entirely in the padding.
+        if padding > kernel / 2 {
+            return Err(Error::invalid(
+                op,
+                format!("padding {padding} must be at most half the kernel size {kernel}"),
+            ));
+        }
+        let (h, w) = (input[2] + 2 * padding, input[3] + 2 * padding);
+        if h < kernel || w < kernel {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "kernel {kernel}×{kernel} is larger than the padded input {h}×{w} (input {input:?}, padding {padding})"
+                ),
+            ));
+        }
+        Ok(Pool2dGeometry {
+            batch: input[0],
+            channels: input[1],
+            in_h: input[2],
+            in_w: input[3],
+            kernel,
+            stride,
+            padding,
+            out_h: (h - kernel) / stride + 1,
+            out_w: (w - kernel) / stride + 1,
+        })
+    }
+
+    pub fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.channels, self.out_h, self.out_w]
+    }
+
+    /// Input rows (or columns) under output position `o`, clipped to the image.
+    fn window(&self, o: usize, len: usize) -> Range<usize> {
+        let start = (o * self.stride) as isize - self.padding as isize;
+        let end = (start + self.kernel as isize).min(len as isize);
+        start.max(0) as usize..end.max(0) as usize
+    }
+}
+
+/// Run `f(input_plane, output_plane)` over all planes, in parallel when worth it.
+fn per_plane(
+    src: &[f32],
+    src_plane: usize,
+    dst: &mut [f32],
+    dst_plane: usize,
+    f: impl Fn(usize, &[f32], &mut [f32]) + Send + Sync,
+) {
+    if src_plane == 0 || dst_plane == 0 {
+        return;
+    }
+    let work = |(i, (s, d)): (usize, (&[f32], &mut [f32]))| f(i, s, d);
+    if src.len() + dst.len() >= PARALLEL_THRESHOLD {
+        src.par_chunks_exact(src_plane)
+            .zip(dst.par_chunks_exact_mut(dst_plane))
+            .enumerate()
+            .for_each(work);
+    } else {
+        src.chunks_exact(src_plane)
+            .zip(dst.chunks_exact_mut(dst_plane))
+            .enumerate()
+            .for_each(work);
+    }
+}
+
+/// Position (within the plane) of the largest input under output `(oh, ow)`: the first one in
+/// row-major order on ties, any NaN wins (as in PyTorch, so NaNs propagate).
+fn argmax(g: &Pool2dGeometry, plane: &[f32], oh: usize, ow: usize) -> usize {
+    let mut best = usize::MAX;
+    let mut best_val = f32::NEG_INFINITY;
+    for ih in g.window(oh, g.in_h) {
+        for iw in g.window(ow, g.in_w) {
+            let v = plane[ih * g.in_w + iw];
+            if best == usize::MAX || v > best_val || v.is_nan() {
+                best = ih * g.in_w + iw;
+                best_val = v;
+                if v.is_nan() {
+                    return best;
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Max pooling forward: dense `[n, c, out_h, out_w]`.
+pub fn max_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    let mut out = vec![0.0; g.batch * g.channels * g.out_h * g.out_w];
+    per_plane(
+        x,
+        g.in_h * g.in_w,
+        &mut out,
+        g.out_h * g.out_w,
+        |_, src, dst| {
+            for (i, y) in dst.iter_mut().enumerate() {
+                *y = src[argmax(g, src, i / g.out_w, i % g.out_w)];
+            }
+        },
+    );
+    out
+}
+
+/// Max pooling backward: each output's gradient goes to the input that won its window
+/// (found again from `x`, so no index buffer has to be kept from the forward pass).
+pub fn max_pool2d_backward(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    let mut dx = vec![0.0; x.len()];
+    let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_h * g.out_w);
+    // Planes of dx are disjoint, so walk dx by plane and read x and dy at the same index.
+    per_plane(dy, out_plane, &mut dx, in_plane, |p, grads, dst| {
+        let src = &x[p * in_plane..(p + 1) * in_plane];
+        for (i, &gy) in grads.iter().enumerate() {
+            dst[argmax(g, src, i / g.out_w, i % g.out_w)] += gy;
+        }
+    });
+    dx
+}
+
+/// Average pooling forward; the divisor is always kernel² (padding counts).
+pub fn avg_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    let mut out = vec![0.0; g.batch * g.channels * g.out_h * g.out_w];
+    let scale = 1.0 / (g.kernel * g.kernel) as f32;
+    per_plane(
+        x,
+        g.in_h * g.in_w,
+        &mut out,
+        g.out_h * g.out_w,
+        |_, src, dst| {
+            for (i, y) in dst.iter_mut().enumerate() {
+                let mut sum = 0.0;
+                for ih in g.window(i / g.out_w, g.in_h) {
+                    sum += src[ih * g.in_w..][g.window(i % g.out_w, g.in_w)]
+                        .iter()
+                        .sum::<f32>();
+                }
+                *y = sum * scale;
+            }
+        },
+    );
+    out
+}
+
+/// Average pooling backward: each output's gradient is shared equally by its kernel² cells
+/// (the share of padded cells is dropped).
+pub fn avg_pool2d_backward(dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    let mut dx = vec![0.0; g.batch * g.channels * g.in_h * g.in_w];
+    let scale = 1.0 / (g.kernel * g.kernel) as f32;
+    per_plane(
+        dy,
+        g.out_h * g.out_w,
+        &mut dx,
+        g.in_h * g.in_w,
+        |_, grads, dst| {
+            for (i, &gy) in grads.iter().enumerate() {
+                let share = gy * scale;
+                for ih in g.window(i / g.out_w, g.in_h) {
+                    for d in &mut dst[ih * g.in_w..][g.window(i % g.out_w, g.in_w)] {
+                        *d += share;
+                    }
+                }
+            }
+        },
+    );
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_by_two_max_and_average() {
+        let g = Pool2dGeometry::new("t", &[1, 1, 2, 4], 2, 2, 0).unwrap();
+        let x = [1.0, 5.0, 2.0, 0.0, 3.0, 4.0, 8.0, 6.0];
+        assert_eq!(max_pool2d(&x, &g), vec![5.0, 8.0]);
+        assert_eq!(avg_pool2d(&x, &g), vec![13.0 / 4.0, 4.0]);
+        assert_eq!(
+            max_pool2d_backward(&x, &[1.0, 2.0], &g),
+            vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(Pool2dGeometry::new("t", &[1, 1, 4, 4], 0, 1, 0).is_err());
+        assert!(Pool2dGeometry::new("t", &[1, 1, 4, 4], 2, 0, 0).is_err());
+        assert!(Pool2dGeometry::new("t", &[1, 1, 4, 4], 2, 2, 2).is_err());
+        assert!(Pool2dGeometry::new("t", &[1, 1, 1, 4], 3, 1, 0).is_err());
+        assert!(Pool2dGeometry::new("t", &[1, 4, 4], 2, 2, 0).is_err());
+    }
+}
