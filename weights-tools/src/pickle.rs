@@ -112,7 +112,6 @@ fn opcode_name(op: u8) -> &'static str {
         b'l' => "LIST",
         b'o' => "OBJ",
         b'p' => "PUT",
-        b'0'..=b'9' => "unknown",
         0x81 => "NEWOBJ",
         0x82 => "EXT1",
         0x83 => "EXT2",
@@ -715,7 +714,7 @@ impl Machine<'_> {
 }
 
 fn pairs(items: Vec<Value>, op: &str) -> Result<Vec<(Value, Value)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(WeightsError::corrupt(
             "pickle",
             format!("{op} with an odd number of items"),

@@ -196,7 +196,7 @@ pub fn write(ws: &WeightSet, store: StoreAs) -> Result<Vec<u8>> {
     }
     header.push('}');
     // Pad with spaces so the data section starts 8-byte aligned, as the reference writer does.
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(' ');
     }
     let mut out = Vec::with_capacity(8 + header.len() + offset);

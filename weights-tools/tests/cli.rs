@@ -1,0 +1,278 @@
+//! The `weights-tools` binary end to end: inspect, convert, trim, fetch (from a loopback HTTP
+//! server), and the exit codes and messages of failures.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{assert_same_tensors, shared, temp_dir};
+use weights_tools::{read_path, sha256_hex};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weights-tools"))
+        .args(args)
+        .env_remove(weights_tools::fetch::URL_ENV)
+        .output()
+        .expect("run weights-tools")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ps(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn inspect_lists_tensors_metadata_and_count() {
+    let Some(dir) = shared("inspect_lists_tensors_metadata_and_count") else {
+        return;
+    };
+    for (ext, fmt) in [
+        ("safetensors", "safetensors"),
+        ("legacy.pth", "legacy"),
+        ("zip.pth", "zip"),
+        ("onnx", "ONNX"),
+    ] {
+        let out = run(&[
+            "inspect",
+            ps(&dir.join(format!("fixtures/tiny_vgg16.{ext}"))),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        assert!(s.contains("format: ") && s.contains(fmt), "{s}");
+        assert!(s.contains("[4, 3, 3, 3]") && s.contains("F32"), "{s}");
+    }
+    let out = run(&["inspect", ps(&dir.join("fixtures/tiny_vgg16.safetensors"))]);
+    let s = text(&out.stdout);
+    assert!(s.contains("parameters: 57828"), "{s}");
+    assert!(s.contains("input_scale = 255"), "{s}");
+    assert!(s.contains("project layers: vgg16, 13 convolutions"), "{s}");
+}
+
+#[test]
+fn convert_and_trim_produce_the_reference() {
+    let Some(dir) = shared("convert_and_trim_produce_the_reference") else {
+        return;
+    };
+    let tmp = temp_dir("convert_and_trim");
+    let (_, reference) = read_path(&dir.join("fixtures/tiny_vgg16.safetensors")).unwrap();
+    let out = tmp.join("from_legacy.safetensors");
+    let r = run(&[
+        "convert",
+        ps(&dir.join("fixtures/tiny_vgg16.legacy.pth")),
+        ps(&out),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(text(&r.stdout).contains("26 tensors"));
+    let (_, got) = read_path(&out).unwrap();
+    assert_same_tensors(&got, &reference);
+    assert_eq!(got.metadata["input_std"], "[0.229, 0.224, 0.225]");
+    assert_eq!(got.metadata["converted_from"], "tiny_vgg16.legacy.pth");
+
+    let out = tmp.join("onnx_caffe.safetensors");
+    let r = run(&[
+        "convert",
+        ps(&dir.join("fixtures/tiny_vgg16.onnx")),
+        ps(&out),
+        "--preset",
+        "caffe",
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert_eq!(read_path(&out).unwrap().1.metadata["input_scale"], "255");
+
+    let trimmed = tmp.join("trimmed.safetensors");
+    let r = run(&[
+        "trim",
+        ps(&dir.join("fixtures/tiny_vgg16.zip.pth")),
+        ps(&trimmed),
+        "--up-to",
+        "relu3_1",
+        "--f16",
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let (_, t) = read_path(&trimmed).unwrap();
+    let names: Vec<&str> = t.names().collect();
+    assert_eq!(names.len(), 10);
+    assert_eq!(names.last(), Some(&"conv3_1.bias"));
+    assert_eq!(t.metadata["trimmed_up_to"], "relu3_1");
+    assert!(t
+        .tensors
+        .iter()
+        .all(|x| x.dtype == weights_tools::DType::F16));
+    // No temp files left behind.
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn failures_exit_nonzero_with_a_message() {
+    let tmp = temp_dir("failures");
+    let junk = tmp.join("junk.bin");
+    std::fs::write(&junk, b"this is not a weights file at all").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["inspect".into(), ps(&junk).into()],
+            "unrecognised weights file",
+        ),
+        (
+            vec!["inspect".into(), ps(&tmp.join("missing.pth")).into()],
+            "cannot read",
+        ),
+        (
+            vec!["convert".into(), ps(&junk).into(), ps(&junk).into()],
+            "is the input file",
+        ),
+        (
+            vec!["trim".into(), ps(&junk).into(), ps(&tmp.join("o")).into()],
+            "nothing to do",
+        ),
+        (
+            vec![
+                "fetch".into(),
+                "alexnet".into(),
+                "--cache-dir".into(),
+                ps(&tmp).into(),
+            ],
+            "unknown model",
+        ),
+    ];
+    for (args, want) in cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run(&a);
+        assert_eq!(r.status.code(), Some(1), "{args:?}");
+        let e = text(&r.stderr);
+        assert!(
+            e.starts_with("error: ") && e.contains(want),
+            "{args:?}: {e}"
+        );
+    }
+    // Usage errors are clap's exit code 2.
+    let r = run(&["convert", ps(&junk), "x.safetensors", "--preset", "nope"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(text(&r.stderr).contains("choose torchvision or caffe"));
+    if let Some(dir) = shared("failures_exit_nonzero_with_a_message") {
+        let r = run(&[
+            "trim",
+            ps(&dir.join("fixtures/tiny_vgg16.safetensors")),
+            ps(&tmp.join("o")),
+            "--up-to",
+            "conv6_1",
+        ]);
+        assert_eq!(r.status.code(), Some(1));
+        assert!(
+            text(&r.stderr).contains("no such layer"),
+            "{}",
+            text(&r.stderr)
+        );
+        assert!(!tmp.join("o").exists());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Serves `body` to exactly one HTTP request on 127.0.0.1; returns the port.
+fn serve_once(body: Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    port
+}
+
+#[test]
+fn fetch_downloads_verifies_converts_and_caches() {
+    let Some(dir) = shared("fetch_downloads_verifies_converts_and_caches") else {
+        return;
+    };
+    let body = std::fs::read(dir.join("fixtures/tiny_vgg16.legacy.pth")).unwrap();
+    let prefix = &sha256_hex(&body)[..8];
+    let cache = temp_dir("fetch_ok");
+    let port = serve_once(body);
+    let url = format!("http://127.0.0.1:{port}/models/tiny-{prefix}.pth");
+    let r = run(&["fetch", "vgg16", "--cache-dir", ps(&cache), "--url", &url]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let path = text(&r.stdout).trim().to_string();
+    assert!(
+        path.ends_with(&format!("tiny-{prefix}.safetensors")),
+        "{path}"
+    );
+    let (_, got) = read_path(Path::new(&path)).unwrap();
+    let (_, reference) = read_path(&dir.join("fixtures/tiny_vgg16.safetensors")).unwrap();
+    assert_same_tensors(&got, &reference);
+    assert_eq!(got.metadata["input_mean"], "[0.485, 0.456, 0.406]");
+    assert_eq!(got.metadata["converted_from"], url);
+    // Cached: the server is gone, yet a second fetch succeeds (via the env var this time).
+    let r = Command::new(env!("CARGO_BIN_EXE_weights-tools"))
+        .args(["fetch", "vgg16", "--cache-dir", ps(&cache)])
+        .env(weights_tools::fetch::URL_ENV, &url)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert_eq!(text(&r.stdout).trim(), path);
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn fetch_rejects_a_wrong_hash_and_saves_nothing() {
+    let Some(dir) = shared("fetch_rejects_a_wrong_hash_and_saves_nothing") else {
+        return;
+    };
+    let body = std::fs::read(dir.join("fixtures/tiny_vgg16.legacy.pth")).unwrap();
+    let cache = temp_dir("fetch_bad_hash");
+    let port = serve_once(body);
+    let url = format!("http://127.0.0.1:{port}/tiny-00000000.pth");
+    let r = run(&["fetch", "vgg16", "--cache-dir", ps(&cache), "--url", &url]);
+    assert_eq!(r.status.code(), Some(1));
+    let e = text(&r.stderr);
+    assert!(e.contains("does not start with 00000000"), "{e}");
+    assert_eq!(
+        std::fs::read_dir(&cache).unwrap().count(),
+        0,
+        "cache dir should stay empty"
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn fetch_offline_explains_what_to_do() {
+    // A port nobody listens on: bind, note the port, close.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cache = temp_dir("fetch_offline");
+    let url = format!("http://127.0.0.1:{port}/vgg16-397923af.pth");
+    let r = run(&["fetch", "vgg16", "--cache-dir", ps(&cache), "--url", &url]);
+    assert_eq!(r.status.code(), Some(1));
+    let e = text(&r.stderr);
+    assert!(
+        e.contains("offline") && e.contains("--weights") && e.contains("weights-tools convert"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
