@@ -5,12 +5,20 @@ use std::path::PathBuf;
 
 use weights_tools::WeightSet;
 
-/// The shared data folder: $PICASSO_SHARED, else `<repo>/../shared`. None (and a "skipping"
-/// line) when absent, so the suite still passes on a machine without it.
+/// The shared data folder: $PICASSO_SHARED, else `<repo>/../shared`, else `../shared` from the
+/// working directory. None (and a "skipping" line) when absent, so the suite still passes on a
+/// machine without it.
 pub fn shared(test: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("PICASSO_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+        .unwrap_or_else(|| {
+            let beside_repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+            if beside_repo.is_dir() {
+                beside_repo
+            } else {
+                PathBuf::from("../shared")
+            }
+        });
     if dir.join("fixtures").is_dir() {
         Some(dir)
     } else {
