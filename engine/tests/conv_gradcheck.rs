@@ -1,0 +1,81 @@
+//! conv2d's backward rule against finite differences (engine::gradcheck), small shapes.
+
+use engine::autograd::Conv2dParams;
+use engine::gradcheck::{check_gradients, GradCheck};
+use engine::{Rng, Tensor};
+
+fn gradcheck(x: &[usize], w: &[usize], params: Conv2dParams, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let inputs = [
+        Tensor::randn(x, &mut rng),
+        Tensor::randn(w, &mut rng),
+        Tensor::randn(&[w[0]], &mut rng),
+    ];
+    let report = check_gradients(
+        |t| t[0].conv2d(&t[1], Some(&t[2]), params),
+        &inputs,
+        GradCheck::default(),
+    )
+    .unwrap();
+    assert!(report.passed(), "x {x:?} w {w:?} {params:?}: {report}");
+}
+
+#[test]
+fn plain_3x3_same_padding() {
+    gradcheck(
+        &[2, 2, 5, 5],
+        &[3, 2, 3, 3],
+        Conv2dParams::default().padding(1),
+        1,
+    );
+}
+
+#[test]
+fn stride_and_rectangular_kernel() {
+    let p = Conv2dParams {
+        stride: (2, 1),
+        padding: (1, 0),
+        dilation: (1, 1),
+    };
+    gradcheck(&[1, 3, 7, 6], &[2, 3, 3, 2], p, 2);
+}
+
+#[test]
+fn dilation() {
+    gradcheck(
+        &[1, 2, 7, 7],
+        &[2, 2, 3, 3],
+        Conv2dParams::square(1, 2, 2),
+        3,
+    );
+}
+
+#[test]
+fn pointwise() {
+    gradcheck(&[2, 3, 4, 3], &[2, 3, 1, 1], Conv2dParams::default(), 4);
+}
+
+#[test]
+fn through_a_small_network() {
+    // conv → tanh → average pool → conv: gradients flow through the composition. (A smooth
+    // activation: ReLU's kink sits within the finite-difference step of some pre-activations.)
+    let mut rng = Rng::new(5);
+    let inputs = [
+        Tensor::randn(&[1, 2, 6, 6], &mut rng),
+        Tensor::randn(&[3, 2, 3, 3], &mut rng),
+        Tensor::randn(&[2, 3, 2, 2], &mut rng),
+    ];
+    let same = Conv2dParams::default().padding(1);
+    let report = check_gradients(
+        |t| {
+            t[0].conv2d(&t[1], None, same)?
+                .tanh()?
+                .avg_pool2d(2, 2, 0)?
+                .conv2d(&t[2], None, Conv2dParams::default())
+        },
+        &inputs,
+        GradCheck::default(),
+    )
+    .unwrap();
+    assert!(report.passed(), "{report}");
+}
