@@ -42,6 +42,26 @@ pub enum Error {
     /// Autodiff was asked for something it cannot do.
     #[error("backward: {0}")]
     Backward(String),
+    /// Drawing a picture or writing it to disk failed (a plot, an image file).
+    #[error("{op}: {msg}")]
+    Plot { op: &'static str, msg: String },
+    /// A file could not be read, written or renamed; `action` says what was being attempted.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// A file is not a usable image (corrupt, truncated, unsupported, too large, wrong
+    /// extension, ...); `msg` says what was wrong and what to do about it.
+    #[error("{}: {msg}", path.display())]
+    Image {
+        path: std::path::PathBuf,
+        msg: String,
+    },
+    /// A weights file could not be used (unreadable, corrupt, wrong layers).
+    #[error("weights {source_name}: {msg}")]
+    Weights { source_name: String, msg: String },
 }
 
 /// Result with the engine's [`Error`].

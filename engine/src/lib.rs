@@ -10,6 +10,7 @@ pub mod error;
 pub mod gradcheck;
 pub mod io;
 pub mod layout;
+pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod rng;

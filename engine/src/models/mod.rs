@@ -1,0 +1,9 @@
+//! Pretrained networks.
+
+pub mod input;
+pub mod vgg;
+
+pub use input::InputConvention;
+pub use vgg::{Pooling, Vgg, VggArch};
+pub use weights::{load_embedded_vgg16, load_vgg, load_vgg_or_default};
+pub mod weights;

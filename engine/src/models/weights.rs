@@ -1,0 +1,61 @@
+//! Loading pretrained VGG weights: from any file `weights-tools` can read, or the compact
+//! ImageNet VGG16 embedded in the program so everything works offline on a fresh clone.
+
+use super::input::InputConvention;
+use super::vgg::Vgg;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Turn a parsed weights file into a network.
+fn vgg_from_set(set: weights_tools::WeightSet, source: &str) -> Result<Vgg> {
+    let input = InputConvention::from_metadata(|k| set.metadata.get(k).cloned())?;
+    let mut tensors = BTreeMap::new();
+    for t in set.tensors {
+        let tensor = Tensor::from_vec(t.data, &t.shape).map_err(|e| Error::Weights {
+            source_name: source.to_string(),
+            msg: format!("tensor {}: {e}", t.name),
+        })?;
+        tensors.insert(t.name, tensor);
+    }
+    Vgg::from_tensors(&tensors, input).map_err(|e| Error::Weights {
+        source_name: source.to_string(),
+        msg: e.to_string(),
+    })
+}
+
+/// A VGG from a weights file in any supported format (safetensors, PyTorch .pth, ONNX).
+pub fn load_vgg(path: &Path) -> Result<Vgg> {
+    let set = weights_tools::load(path).map_err(|e| Error::Weights {
+        source_name: path.display().to_string(),
+        msg: format!("{e}"),
+    })?;
+    vgg_from_set(set, &path.display().to_string())
+}
+
+/// The ImageNet VGG16 shipped with the program (f16, made with `weights-tools trim --f16` from
+/// the shared f32 file; CC BY 4.0, Simonyan & Zisserman — see engine/weights/README.md).
+const EMBEDDED_VGG16: &[u8] = include_bytes!("../../weights/vgg16-imagenet-f16.safetensors");
+
+/// Name shown to users for the embedded weights.
+pub const EMBEDDED_NAME: &str = "embedded ImageNet VGG16 (f16)";
+
+/// The embedded ImageNet VGG16: works offline, no download.
+pub fn load_embedded_vgg16() -> Result<Vgg> {
+    let converted =
+        weights_tools::convert_bytes(EMBEDDED_VGG16, &weights_tools::ConvertOptions::default())
+            .map_err(|e| Error::Weights {
+                source_name: EMBEDDED_NAME.to_string(),
+                msg: e.to_string(),
+            })?;
+    vgg_from_set(converted.weights, EMBEDDED_NAME)
+}
+
+/// `path` when given, the embedded VGG16 otherwise.
+pub fn load_vgg_or_default(path: Option<&Path>) -> Result<Vgg> {
+    match path {
+        Some(p) => load_vgg(p),
+        None => load_embedded_vgg16(),
+    }
+}
