@@ -1,0 +1,44 @@
+//! `picasso`: neural style transfer and a look inside a pretrained VGG, from the command line.
+
+mod features;
+mod network;
+mod stylize;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "picasso",
+    version,
+    about = "Paint a photo in the style of a painting with a pretrained VGG (Gatys et al.)",
+    long_about = "Paint a photo in the style of a painting with a pretrained VGG (Gatys et al.).\n\
+                  Works offline: an ImageNet VGG16 is built in; --weights picks another file."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Paint CONTENT in the style of one or more STYLE images.
+    Stylize(stylize::StylizeArgs),
+    /// Write chosen VGG activations of an image to a safetensors file.
+    Features(features::FeaturesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stylize(args) => stylize::run(args),
+        Command::Features(args) => features::run(args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

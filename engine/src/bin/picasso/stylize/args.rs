@@ -1,0 +1,90 @@
+//! Every knob of `picasso stylize`, with the defaults documented in the book's gallery chapter.
+
+use crate::network::NetworkArgs;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// Quasi-Newton, the quality reference (memory ≈ pixels × 2 × history).
+    Lbfgs,
+    /// First-order, memory-light.
+    Adam,
+}
+
+#[derive(Args, Debug)]
+pub struct StylizeArgs {
+    /// The photo to repaint.
+    pub content: PathBuf,
+    /// One or more paintings whose style to use.
+    #[arg(required = true)]
+    pub styles: Vec<PathBuf>,
+    /// Output image (.png or .jpg); written atomically, never over an input.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Long side of the result in pixels.
+    #[arg(long, default_value_t = 512)]
+    pub size: u32,
+    /// Function evaluations (forward + backward passes, line-search ones included) per scale.
+    #[arg(long, default_value_t = 300)]
+    pub iters: usize,
+    #[arg(long, value_enum, default_value = "lbfgs")]
+    pub optimizer: OptimizerArg,
+    /// L-BFGS history size: fewer saves memory at high resolution.
+    #[arg(long, default_value_t = 100)]
+    pub history: usize,
+    /// Step size: L-BFGS step length, or Adam's learning rate in pixel units (0..255).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// α: weight of the content term.
+    #[arg(long, default_value_t = 1.0)]
+    pub content_weight: f32,
+    /// β: weight of the style term.
+    #[arg(long, default_value_t = 1000.0)]
+    pub style_weight: f32,
+    /// γ: weight of the total-variation (smoothness) term.
+    #[arg(long, default_value_t = 0.1)]
+    pub tv_weight: f32,
+    /// Content layers with optional weights, e.g. `relu4_2` or `relu4_2:1,relu5_2:0.5`.
+    #[arg(long, default_value = "relu4_2")]
+    pub content_layers: String,
+    /// Style layers with optional weights (default: the paper's five, 1/5 each).
+    #[arg(long, default_value = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1")]
+    pub style_layers: String,
+    /// Relative weights of several styles, e.g. `0.7,0.3` (default: equal).
+    #[arg(long, value_delimiter = ',')]
+    pub style_blend: Option<Vec<f32>>,
+    /// Style images are resized to size × this (smaller = finer brush strokes).
+    #[arg(long, default_value_t = 1.0)]
+    pub style_scale: f32,
+    /// Starting image: `content`, `noise`, or the path of an image.
+    #[arg(long, default_value = "content")]
+    pub init: String,
+    /// Seed for `--init noise`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Save a numbered intermediate image every N evaluations (OUT_0010.png, …).
+    #[arg(long, value_name = "N")]
+    pub save_every: Option<usize>,
+    /// Write an animated GIF of the optimisation to this file.
+    #[arg(long, value_name = "FILE.gif")]
+    pub gif: Option<PathBuf>,
+    /// Keep the content's colours: the result's luminance with the photo's chrominance.
+    #[arg(long)]
+    pub original_colors: bool,
+    /// Transfer on luminance only (Gatys et al. 2017), then restore the photo's colours.
+    #[arg(long, conflicts_with = "original_colors")]
+    pub luminance_only: bool,
+    /// Coarse-to-fine: optimise at several sizes, each started from the previous result
+    /// upsampled. Bare flag: halve from --size down to ≥ 256; or a list such as 256,512,1024.
+    #[arg(long, value_name = "SIZES", num_args = 0..=1, default_missing_value = "auto")]
+    pub multiscale: Option<String>,
+    /// Write a JSON report: loss terms, evaluations, timing, loss history, settings.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Don't draw a progress bar (loss lines are printed every 10 evaluations instead).
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}

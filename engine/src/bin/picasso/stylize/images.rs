@@ -1,0 +1,98 @@
+//! Preparing the pictures for one scale: content, styles, the starting image, and the colour
+//! handling that wraps the optimisation (luminance-only transfer, original colours).
+
+use super::args::StylizeArgs;
+use super::plan::Init;
+use engine::io::colour::{luminance, match_luminance, original_colors};
+use engine::io::image::{load_rgb8, rgb8_to_tensor, tensor_to_rgb8, DEFAULT_MAX_PIXELS};
+use engine::io::{load_image, LoadOptions};
+use engine::{Result, Rng, Tensor};
+
+/// The images one scale of the optimisation works with.
+pub struct ScaleImages {
+    /// The photo at this scale, in colour (for restoring colours at save time).
+    pub content_rgb: Tensor,
+    /// What the network sees as content (grey for luminance-only transfer).
+    pub content: Tensor,
+    /// What the network sees as styles.
+    pub styles: Vec<Tensor>,
+}
+
+pub fn load_scale(args: &StylizeArgs, size: u32) -> Result<ScaleImages> {
+    let content_rgb = load_image(&args.content, &LoadOptions::long_side(size))?;
+    let style_size = ((size as f32 * args.style_scale).round() as u32).max(16);
+    let mut styles = Vec::new();
+    for path in &args.styles {
+        styles.push(load_image(path, &LoadOptions::long_side(style_size))?);
+    }
+    if !args.luminance_only {
+        return Ok(ScaleImages {
+            content: content_rgb.clone(),
+            content_rgb,
+            styles,
+        });
+    }
+    // Luminance-only: match each style's brightness statistics to the photo's, so a dark
+    // painting does not darken the result, and optimise a grey image.
+    let content = luminance(&content_rgb)?;
+    let styles = styles
+        .iter()
+        .map(|s| match_luminance(&luminance(s)?, &content))
+        .collect::<Result<_>>()?;
+    Ok(ScaleImages {
+        content_rgb,
+        content,
+        styles,
+    })
+}
+
+/// The image the first scale starts from.
+pub fn initial_image(init: &Init, images: &ScaleImages, seed: u64) -> Result<Tensor> {
+    match init {
+        Init::Content => Ok(images.content.clone()),
+        Init::Noise => {
+            // Noise around the photo's average colour: far enough from it that the content
+            // term has work to do, close enough that the first steps are sane.
+            let mut rng = Rng::new(seed);
+            let shape = images.content.shape().to_vec();
+            let plane = shape[2] * shape[3];
+            let data = images.content.to_vec();
+            let mut out = Vec::with_capacity(data.len());
+            for c in 0..3 {
+                let mean = data[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;
+                out.extend((0..plane).map(|_| mean + 40.0 * rng.normal()));
+            }
+            Tensor::from_vec(out, &shape)
+        }
+        Init::File(path) => {
+            let img = load_rgb8(path, DEFAULT_MAX_PIXELS)?;
+            let shape = images.content.shape();
+            resize_rgb8(&img, shape[3] as u32, shape[2] as u32)
+        }
+    }
+}
+
+/// The previous scale's result, resized to this scale's size.
+pub fn upsample(previous: &Tensor, like: &Tensor) -> Result<Tensor> {
+    let img = tensor_to_rgb8(previous)?;
+    resize_rgb8(&img, like.shape()[3] as u32, like.shape()[2] as u32)
+}
+
+fn resize_rgb8(img: &image::RgbImage, width: u32, height: u32) -> Result<Tensor> {
+    let resized =
+        image::imageops::resize(img, width, height, image::imageops::FilterType::CatmullRom);
+    rgb8_to_tensor(&resized)
+}
+
+/// What gets saved: the optimised image, with the photo's colours put back when asked.
+pub fn finished_image(
+    args: &StylizeArgs,
+    optimised: &Tensor,
+    images: &ScaleImages,
+) -> Result<Tensor> {
+    if args.original_colors || args.luminance_only {
+        original_colors(optimised, &images.content_rgb)
+    } else {
+        Ok(optimised.clone())
+    }
+}

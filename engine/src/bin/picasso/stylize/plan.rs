@@ -1,0 +1,228 @@
+//! Turning the command line into a checked plan before any slow work starts: a typo in a layer
+//! name or an output over an input should fail in milliseconds, not after the network loads.
+
+use super::args::{OptimizerArg, StylizeArgs};
+use engine::io::{ensure_not_input, OutputFormat};
+use engine::style::{ImageOptimizer, LayerWeight, LbfgsConfig, ObjectiveConfig};
+use engine::{Error, Result};
+use std::path::PathBuf;
+
+/// Where the optimisation starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Init {
+    Content,
+    Noise,
+    File(PathBuf),
+}
+
+/// Everything `stylize` needs, validated.
+pub struct Plan {
+    /// Long side of each stage, coarse to fine.
+    pub sizes: Vec<u32>,
+    pub objective: ObjectiveConfig,
+    pub optimizer: ImageOptimizer,
+    pub blend: Vec<f32>,
+    pub init: Init,
+    /// Every path the run reads: nothing may be written over these.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `relu4_2` or `relu4_2:0.5,relu5_2:1` → layers with weights.
+pub fn parse_layers(
+    flag: &'static str,
+    spec: &str,
+    default_weight: f32,
+) -> Result<Vec<LayerWeight>> {
+    let layers: Vec<LayerWeight> = spec
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|item| match item.split_once(':') {
+            None => Ok(LayerWeight::new(item.trim(), default_weight)),
+            Some((name, w)) => {
+                let weight: f32 = w.trim().parse().map_err(|_| {
+                    Error::invalid(flag, format!("`{w}` in `{item}` is not a number"))
+                })?;
+                if !(weight.is_finite() && weight >= 0.0) {
+                    return Err(Error::invalid(
+                        flag,
+                        format!("layer weight must be ≥ 0, got {weight}"),
+                    ));
+                }
+                Ok(LayerWeight::new(name.trim(), weight))
+            }
+        })
+        .collect::<Result<_>>()?;
+    if layers.is_empty() {
+        return Err(Error::invalid(
+            flag,
+            "needs at least one layer, e.g. relu4_2",
+        ));
+    }
+    Ok(layers)
+}
+
+/// The coarse-to-fine sizes: `None` → just `size`; `auto` → halve down to ≥ 256; or a list.
+fn parse_sizes(size: u32, multiscale: Option<&str>) -> Result<Vec<u32>> {
+    let sizes = match multiscale {
+        None => vec![size],
+        Some("auto") => {
+            let mut sizes = vec![size];
+            while sizes[0] / 2 >= 256 {
+                sizes.insert(0, sizes[0] / 2);
+            }
+            sizes
+        }
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim().parse::<u32>().map_err(|_| {
+                    Error::invalid("--multiscale", format!("`{s}` is not a size in pixels"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    if sizes.iter().any(|&s| s < 16) {
+        return Err(Error::invalid(
+            "--size",
+            format!("every size must be at least 16 pixels (VGG pools five times), got {sizes:?}"),
+        ));
+    }
+    if sizes.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::invalid(
+            "--multiscale",
+            format!("sizes must increase from coarse to fine, got {sizes:?}"),
+        ));
+    }
+    Ok(sizes)
+}
+
+impl Plan {
+    pub fn from_args(args: &StylizeArgs) -> Result<Self> {
+        let mut inputs = vec![args.content.clone()];
+        inputs.extend(args.styles.iter().cloned());
+        let init = match args.init.as_str() {
+            "content" => Init::Content,
+            "noise" => Init::Noise,
+            path => {
+                inputs.push(PathBuf::from(path));
+                Init::File(PathBuf::from(path))
+            }
+        };
+        if let Some(w) = &args.network.weights {
+            inputs.push(w.clone());
+        }
+        for path in &inputs {
+            if !path.is_file() {
+                return Err(Error::invalid(
+                    "stylize",
+                    format!("input file {} does not exist", path.display()),
+                ));
+            }
+        }
+        OutputFormat::from_path(&args.output)?;
+        ensure_not_input(&args.output, &inputs)?;
+        if let Some(gif) = &args.gif {
+            ensure_not_input(gif, &inputs)?;
+        }
+        if let Some(report) = &args.report {
+            ensure_not_input(report, &inputs)?;
+        }
+        let blend = match &args.style_blend {
+            None => vec![1.0; args.styles.len()],
+            Some(b) if b.len() == args.styles.len() => b.clone(),
+            Some(b) => {
+                return Err(Error::invalid(
+                    "--style-blend",
+                    format!("{} weights given for {} styles", b.len(), args.styles.len()),
+                ))
+            }
+        };
+        if !(args.style_scale.is_finite() && args.style_scale > 0.0) {
+            return Err(Error::invalid("--style-scale", "must be a positive number"));
+        }
+        if args.iters == 0 {
+            return Err(Error::invalid("--iters", "must be at least 1"));
+        }
+        for (name, w) in [
+            ("--content-weight", args.content_weight),
+            ("--style-weight", args.style_weight),
+            ("--tv-weight", args.tv_weight),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::invalid(
+                    name,
+                    format!("must be a number ≥ 0, got {w}"),
+                ));
+            }
+        }
+        let style_layers = parse_layers("--style-layers", &args.style_layers, 1.0)?;
+        // Unweighted style layers share the weight equally, as in the paper.
+        let explicit = args.style_layers.contains(':');
+        let share = 1.0 / style_layers.len() as f32;
+        let style_layers = style_layers
+            .into_iter()
+            .map(|l| {
+                if explicit {
+                    l
+                } else {
+                    LayerWeight { weight: share, ..l }
+                }
+            })
+            .collect();
+        let optimizer = match args.optimizer {
+            OptimizerArg::Lbfgs => ImageOptimizer::Lbfgs(LbfgsConfig {
+                history: args.history,
+                lr: args.lr.unwrap_or(1.0),
+                ..LbfgsConfig::default()
+            }),
+            OptimizerArg::Adam => ImageOptimizer::Adam {
+                lr: args.lr.unwrap_or(10.0),
+            },
+        };
+        Ok(Plan {
+            sizes: parse_sizes(args.size, args.multiscale.as_deref())?,
+            objective: ObjectiveConfig {
+                content_layers: parse_layers("--content-layers", &args.content_layers, 1.0)?,
+                style_layers,
+                content_weight: args.content_weight,
+                style_weight: args.style_weight,
+                tv_weight: args.tv_weight,
+            },
+            optimizer,
+            blend,
+            init,
+            inputs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_auto_halve_down_to_256() {
+        assert_eq!(
+            parse_sizes(1024, Some("auto")).unwrap(),
+            vec![256, 512, 1024]
+        );
+        assert_eq!(parse_sizes(400, Some("auto")).unwrap(), vec![400]);
+        assert_eq!(parse_sizes(512, Some("128,512")).unwrap(), vec![128, 512]);
+        assert!(parse_sizes(512, Some("512,256")).is_err());
+        assert!(parse_sizes(8, None).is_err());
+    }
+
+    #[test]
+    fn layer_lists_with_weights() {
+        let l = parse_layers("--x", "relu1_1:0.5, relu2_1", 1.0).unwrap();
+        assert_eq!(
+            l,
+            vec![
+                LayerWeight::new("relu1_1", 0.5),
+                LayerWeight::new("relu2_1", 1.0)
+            ]
+        );
+        assert!(parse_layers("--x", "relu1_1:abc", 1.0).is_err());
+        assert!(parse_layers("--x", "", 1.0).is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! The `--report` JSON: enough to compare runs and to reproduce one.
+
+use super::args::StylizeArgs;
+use super::plan::Plan;
+use engine::io::write_atomic;
+use engine::style::LossTerms;
+use engine::Result;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// What one scale of the run did.
+pub struct ScaleStats {
+    pub size: u32,
+    pub width: usize,
+    pub height: usize,
+    pub evaluations: usize,
+    pub seconds: f64,
+    pub history: Vec<f64>,
+    pub stop_reason: String,
+}
+
+pub fn write_report(
+    path: &Path,
+    args: &StylizeArgs,
+    plan: &Plan,
+    weights: &str,
+    terms: LossTerms,
+    total: f64,
+    scales: &[ScaleStats],
+) -> Result<()> {
+    let c = &plan.objective;
+    let evaluations: usize = scales.iter().map(|s| s.evaluations).sum();
+    let seconds: f64 = scales.iter().map(|s| s.seconds).sum();
+    let layers = |ls: &[engine::style::LayerWeight]| -> Value {
+        ls.iter()
+            .map(|l| json!({"layer": l.layer, "weight": l.weight}))
+            .collect()
+    };
+    let report = json!({
+        "content": args.content.display().to_string(),
+        "styles": args.styles.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "output": args.output.display().to_string(),
+        "weighted": {
+            "content": c.content_weight as f64 * terms.content,
+            "style": c.style_weight as f64 * terms.style,
+            "tv": c.tv_weight as f64 * terms.tv,
+        },
+        "raw": {"content": terms.content, "style": terms.style, "tv": terms.tv},
+        "total": total,
+        "evaluations": evaluations,
+        "seconds": seconds,
+        "seconds_per_evaluation": if evaluations > 0 { seconds / evaluations as f64 } else { 0.0 },
+        "scales": scales.iter().map(|s| json!({
+            "size": s.size,
+            "width": s.width,
+            "height": s.height,
+            "evaluations": s.evaluations,
+            "seconds": s.seconds,
+            "stop_reason": s.stop_reason,
+            // Every 10th evaluation, like the PyTorch reference file.
+            "history": s.history.iter().skip(9).step_by(10).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "settings": {
+            "weights": weights,
+            "optimizer": format!("{:?}", plan.optimizer),
+            "content_weight": c.content_weight,
+            "style_weight": c.style_weight,
+            "tv_weight": c.tv_weight,
+            "content_layers": layers(&c.content_layers),
+            "style_layers": layers(&c.style_layers),
+            "style_blend": plan.blend,
+            "style_scale": args.style_scale,
+            "pooling": format!("{:?}", args.network.pooling).to_lowercase(),
+            "init": args.init,
+            "seed": args.seed,
+            "sizes": plan.sizes,
+            "iterations_per_scale": args.iters,
+            "original_colors": args.original_colors,
+            "luminance_only": args.luminance_only,
+        },
+    });
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| engine::Error::invalid("--report", e.to_string()))?;
+    write_atomic(path, text.as_bytes())
+}
