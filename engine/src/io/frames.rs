@@ -83,7 +83,8 @@ pub fn list_frames(output: &Path) -> Result<Vec<PathBuf>> {
 pub struct GifOptions {
     /// How long each frame shows, in milliseconds (GIF stores hundredths of a second).
     pub delay_ms: u32,
-    /// How many times to play: `None` loops forever.
+    /// `None` loops forever; `Some(n)` repeats `n` times after the first play, so `Some(0)`
+    /// plays once (the GIF loop-count convention).
     pub loops: Option<u16>,
     /// Downscale frames so the long side is at most this many pixels.
     pub max_long_side: Option<u32>,
