@@ -1,0 +1,281 @@
+//! The `picasso` command as a user runs it: real files in, real files out, clear errors.
+
+use engine::shared_data::shared_file;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn picasso(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_picasso"))
+        .args(args)
+        .output()
+        .expect("the picasso binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("picasso-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn features_from_a_tensor_match_pytorch() {
+    let (Some(weights), Some(reference)) = (
+        shared_file("weights/vgg16-imagenet.safetensors"),
+        shared_file("reference/vgg16_features_tubingen_starry.safetensors"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("features");
+    let out = dir.join("feats.safetensors");
+    let tensor_arg = format!("{}:image", s(&reference));
+    let run = picasso(&[
+        "features",
+        "--tensor",
+        &tensor_arg,
+        "--layers",
+        "relu1_1,relu4_2,pool5",
+        "--weights",
+        s(&weights),
+        "-o",
+        s(&out),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let (_, ours) = weights_tools::read_path(&out).unwrap();
+    let (_, theirs) = weights_tools::read_path(&reference).unwrap();
+    for name in ["relu1_1", "relu4_2", "pool5"] {
+        let a = ours.get(name).unwrap();
+        let b = theirs.get(name).unwrap();
+        assert_eq!(a.shape, b.shape, "{name}");
+        let scale = b.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = a
+            .data
+            .iter()
+            .zip(&b.data)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5 * scale, "{name}: {worst} vs {scale}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn features_work_offline_with_the_embedded_weights() {
+    let Some(image) = shared_file("images/content/chelsea.png") else {
+        return;
+    };
+    let dir = temp_dir("embedded");
+    let out = dir.join("f.safetensors");
+    let run = picasso(&[
+        "features",
+        "--image",
+        s(&image),
+        "--layers",
+        "relu2_1",
+        "--size",
+        "64",
+        "-o",
+        s(&out),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let (_, set) = weights_tools::read_path(&out).unwrap();
+    // 451×300 resized to a long side of 64 → 64×43; relu2_1 is after one pooling.
+    assert_eq!(set.get("relu2_1").unwrap().shape, vec![1, 128, 21, 32]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn stylize_writes_image_report_frames_and_gif() {
+    let (Some(content), Some(style)) = (
+        shared_file("images/content/chelsea.png"),
+        shared_file("images/style/udnie.jpg"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("stylize");
+    let out = dir.join("cat.png");
+    let report = dir.join("report.json");
+    let gif = dir.join("cat.gif");
+    let run = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "64",
+        "--iters",
+        "6",
+        "--save-every",
+        "3",
+        "--gif",
+        s(&gif),
+        "--report",
+        s(&report),
+        "--quiet",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 43));
+    assert!(dir.join("cat_0003.png").is_file() && dir.join("cat_0006.png").is_file());
+    assert!(gif.is_file());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["evaluations"], 6);
+    let total = r["total"].as_f64().unwrap();
+    let w = &r["weighted"];
+    let sum =
+        w["content"].as_f64().unwrap() + w["style"].as_f64().unwrap() + w["tv"].as_f64().unwrap();
+    assert!(
+        (sum - total).abs() <= 1e-6 * total.abs().max(1.0),
+        "{sum} vs {total}"
+    );
+    assert_eq!(r["settings"]["style_weight"], 1000.0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn stylize_refuses_bad_requests_before_doing_work() {
+    let (Some(content), Some(style)) = (
+        shared_file("images/content/chelsea.png"),
+        shared_file("images/style/udnie.jpg"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("refuse");
+    // Writing over an input.
+    let run = picasso(&["stylize", s(&content), s(&style), "-o", s(&content)]);
+    assert!(!run.status.success());
+    assert!(text(&run).contains("input"), "{}", text(&run));
+    // Unknown output format.
+    let bad = dir.join("out.bmpx");
+    let run = picasso(&["stylize", s(&content), s(&style), "-o", s(&bad)]);
+    assert!(
+        !run.status.success() && text(&run).contains("bmpx"),
+        "{}",
+        text(&run)
+    );
+    // Unknown layer.
+    let out = dir.join("o.png");
+    let run = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "32",
+        "--iters",
+        "1",
+        "--style-layers",
+        "relu9_1",
+    ]);
+    assert!(
+        text(&run).contains("unknown layer `relu9_1`"),
+        "{}",
+        text(&run)
+    );
+    // No GPU support in this build.
+    let run = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--device",
+        "cuda",
+    ]);
+    assert!(
+        !run.status.success() && text(&run).contains("--device cpu"),
+        "{}",
+        text(&run)
+    );
+    // A corrupt image.
+    let corrupt = dir.join("broken.png");
+    std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n not really").unwrap();
+    let run = picasso(&[
+        "stylize",
+        s(&corrupt),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "32",
+    ]);
+    assert!(
+        !run.status.success() && text(&run).contains("broken.png"),
+        "{}",
+        text(&run)
+    );
+    // Mismatched blend weights.
+    let run = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--style-blend",
+        "0.5,0.5",
+    ]);
+    assert!(text(&run).contains("--style-blend"), "{}", text(&run));
+    assert!(!out.exists(), "nothing should have been written");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_the_image() {
+    let (Some(content), Some(style)) = (
+        shared_file("images/content/chelsea.png"),
+        shared_file("images/style/udnie.jpg"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("interrupt");
+    let out = dir.join("partial.png");
+    let child = Command::new(env!("CARGO_BIN_EXE_picasso"))
+        .args([
+            "stylize",
+            s(&content),
+            s(&style),
+            "-o",
+            s(&out),
+            "--size",
+            "48",
+            "--iters",
+            "100000",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it get going, then interrupt as a terminal's Ctrl-C would.
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(
+        result.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(String::from_utf8_lossy(&result.stderr).contains("interrupted"));
+    let img = image::open(&out).unwrap();
+    assert_eq!(img.width(), 48);
+    std::fs::remove_dir_all(&dir).ok();
+}
