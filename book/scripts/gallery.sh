@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Regenerates the style-transfer pictures in the book (chapters 9 and 10).
+# Usage: book/scripts/gallery.sh [article|knobs|all]   (from the repository root)
+# Each run writes its image and a JSON report (loss terms, timings) beside it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SHARED="${PICASSO_SHARED:-../shared}"
+OUT=book/src/images/gallery
+mkdir -p "$OUT"
+cargo build --release --bin picasso
+P=target/release/picasso
+C="$SHARED/images/content/tubingen.jpg"
+S="$SHARED/images/style"
+
+article() {
+  # The article's three paintings at 512 px, coarse to fine (256 → 512), 100 evaluations each.
+  for style in udnie starry_night water_lilies; do
+    extra=()
+    if [ "$style" = starry_night ]; then extra=(--gif "$OUT/tubingen_starry_night.gif"); fi
+    $P stylize "$C" "$S/$style.jpg" -o "$OUT/tubingen_$style.jpg" --size 512 --multiscale \
+      --iters 100 --report "$OUT/tubingen_$style.json" --quiet "${extra[@]}"
+  done
+}
+
+knobs() {
+  # One knob at a time against a 256 px baseline (Starry Night, 100 evaluations).
+  base=(--size 256 --iters 100 --quiet)
+  run() { local name=$1; shift; $P stylize "$C" "$@" -o "$OUT/knob_$name.jpg" \
+            --report "$OUT/knob_$name.json" "${base[@]}"; }
+  run baseline        "$S/starry_night.jpg"
+  run style_1e2       "$S/starry_night.jpg" --style-weight 100
+  run style_1e4       "$S/starry_night.jpg" --style-weight 10000
+  run tv_10           "$S/starry_night.jpg" --tv-weight 10
+  run avg_pool        "$S/starry_night.jpg" --pooling avg
+  run original_colors "$S/starry_night.jpg" --original-colors
+  run luminance_only  "$S/starry_night.jpg" --luminance-only
+  run shallow_layers  "$S/starry_night.jpg" --style-layers relu1_1,relu2_1
+  run style_scale_05  "$S/starry_night.jpg" --style-scale 0.5
+  run noise_init      "$S/starry_night.jpg" --init noise --seed 1
+  run adam            "$S/starry_night.jpg" --optimizer adam
+  run blend           "$S/starry_night.jpg" "$S/the_scream.jpg" --style-blend 0.5,0.5
+}
+
+case "${1:-all}" in
+  article) article ;;
+  knobs) knobs ;;
+  all) article; knobs ;;
+  *) echo "usage: $0 [article|knobs|all]" >&2; exit 2 ;;
+esac
