@@ -72,18 +72,24 @@ pub fn gaussian_blobs(
 
 /// Two interleaved spirals, one per class: the classic data set no straight line (and no
 /// single neuron) can separate. `turns` is how many times each arm winds around the centre.
+///
+/// The arms reach out to radius 2, so each coordinate has a standard deviation near 1. That
+/// matters: tanh networks fed inputs much smaller than 1 start out almost linear and can
+/// stall on a straight-line answer (try shrinking `SPIRAL_RADIUS` to 1 and train ch04).
 pub fn two_spirals(per_class: usize, turns: f32, noise: f32, rng: &mut Rng) -> Dataset2d {
+    const SPIRAL_RADIUS: f32 = 2.0;
     let mut data = Dataset2d::default();
     for i in 0..per_class {
         // Start a little away from the centre, where the two arms would otherwise touch.
         let t = 0.15 + 0.85 * i as f32 / per_class as f32;
         let angle = t * turns * 2.0 * PI;
+        let radius = SPIRAL_RADIUS * t;
         for label in 0..2 {
             // The second arm is the first rotated by half a turn.
             let phase = label as f32 * PI;
             let point = [
-                t * (angle + phase).cos() + noise * rng.normal(),
-                t * (angle + phase).sin() + noise * rng.normal(),
+                radius * (angle + phase).cos() + noise * rng.normal(),
+                radius * (angle + phase).sin() + noise * rng.normal(),
             ];
             data.push(point, label);
         }

@@ -269,5 +269,5 @@ fn chain_gradient(activation: Activation, depth: usize, x: f32) -> Result<f32> {
     for _ in 0..depth {
         value = activation.apply(&value)?;
     }
-    Ok(value.backward()?.get_or_zeros(&input).item()?)
+    value.backward()?.get_or_zeros(&input).item()
 }

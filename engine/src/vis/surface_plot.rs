@@ -5,6 +5,8 @@ use super::canvas::{render_png, Canvas, OrPlotError};
 use super::colors::height_color;
 use super::font::FAMILY;
 use crate::error::{Error, Result};
+use plotters::coord::ranged3d::Cartesian3d;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::ops::Range;
 use std::path::Path;
@@ -109,10 +111,12 @@ impl SurfacePlot {
         }
     }
 
-    /// Colour for a height: dark blue at the bottom of the surface, yellow at the top.
+    /// Colour for a height: dark blue at the bottom of the surface, yellow at the top. The
+    /// square root spends more of the colour ramp on low heights, where the minimum and the
+    /// end of the path lie.
     fn color_of(&self, h: f64) -> RGBColor {
         let r = self.height_range();
-        height_color((h - r.start) / (r.end - r.start))
+        height_color(((h - r.start) / (r.end - r.start)).max(0.0).sqrt())
     }
 
     fn height(&self, i: usize, j: usize) -> f64 {
@@ -180,6 +184,7 @@ impl SurfacePlot {
             .collect();
         chart.draw_series(polygons).or_plot_error("surface_plot")?;
 
+        self.name_axes(&mut chart)?;
         if !self.path.is_empty() {
             let lifted: Vec<(f64, f64, f64)> = self
                 .path
@@ -188,6 +193,45 @@ impl SurfacePlot {
                 .collect();
             draw_path(&mut chart, lifted)?;
         }
+        Ok(())
+    }
+
+    /// plotters' 3-D axes have no titles: write each parameter's name beside its axis.
+    fn name_axes<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<
+            '_,
+            DB,
+            Cartesian3d<RangedCoordf64, RangedCoordf64, RangedCoordf64>,
+        >,
+    ) -> Result<()> {
+        let (a, b, h) = (self.a_range(), self.b_range(), self.height_range());
+        let style = TextStyle::from((FAMILY, 20)).color(&BLACK);
+        let labels = [
+            (
+                self.a_label.clone(),
+                (
+                    (a.start + a.end) / 2.0,
+                    h.start,
+                    b.end + 0.25 * (b.end - b.start),
+                ),
+            ),
+            (
+                self.b_label.clone(),
+                (
+                    a.end + 0.25 * (a.end - a.start),
+                    h.start,
+                    (b.start + b.end) / 2.0,
+                ),
+            ),
+        ];
+        chart
+            .draw_series(
+                labels
+                    .into_iter()
+                    .map(|(text, at)| Text::new(text, at, style.clone())),
+            )
+            .or_plot_error("surface_plot")?;
         Ok(())
     }
 
