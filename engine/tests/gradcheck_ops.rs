@@ -29,8 +29,9 @@ fn positive(shape: &[usize], seed: u64) -> Tensor {
     Tensor::rand_uniform(shape, 0.5, 2.0, &mut Rng::new(seed))
 }
 
-fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>) {
-    let report = check_gradients(f, inputs, GradCheck::default()).unwrap();
+fn check(name: &str, inputs: &[&Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>) {
+    let inputs: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
+    let report = check_gradients(f, &inputs, GradCheck::default()).unwrap();
     assert!(report.checked > 0, "{name}: nothing checked");
     assert!(report.passed(), "{name}: {report}");
 }
@@ -38,23 +39,23 @@ fn check(name: &str, inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>)
 #[test]
 fn unary_ops() {
     let x = randn(&[3, 4], 1);
-    check("neg", &[x.clone()], |t| t[0].neg());
-    check("exp", &[x.clone()], |t| t[0].exp());
-    check("tanh", &[x.clone()], |t| t[0].tanh());
-    check("sigmoid", &[x.clone()], |t| t[0].sigmoid());
-    check("affine", &[x.clone()], |t| t[0].affine(-2.5, 0.3));
-    check("square", &[x.clone()], |t| t[0].square());
+    check("neg", &[&x], |t| t[0].neg());
+    check("exp", &[&x], |t| t[0].exp());
+    check("tanh", &[&x], |t| t[0].tanh());
+    check("sigmoid", &[&x], |t| t[0].sigmoid());
+    check("affine", &[&x], |t| t[0].affine(-2.5, 0.3));
+    check("square", &[&x], |t| t[0].square());
     let p = positive(&[3, 4], 2);
-    check("log", &[p.clone()], |t| t[0].log());
-    check("sqrt", &[p.clone()], |t| t[0].sqrt());
-    check("recip", &[p.clone()], |t| t[0].recip());
-    check("powf", &[p.clone()], |t| t[0].powf(1.7));
+    check("log", &[&p], |t| t[0].log());
+    check("sqrt", &[&p], |t| t[0].sqrt());
+    check("recip", &[&p], |t| t[0].recip());
+    check("powf", &[&p], |t| t[0].powf(1.7));
     let k = away_from_zero(&[3, 4], 3);
-    check("abs", &[k.clone()], |t| t[0].abs());
-    check("relu", &[k.clone()], |t| t[0].relu());
-    check("leaky_relu", &[k.clone()], |t| t[0].leaky_relu(0.1));
-    check("step", &[k.clone()], |t| t[0].step());
-    check("clamp", &[k.clone()], |t| t[0].clamp(-0.7, 0.9));
+    check("abs", &[&k], |t| t[0].abs());
+    check("relu", &[&k], |t| t[0].relu());
+    check("leaky_relu", &[&k], |t| t[0].leaky_relu(0.1));
+    check("step", &[&k], |t| t[0].step());
+    check("clamp", &[&k], |t| t[0].clamp(-0.7, 0.9));
 }
 
 #[test]
@@ -62,65 +63,59 @@ fn binary_ops_with_broadcasting() {
     let a = randn(&[2, 3, 4], 4);
     let row = randn(&[4], 5);
     let col = away_from_zero(&[2, 1, 1], 6);
-    check("add", &[a.clone(), row.clone()], |t| t[0].add(&t[1]));
-    check("sub", &[col.clone(), a.clone()], |t| t[0].sub(&t[1]));
-    check("mul", &[a.clone(), col.clone()], |t| t[0].mul(&t[1]));
-    check("div", &[a.clone(), col.clone()], |t| t[0].div(&t[1]));
+    check("add", &[&a, &row], |t| t[0].add(&t[1]));
+    check("sub", &[&col, &a], |t| t[0].sub(&t[1]));
+    check("mul", &[&a, &col], |t| t[0].mul(&t[1]));
+    check("div", &[&a, &col], |t| t[0].div(&t[1]));
     // Distinct values so that no pair ties within the finite-difference step.
     let b = randn(&[2, 3, 4], 7).add_scalar(0.05).unwrap();
-    check("maximum", &[a.clone(), b.clone()], |t| t[0].maximum(&t[1]));
-    check("minimum", &[a.clone(), b.clone()], |t| t[0].minimum(&t[1]));
-    check("broadcast_to", &[row.clone()], |t| {
-        t[0].broadcast_to(&[3, 2, 4])
-    });
+    check("maximum", &[&a, &b], |t| t[0].maximum(&t[1]));
+    check("minimum", &[&a, &b], |t| t[0].minimum(&t[1]));
+    check("broadcast_to", &[&row], |t| t[0].broadcast_to(&[3, 2, 4]));
 }
 
 #[test]
 fn reductions() {
     let x = randn(&[2, 3, 4], 8);
-    check("sum axis", &[x.clone()], |t| t[0].sum(&[1], false));
-    check("sum keepdim", &[x.clone()], |t| t[0].sum(&[0, 2], true));
-    check("sum_all", &[x.clone()], |t| t[0].sum_all());
-    check("mean", &[x.clone()], |t| t[0].mean(&[2], false));
-    check("mean_all", &[x.clone()], |t| t[0].mean_all());
-    check("max", &[x.clone()], |t| t[0].max(&[1], false));
-    check("max all", &[x.clone()], |t| t[0].max(&[], true));
+    check("sum axis", &[&x], |t| t[0].sum(&[1], false));
+    check("sum keepdim", &[&x], |t| t[0].sum(&[0, 2], true));
+    check("sum_all", &[&x], |t| t[0].sum_all());
+    check("mean", &[&x], |t| t[0].mean(&[2], false));
+    check("mean_all", &[&x], |t| t[0].mean_all());
+    check("max", &[&x], |t| t[0].max(&[1], false));
+    check("max all", &[&x], |t| t[0].max(&[], true));
 }
 
 #[test]
 fn shape_ops_and_views() {
     let x = randn(&[2, 3, 4], 9);
-    check("reshape", &[x.clone()], |t| t[0].reshape(&[6, 4]));
-    check("transpose", &[x.clone()], |t| t[0].transpose(0, 2)?.exp());
-    check("permute", &[x.clone()], |t| {
-        t[0].permute(&[1, 2, 0])?.tanh()
-    });
-    check("narrow", &[x.clone()], |t| t[0].narrow(2, 1, 2));
-    check("contiguous", &[x.clone()], |t| t[0].t()?.contiguous());
-    check("reshape of a view", &[x.clone()], |t| {
+    check("reshape", &[&x], |t| t[0].reshape(&[6, 4]));
+    check("transpose", &[&x], |t| t[0].transpose(0, 2)?.exp());
+    check("permute", &[&x], |t| t[0].permute(&[1, 2, 0])?.tanh());
+    check("narrow", &[&x], |t| t[0].narrow(2, 1, 2));
+    check("contiguous", &[&x], |t| t[0].t()?.contiguous());
+    check("reshape of a view", &[&x], |t| {
         t[0].transpose(1, 2)?.reshape(&[8, 3])
     });
     let y = randn(&[2, 2, 4], 10);
-    check("concat", &[x.clone(), y.clone()], |t| {
+    check("concat", &[&x, &y], |t| {
         Tensor::concat(&[t[0].clone(), t[1].clone()], 1)
     });
-    check("unsqueeze", &[x.clone()], |t| t[0].unsqueeze(1));
-    check("flatten", &[x.clone()], |t| t[0].flatten_from(1));
+    check("unsqueeze", &[&x], |t| t[0].unsqueeze(1));
+    check("flatten", &[&x], |t| t[0].flatten_from(1));
 }
 
 #[test]
 fn matmul_plain_batched_and_transposed() {
     let a = randn(&[3, 4], 11);
     let b = randn(&[4, 5], 12);
-    check("matmul", &[a.clone(), b.clone()], |t| t[0].matmul(&t[1]));
+    check("matmul", &[&a, &b], |t| t[0].matmul(&t[1]));
     let ab = randn(&[2, 3, 4], 13);
     let bb = randn(&[2, 4, 2], 14);
-    check("batched", &[ab.clone(), bb.clone()], |t| t[0].matmul(&t[1]));
-    check("broadcast batch", &[ab.clone(), b.clone()], |t| {
-        t[0].matmul(&t[1])
-    });
+    check("batched", &[&ab, &bb], |t| t[0].matmul(&t[1]));
+    check("broadcast batch", &[&ab, &b], |t| t[0].matmul(&t[1]));
     let bt = randn(&[5, 4], 15);
-    check("transposed operand", &[a.clone(), bt.clone()], |t| {
+    check("transposed operand", &[&a, &bt], |t| {
         t[0].matmul(&t[1].t()?)
     });
 }
@@ -128,9 +123,9 @@ fn matmul_plain_batched_and_transposed() {
 #[test]
 fn softmax_family() {
     let x = randn(&[3, 5], 16);
-    check("softmax", &[x.clone()], |t| t[0].softmax(1));
-    check("softmax axis 0", &[x.clone()], |t| t[0].softmax(0));
-    check("log_softmax", &[x.clone()], |t| t[0].log_softmax(1));
+    check("softmax", &[&x], |t| t[0].softmax(1));
+    check("softmax axis 0", &[&x], |t| t[0].softmax(0));
+    check("log_softmax", &[&x], |t| t[0].log_softmax(1));
 }
 
 #[test]
@@ -138,20 +133,16 @@ fn losses() {
     use engine::nn::loss;
     let pred = randn(&[4, 3], 17);
     let target = randn(&[4, 3], 18);
-    check("mse", &[pred.clone(), target.clone()], |t| {
-        loss::mse(&t[0], &t[1])
-    });
+    check("mse", &[&pred, &target], |t| loss::mse(&t[0], &t[1]));
     let p = Tensor::rand_uniform(&[6], 0.1, 0.9, &mut Rng::new(19));
     let y = Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0], &[6]).unwrap();
-    check("log loss", &[p.clone()], |t| {
-        loss::binary_log_loss(&t[0], &y)
-    });
+    check("log loss", &[&p], |t| loss::binary_log_loss(&t[0], &y));
     let z = randn(&[6], 20).mul_scalar(3.0).unwrap();
-    check("log loss with logits", &[z.clone(), y.clone()], |t| {
+    check("log loss with logits", &[&z, &y], |t| {
         loss::binary_log_loss_with_logits(&t[0], &t[1])
     });
     let logits = randn(&[4, 3], 21);
-    check("cross entropy", &[logits.clone()], |t| {
+    check("cross entropy", &[&logits], |t| {
         loss::cross_entropy(&t[0], &[0, 2, 1, 2])
     });
 }
@@ -163,7 +154,7 @@ fn composite_network() {
     let w1 = randn(&[3, 4], 23);
     let b1 = randn(&[4], 24);
     let w2 = randn(&[4, 2], 25);
-    check("mlp", &[x, w1, b1, w2], |t| {
+    check("mlp", &[&x, &w1, &b1, &w2], |t| {
         let h = t[0].matmul(&t[1])?.add(&t[2])?.tanh()?;
         h.matmul(&t[3])?.softmax(1)
     });

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+// ANCHOR: gram
 /// G = F·Fᵀ / (C·M) for features F of shape `[1, C, H, W]` seen as a C × M matrix, M = H·W.
 pub fn gram_matrix(features: &Tensor) -> Result<Tensor> {
     let shape = features.shape();
@@ -17,6 +18,7 @@ pub fn gram_matrix(features: &Tensor) -> Result<Tensor> {
     let f = features.reshape(&[c, m])?;
     f.matmul(&f.t()?)?.mul_scalar(1.0 / (c * m) as f32)
 }
+// ANCHOR_END: gram
 
 #[cfg(test)]
 mod tests {

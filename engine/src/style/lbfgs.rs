@@ -153,6 +153,7 @@ impl Lbfgs {
         Ok(Ok(()))
     }
 
+    // ANCHOR: two_loop
     /// The two-loop recursion: −H·g with H the L-BFGS inverse-Hessian estimate.
     fn direction(&self, grad: &[f32]) -> Vec<f32> {
         let mut q: Vec<f32> = grad.iter().map(|g| -g).collect();
@@ -170,12 +171,13 @@ impl Lbfgs {
         let h_diag =
             1.0 / (self.rho[newest] * dot(&self.grad_diffs[newest], &self.grad_diffs[newest]));
         q.iter_mut().for_each(|v| *v = (*v as f64 * h_diag) as f32);
-        for i in 0..n {
+        for (i, a) in alpha.iter().enumerate() {
             let beta = dot(&self.grad_diffs[i], &q) * self.rho[i];
-            axpy(alpha[i] - beta, &self.steps[i], &mut q);
+            axpy(a - beta, &self.steps[i], &mut q);
         }
         q
     }
+    // ANCHOR_END: two_loop
 }
 
 #[cfg(test)]

@@ -175,6 +175,7 @@ impl Objective {
 
     /// The loss at `image` and its gradient with respect to the image's pixels.
     pub fn evaluate(&self, net: &dyn FeatureExtractor, image: &Tensor) -> Result<Evaluation> {
+        // ANCHOR: evaluate
         let image = image.detach().requires_grad();
         let features = net.features(&image, &self.layers)?;
         let mut content = Tensor::scalar(0.0);
@@ -201,6 +202,7 @@ impl Objective {
             .add(&style.mul_scalar(self.config.style_weight)?)?
             .add(&tv.mul_scalar(self.config.tv_weight)?)?;
         let grads = total.backward()?;
+        // ANCHOR_END: evaluate
         let terms = LossTerms {
             content: content.item()? as f64,
             style: style.item()? as f64,

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+// ANCHOR: tv
 /// (Σ (x[i,j+1] − x[i,j])² + Σ (x[i+1,j] − x[i,j])²) / (3·H·W) for an image `[1, 3, H, W]`,
 /// summed over all channels and valid neighbour pairs.
 pub fn total_variation(image: &Tensor) -> Result<Tensor> {
@@ -29,6 +30,7 @@ pub fn total_variation(image: &Tensor) -> Result<Tensor> {
         .add(&vertical)?
         .mul_scalar(1.0 / (3 * h * w) as f32)
 }
+// ANCHOR_END: tv
 
 #[cfg(test)]
 mod tests {

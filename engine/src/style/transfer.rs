@@ -87,6 +87,7 @@ pub fn optimise(
     let mut best: Option<(Tensor, LossTerms, f64)> = None;
     let mut history = Vec::with_capacity(evaluations);
     let mut reason = StopReason::Budget;
+    // ANCHOR: loop
     for evaluation in 1..=evaluations {
         let image = Tensor::from_vec(pixels.clone(), &shape)?;
         let eval = objective.evaluate(net, &image)?;
@@ -124,6 +125,7 @@ pub fn optimise(
             pixels = param.to_vec();
         }
     }
+    // ANCHOR_END: loop
     let (image, terms, total) = best.ok_or_else(|| Error::NonFinite {
         op: "style transfer",
         what: "the loss of the initial image",

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Paint CONTENT in the style of one or more STYLE images.
-    Stylize(stylize::StylizeArgs),
+    Stylize(Box<stylize::StylizeArgs>),
     /// Write chosen VGG activations of an image to a safetensors file.
     Features(features::FeaturesArgs),
 }
@@ -31,7 +31,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Stylize(args) => stylize::run(args),
+        Command::Stylize(args) => stylize::run(*args),
         Command::Features(args) => features::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -140,6 +140,9 @@ impl Plan {
         if !(args.style_scale.is_finite() && args.style_scale > 0.0) {
             return Err(Error::invalid("--style-scale", "must be a positive number"));
         }
+        if args.save_every == Some(0) {
+            return Err(Error::invalid("--save-every", "must be at least 1"));
+        }
         if args.iters == 0 {
             return Err(Error::invalid("--iters", "must be at least 1"));
         }

@@ -29,7 +29,7 @@ impl ProgressView {
                 bar.inc(1);
                 bar.set_message(format!("{scale} loss {total:.4e}"));
             }
-            None if evaluation % 10 == 0 || evaluation == 1 => {
+            None if evaluation.is_multiple_of(10) || evaluation == 1 => {
                 eprintln!("{scale} eval {evaluation:5}: loss {total:.6e}");
             }
             None => {}
