@@ -198,7 +198,6 @@ fn draw_softmax(path: &Path) -> Result<()> {
         .save(path)
 }
 
-// ANCHOR: saturation
 /// Sigmoid and tanh flatten out for large |x|: their derivative decays like e^−|x|, so a
 /// neuron pushed far into either tail barely learns. ReLU keeps slope 1 for every x > 0.
 fn saturation(path: &Path) -> Result<()> {
@@ -235,7 +234,6 @@ fn saturation(path: &Path) -> Result<()> {
         );
     }
     let [chain_sigmoid, chain_tanh, chain_relu] = depth_curves;
-    // ANCHOR_END: saturation
 
     let xs = Tensor::linspace(0.0, 12.0, 241);
     let (_, sigmoid) = values_and_derivatives(Activation::Sigmoid, &xs)?;
@@ -262,6 +260,7 @@ fn saturation(path: &Path) -> Result<()> {
     save_line_plot_grid(path, &[by_input, by_depth], 2, (640, 440))
 }
 
+// ANCHOR: chain_gradient
 /// d/dx of f applied `depth` times, at `x`: the chain rule multiplies one f′ per layer.
 fn chain_gradient(activation: Activation, depth: usize, x: f32) -> Result<f32> {
     let input = Tensor::scalar(x).requires_grad();
@@ -271,3 +270,4 @@ fn chain_gradient(activation: Activation, depth: usize, x: f32) -> Result<f32> {
     }
     value.backward()?.get_or_zeros(&input).item()
 }
+// ANCHOR_END: chain_gradient

@@ -128,8 +128,10 @@ impl Mlp {
             .flat_map(|l| l.parameters_mut())
             .collect()
     }
-    // ANCHOR_END: mlp
+}
+// ANCHOR_END: mlp
 
+impl Mlp {
     fn probabilities(&self, x: &Tensor) -> Result<Tensor> {
         no_grad(|| self.forward(x)?.sigmoid())
     }
