@@ -12,13 +12,12 @@ cd "$root"
 ours=$(cargo bench -q -p picasso-engine --bench vgg_conv -- --net "$net" --size "$size" --iters "$iters" 2>/dev/null | grep '^ours')
 theirs=$(python3 engine/benches/vgg_conv_pytorch.py --net "$net" --size "$size" --iters "$iters" 2>/dev/null | grep '^pytorch' || true)
 
-echo "$ours" | awk '{printf "%-8s %-6s %5s %9s %8s %8s\n", "impl", "net", "size", "ms/iter", "GFLOP/s", "peak_MB"}'
-echo "$ours" | awk '{printf "%-8s %-6s %5s %9s %8s %8s\n", $1, $2, $3, $4, $5, $6}'
+row() { awk '{printf "%-8s %-6s %5s %9s %8s %8s %8s\n", $1, $2, $3, $4, $5, $6, $7}'; }
+echo "impl net size ms/iter GFLOP/s peak_MB cpu_ms" | row
+echo "$ours" | row
 if [ -n "$theirs" ]; then
-  echo "$theirs" | awk '{printf "%-8s %-6s %5s %9s %8s %8s\n", $1, $2, $3, $4, $5, $6}'
-  o=$(echo "$ours" | awk '{print $4}')
-  t=$(echo "$theirs" | awk '{print $4}')
-  awk -v o="$o" -v t="$t" 'BEGIN {printf "ratio ours/PyTorch (time): %.2f\n", o / t}'
+  echo "$theirs" | row
+  paste <(echo "$ours") <(echo "$theirs") | awk '{printf "ours/PyTorch: wall time %.2f, CPU time %.2f, peak memory %.2f\n", $4 / $11, $7 / $14, $6 / $13}'
 else
   echo "pytorch: torch not importable, no measurement"
 fi

@@ -6,7 +6,7 @@ require gradients; 2 threads, like the Rust benchmark on the 2-core development 
 
     python3 engine/benches/vgg_conv_pytorch.py [--net vgg16|vgg19] [--size 256|512] [--iters N]
 
-Prints the same columns as vgg_conv.rs. Exits with status 2 when torch is not importable.
+Prints the same columns as vgg_conv.rs (cpu_ms: CPU time of all threads per iteration). Exits with status 2 when torch is not importable.
 """
 import argparse
 import resource
@@ -60,19 +60,20 @@ def main():
         x.backward(torch.ones_like(x))
         image.grad = None
 
-    times = []
+    times, cpu = [], []
     for i in range(a.iters + 1):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         if i > 0:  # iteration 0 is a warm-up
             times.append((time.perf_counter() - t) * 1e3)
+            cpu.append((time.process_time() - c) * 1e3)
     ms = statistics.median(times)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
     runs = ", ".join(f"{t:.0f}" for t in times)
-    print(f"impl      net    size  ms/iter  GFLOP/s  peak_MB  (median of {a.iters}; runs [{runs}]; load {load}; torch {torch.__version__})")
-    print(f"pytorch   {a.net:<6} {a.size:>4} {ms:>8.0f} {2 * flops / 1e9 / ms * 1e3:>8.1f} {peak_mb:>8.0f}")
+    print(f"impl      net    size  ms/iter  GFLOP/s  peak_MB   cpu_ms  (median of {a.iters}; runs [{runs}]; load {load}; torch {torch.__version__})")
+    print(f"pytorch   {a.net:<6} {a.size:>4} {ms:>8.0f} {2 * flops / 1e9 / ms * 1e3:>8.1f} {peak_mb:>8.0f} {statistics.median(cpu):>8.0f}")
 
 
 if __name__ == "__main__":

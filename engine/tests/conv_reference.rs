@@ -34,42 +34,35 @@ impl<'a> Direct<'a> {
         let ([n, c, h, w], [o, _, kh, kw]) = (self.case.x, self.case.w);
         let p = self.case.p;
         let [oh, ow] = self.out;
-        for (b, oc, y, x, ic, i, j) in itertools(n, o, oh, ow, c, kh, kw) {
-            let ih = (y * p.stride.0 + i * p.dilation.0) as isize - p.padding.0 as isize;
-            let iw = (x * p.stride.1 + j * p.dilation.1) as isize - p.padding.1 as isize;
-            if ih < 0 || iw < 0 || ih >= h as isize || iw >= w as isize {
-                continue;
+        for b in 0..n {
+            for oc in 0..o {
+                for y in 0..oh {
+                    for x in 0..ow {
+                        let yi = ((b * o + oc) * oh + y) * ow + x;
+                        for ic in 0..c {
+                            for i in 0..kh {
+                                let ih = (y * p.stride.0 + i * p.dilation.0) as isize
+                                    - p.padding.0 as isize;
+                                if ih < 0 || ih >= h as isize {
+                                    continue;
+                                }
+                                for j in 0..kw {
+                                    let iw = (x * p.stride.1 + j * p.dilation.1) as isize
+                                        - p.padding.1 as isize;
+                                    if iw < 0 || iw >= w as isize {
+                                        continue;
+                                    }
+                                    let xi = ((b * c + ic) * h + ih as usize) * w + iw as usize;
+                                    let wi = ((oc * c + ic) * kh + i) * kw + j;
+                                    f(xi, wi, yi);
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            let xi = ((b * c + ic) * h + ih as usize) * w + iw as usize;
-            let wi = ((oc * c + ic) * kh + i) * kw + j;
-            let yi = ((b * o + oc) * oh + y) * ow + x;
-            f(xi, wi, yi);
         }
     }
-}
-
-/// All index tuples of a 7-deep loop nest, outermost first.
-fn itertools(
-    a: usize,
-    b: usize,
-    c: usize,
-    d: usize,
-    e: usize,
-    f: usize,
-    g: usize,
-) -> impl Iterator<Item = (usize, usize, usize, usize, usize, usize, usize)> {
-    (0..a).flat_map(move |i0| {
-        (0..b).flat_map(move |i1| {
-            (0..c).flat_map(move |i2| {
-                (0..d).flat_map(move |i3| {
-                    (0..e).flat_map(move |i4| {
-                        (0..f)
-                            .flat_map(move |i5| (0..g).map(move |i6| (i0, i1, i2, i3, i4, i5, i6)))
-                    })
-                })
-            })
-        })
-    })
 }
 
 fn assert_close(what: &str, got: &[f32], want: &[f64]) {
@@ -232,4 +225,43 @@ fn only_requested_gradients_are_computed() {
     assert!(grads.get(&x).is_some());
     assert!(grads.get(&w).is_none() && grads.get(&b).is_none());
     assert_eq!(grads.len(), 1);
+}
+
+#[test]
+fn three_by_three_layers_match_direct_convolution() {
+    // 3×3 stride-1 layers: small ones take im2col, VGG-like ones (≥ 16 channels, ≥ 32×32)
+    // Winograd — forward and input gradient. Odd and even sizes, paddings 0–2, rectangular.
+    let mut rng = Rng::new(13);
+    let pads = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 1)];
+    for (i, &padding) in pads.iter().enumerate() {
+        let p = Conv2dParams {
+            padding,
+            ..Conv2dParams::default()
+        };
+        check(
+            &Case {
+                x: [1 + i % 2, 3, 7 + i, 9 - i],
+                w: [4, 3, 3, 3],
+                p,
+            },
+            &mut rng,
+        );
+    }
+    let p = Conv2dParams::default().padding(1);
+    check(
+        &Case {
+            x: [1, 2, 1, 1],
+            w: [3, 2, 3, 3],
+            p,
+        },
+        &mut rng,
+    );
+    check(
+        &Case {
+            x: [2, 16, 33, 32],
+            w: [16, 16, 3, 3],
+            p,
+        },
+        &mut rng,
+    );
 }

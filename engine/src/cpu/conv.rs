@@ -10,7 +10,45 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::conv_im2col::{col2im, im2col};
+use super::conv_winograd;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Which algorithm computes 3×3 stride-1 convolutions (all others always use im2col).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvAlgorithm {
+    /// Winograd where it is measured to be faster, im2col elsewhere (the default).
+    Auto,
+    /// im2col + GEMM everywhere.
+    Im2col,
+    /// Winograd F(2×2, 3×3) for every convolution it supports.
+    Winograd,
+}
+
+static ALGORITHM: AtomicU8 = AtomicU8::new(0);
+
+/// Choose the algorithm process-wide, for benchmarks and comparisons.
+pub fn set_algorithm(a: ConvAlgorithm) {
+    ALGORITHM.store(a as u8, Ordering::Relaxed);
+}
+
+/// The algorithm chosen with [`set_algorithm`].
+pub fn algorithm() -> ConvAlgorithm {
+    match ALGORITHM.load(Ordering::Relaxed) {
+        1 => ConvAlgorithm::Im2col,
+        2 => ConvAlgorithm::Winograd,
+        _ => ConvAlgorithm::Auto,
+    }
+}
+
+fn use_winograd(g: &Conv2dGeometry) -> bool {
+    conv_winograd::supports(g)
+        && match algorithm() {
+            ConvAlgorithm::Auto => conv_winograd::pays_off(g),
+            ConvAlgorithm::Im2col => false,
+            ConvAlgorithm::Winograd => true,
+        }
+}
 
 /// Aim for this many output pixels per tile: wide enough that the GEMM amortises packing the
 /// weight matrix, small enough that the column buffer stays near the caches.
@@ -72,9 +110,7 @@ impl<'a> Mat<'a> {
 
 /// `c[m×n] = a[m×k] · b[k×n] + beta · c`, with c's rows `c_row_stride` apart.
 pub(crate) fn gemm(
-    m: usize,
-    k: usize,
-    n: usize,
+    [m, k, n]: [usize; 3],
     a: Mat,
     b: Mat,
     beta: f32,
@@ -112,6 +148,9 @@ pub(crate) fn gemm(
 /// Forward pass. `x` is `[n, c, h, w]`, `w` is `[o, c, kh, kw]`, `bias` is `[o]`, all dense;
 /// returns the dense `[n, o, out_h, out_w]` output.
 pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
+    if use_winograd(g) {
+        return conv_winograd::conv2d(x, w, bias, g);
+    }
     let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;
     let image = g.in_channels * g.in_h * g.in_w;
@@ -135,9 +174,7 @@ pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) ->
         if g.is_pointwise() {
             // 1×1, stride 1, no padding: the image [c, h·w] is already the column matrix.
             gemm(
-                o,
-                k,
-                pixels,
+                [o, k, pixels],
                 weight,
                 Mat::rows(xn, pixels),
                 beta,
@@ -150,7 +187,7 @@ pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) ->
             let t = rows.len() * g.out_w;
             im2col(xn, g, rows.clone(), &mut col);
             let dst = &mut yn[rows.start * g.out_w..];
-            gemm(o, k, t, weight, Mat::rows(&col, t), beta, dst, pixels);
+            gemm([o, k, t], weight, Mat::rows(&col, t), beta, dst, pixels);
         }
     }
     out
@@ -159,6 +196,9 @@ pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) ->
 /// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im scatters each
 /// column back onto the pixels it came from.
 pub fn conv2d_backward_input(dy: &[f32], w: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
+    if let Some(gt) = transposed_geometry(g).filter(use_winograd) {
+        return conv_winograd::conv2d(dy, &conv_winograd::flipped_weight(w, g), None, &gt);
+    }
     let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;
     let image = g.in_channels * g.in_h * g.in_w;
@@ -171,9 +211,7 @@ pub fn conv2d_backward_input(dy: &[f32], w: &[f32], g: &Conv2dGeometry) -> Vec<f
     {
         if g.is_pointwise() {
             gemm(
-                k,
-                o,
-                pixels,
+                [k, o, pixels],
                 weight_t,
                 Mat::rows(dyn_, pixels),
                 0.0,
@@ -185,11 +223,29 @@ pub fn conv2d_backward_input(dy: &[f32], w: &[f32], g: &Conv2dGeometry) -> Vec<f
         for rows in tiles(g) {
             let t = rows.len() * g.out_w;
             let grad_tile = Mat::rows(&dyn_[rows.start * g.out_w..], pixels);
-            gemm(k, o, t, weight_t, grad_tile, 0.0, &mut col, t);
+            gemm([k, o, t], weight_t, grad_tile, 0.0, &mut col, t);
             col2im(&col, g, rows, dxn);
         }
     }
     dx
+}
+
+/// For a stride-1 convolution with padding `p ≤ k − 1`: the geometry of the convolution of
+/// `dy` with the flipped weight and padding `k − 1 − p`, whose output is the input gradient.
+fn transposed_geometry(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {
+    let (kh, kw) = (g.kernel_h, g.kernel_w);
+    let (ph, pw) = g.params.padding;
+    if g.params.stride != (1, 1) || g.params.dilation != (1, 1) || ph >= kh || pw >= kw {
+        return None;
+    }
+    let params = super::conv_geometry::Conv2dParams {
+        padding: (kh - 1 - ph, kw - 1 - pw),
+        ..g.params
+    };
+    let dy_shape = [g.batch, g.out_channels, g.out_h, g.out_w];
+    let w_shape = [g.in_channels, g.out_channels, kh, kw];
+    let gt = Conv2dGeometry::new(&dy_shape, &w_shape, params).ok()?;
+    (gt.output_shape() == g.input_shape()).then_some(gt)
 }
 
 /// Gradient with respect to the weight: `dw += dy_tile · col_tileᵀ`, summed over every tile
@@ -206,9 +262,7 @@ pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], g: &Conv2dGeometry) -> Vec<
     {
         if g.is_pointwise() {
             gemm(
-                o,
-                pixels,
-                k,
+                [o, pixels, k],
                 Mat::rows(dyn_, pixels),
                 Mat::transposed(xn, pixels),
                 1.0,
@@ -222,9 +276,7 @@ pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], g: &Conv2dGeometry) -> Vec<
             im2col(xn, g, rows.clone(), &mut col);
             let grad_tile = Mat::rows(&dyn_[rows.start * g.out_w..], pixels);
             gemm(
-                o,
-                t,
-                k,
+                [o, t, k],
                 grad_tile,
                 Mat::transposed(&col, t),
                 1.0,

@@ -6,6 +6,7 @@
 pub mod conv;
 pub mod conv_geometry;
 pub mod conv_im2col;
+pub mod conv_winograd;
 pub mod copy;
 pub mod elementwise;
 pub mod matmul;
