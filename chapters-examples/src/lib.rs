@@ -4,8 +4,10 @@
 //! Each binary in `src/bin/` is one chapter's example; the book includes parts of them.
 
 pub mod cli;
+pub mod cnn_pictures;
 pub mod data;
 pub mod run;
+pub mod shapes;
 
 pub use cli::ExampleArgs;
 pub use data::Dataset2d;

@@ -1,0 +1,236 @@
+//! Pictures of what convolutions compute: single-channel maps (filter outputs, learned filters,
+//! feature maps) saved as PNGs, one at a time or as a grid of tiles.
+//!
+//! A map holds arbitrary real numbers, so it has to be mapped to colours first:
+//! - [`Scale::Unsigned`] stretches the map's own minimum…maximum to black…white (edge
+//!   strength, ReLU outputs, pooled maps);
+//! - [`Scale::Signed`] keeps zero white and shows positive values red, negative ones blue, as
+//!   strong as the largest |value| (edge detectors, learned filter weights);
+//! - [`Scale::Fixed`] maps a fixed range to black…white and clips the rest, so pictures that
+//!   should be compared (a photo before and after a filter) share one brightness scale.
+//!
+//! "Maximum" and "largest" are the 99.5th percentile, so a few extreme values cannot make
+//! the rest of a big map faint.
+
+use engine::vis::write_rgb_png;
+use engine::{Error, Result, Tensor};
+use std::path::Path;
+
+/// A `height × width` grid of numbers, row by row: one channel of an image or a filter.
+#[derive(Clone, Debug)]
+pub struct Map {
+    pub height: usize,
+    pub width: usize,
+    pub values: Vec<f32>,
+}
+
+impl Map {
+    pub fn new(height: usize, width: usize, values: Vec<f32>) -> Result<Map> {
+        if values.len() != height * width || values.is_empty() {
+            return Err(Error::shape(
+                "Map::new",
+                format!("{} values cannot fill a {height}×{width} map", values.len()),
+            ));
+        }
+        Ok(Map {
+            height,
+            width,
+            values,
+        })
+    }
+
+    /// Every channel of an `[n, c, h, w]` tensor, in order (image 0's channels first).
+    pub fn channels_of(t: &Tensor) -> Result<Vec<Map>> {
+        let &[n, c, h, w] = t.shape() else {
+            return Err(Error::shape(
+                "Map::channels_of",
+                format!("expected a [n, c, h, w] tensor, got {:?}", t.shape()),
+            ));
+        };
+        let data = t.to_vec();
+        (0..n * c)
+            .map(|k| Map::new(h, w, data[k * h * w..(k + 1) * h * w].to_vec()))
+            .collect()
+    }
+
+    /// The one channel of a `[1, 1, h, w]` tensor.
+    pub fn single(t: &Tensor) -> Result<Map> {
+        match Map::channels_of(t)?.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(Error::shape(
+                "Map::single",
+                format!("expected a [1, 1, h, w] tensor, got {:?}", t.shape()),
+            )),
+        }
+    }
+
+    fn value(&self, row: usize, col: usize) -> f32 {
+        self.values[row * self.width + col]
+    }
+}
+
+/// How numbers become colours.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    /// The map's minimum is black, its maximum white.
+    Unsigned,
+    /// Zero is white; ±(largest |value|) is full red / full blue.
+    Signed,
+    /// `lo` is black, `hi` white; values outside are clipped.
+    Fixed(f32, f32),
+}
+
+impl Scale {
+    /// A function from a value of `map` to an RGB colour.
+    fn colouring(self, map: &Map) -> impl Fn(f32) -> [u8; 3] {
+        let mut finite: Vec<f32> = map
+            .values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        finite.sort_by(f32::total_cmp);
+        let lo = finite.first().copied().unwrap_or(0.0);
+        // The top of the range is a high percentile, not the maximum: a handful of extreme
+        // pixels would otherwise leave everything else faint. Those few are clipped.
+        let hi = percentile(&finite, TOP_PERCENTILE);
+        let mut magnitudes: Vec<f32> = finite.iter().map(|v| v.abs()).collect();
+        magnitudes.sort_by(f32::total_cmp);
+        let largest = percentile(&magnitudes, TOP_PERCENTILE).max(f32::MIN_POSITIVE);
+        let range = (hi - lo).max(f32::MIN_POSITIVE);
+        move |v: f32| {
+            let v = if v.is_finite() { v } else { 0.0 };
+            match self {
+                Scale::Unsigned => {
+                    let grey = to_byte((v - lo) / range);
+                    [grey, grey, grey]
+                }
+                Scale::Fixed(black, white) => {
+                    let grey = to_byte((v - black) / (white - black).max(f32::MIN_POSITIVE));
+                    [grey, grey, grey]
+                }
+                Scale::Signed => {
+                    // Fade from white towards red (positive) or blue (negative).
+                    let strength = (v / largest).clamp(-1.0, 1.0);
+                    let fade = to_byte(1.0 - strength.abs());
+                    if strength >= 0.0 {
+                        [255, fade, fade]
+                    } else {
+                        [fade, fade, 255]
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Values above this percentile of a map are drawn at full strength.
+const TOP_PERCENTILE: f32 = 99.5;
+
+/// The `p`-th percentile of sorted `values` (0 for none).
+fn percentile(sorted: &[f32], p: f32) -> f32 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p / 100.0 * (sorted.len() - 1) as f32).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn to_byte(fraction: f32) -> u8 {
+    (fraction.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// An RGB canvas that tiles are painted onto.
+struct Canvas {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+}
+
+impl Canvas {
+    fn new(width: usize, height: usize, background: [u8; 3]) -> Canvas {
+        let rgb = background.repeat(width * height);
+        Canvas { width, height, rgb }
+    }
+
+    /// Paint `map` with its top-left corner at (`x`, `y`), each value a `zoom × zoom` block.
+    fn paint(&mut self, map: &Map, scale: Scale, zoom: usize, x: usize, y: usize) {
+        let colour_of = scale.colouring(map);
+        for row in 0..map.height * zoom {
+            for col in 0..map.width * zoom {
+                let colour = colour_of(map.value(row / zoom, col / zoom));
+                let at = 3 * ((y + row) * self.width + x + col);
+                self.rgb[at..at + 3].copy_from_slice(&colour);
+            }
+        }
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        let too_big = |_| Error::invalid("save picture", "the picture is too large");
+        let width = u32::try_from(self.width).map_err(too_big)?;
+        let height = u32::try_from(self.height).map_err(too_big)?;
+        write_rgb_png(path, width, height, &self.rgb)
+    }
+}
+
+/// Save one map as a PNG, each value drawn as a `zoom × zoom` block of pixels.
+pub fn save_map(path: &Path, map: &Map, scale: Scale, zoom: usize) -> Result<()> {
+    let zoom = zoom.max(1);
+    let mut canvas = Canvas::new(map.width * zoom, map.height * zoom, [255; 3]);
+    canvas.paint(map, scale, zoom, 0, 0);
+    canvas.save(path)
+}
+
+/// Grey between tiles, so white tile edges stay visible.
+const GRID_BACKGROUND: [u8; 3] = [150, 150, 150];
+/// Pixels of background between neighbouring tiles and around the grid.
+const GAP: usize = 4;
+
+/// Save several maps of equal size as one PNG, `columns` tiles per row, each tile scaled to
+/// its own range (so a weak map is as visible as a strong one).
+pub fn save_map_grid(
+    path: &Path,
+    maps: &[Map],
+    columns: usize,
+    scale: Scale,
+    zoom: usize,
+) -> Result<()> {
+    let first = maps
+        .first()
+        .ok_or_else(|| Error::invalid("save_map_grid", "no maps to draw"))?;
+    if columns == 0 {
+        return Err(Error::invalid("save_map_grid", "need at least one column"));
+    }
+    if let Some(odd) = maps
+        .iter()
+        .find(|m| (m.height, m.width) != (first.height, first.width))
+    {
+        return Err(Error::shape(
+            "save_map_grid",
+            format!(
+                "all maps must have the same size; found {}×{} and {}×{}",
+                first.height, first.width, odd.height, odd.width
+            ),
+        ));
+    }
+    let zoom = zoom.max(1);
+    let (tile_w, tile_h) = (first.width * zoom, first.height * zoom);
+    let columns = columns.min(maps.len());
+    let rows = maps.len().div_ceil(columns);
+    let mut canvas = Canvas::new(
+        GAP + columns * (tile_w + GAP),
+        GAP + rows * (tile_h + GAP),
+        GRID_BACKGROUND,
+    );
+    for (i, map) in maps.iter().enumerate() {
+        let (row, col) = (i / columns, i % columns);
+        canvas.paint(
+            map,
+            scale,
+            zoom,
+            GAP + col * (tile_w + GAP),
+            GAP + row * (tile_h + GAP),
+        );
+    }
+    canvas.save(path)
+}
