@@ -68,11 +68,12 @@ fn printed_number(stdout: &str, label: &str) -> f32 {
         .unwrap_or_else(|| panic!("no number after {label:?} in {line:?}"))
 }
 
-/// Quick mode trains on 900 pictures for 3 epochs. With the default seed it reaches about
-/// 96 % test accuracy (see the book chapter); guessing gets 33 %. 85 % leaves room for
-/// floating-point differences between machines (a different summation order in the GEMM can
-/// change the path of training a little) while still failing if the network stops learning.
-const QUICK_MIN_ACCURACY: f32 = 85.0;
+/// Quick mode trains on 2 000 pictures for 3 epochs. With the default seed it reaches 88 %
+/// test accuracy; seeds 1 and 2 give 76 % and 85 % (see the book chapter), and guessing gives
+/// 33 %. 70 % is below every seed we tried, so floating-point differences between machines
+/// (another summation order in the GEMM changes the path of training a little) do not make the
+/// test flaky, yet it fails as soon as the network stops learning.
+const QUICK_MIN_ACCURACY: f32 = 70.0;
 
 #[test]
 fn cnn_learns_the_shapes_and_draws_its_pictures() {

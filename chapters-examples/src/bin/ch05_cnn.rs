@@ -154,8 +154,10 @@ impl ConvLayer {
         let params = Conv2dParams::square(1, self.padding, 1); // stride 1, dilation 1
         x.conv2d(&self.weight, Some(&self.bias), params)
     }
-    // ANCHOR_END: conv_layer
+}
+// ANCHOR_END: conv_layer
 
+impl ConvLayer {
     fn out_channels(&self) -> usize {
         self.weight.shape()[0]
     }

@@ -178,9 +178,13 @@ fn apply_filters(grey: &Tensor, out: &Path) -> engine::Result<Tensor> {
         Scale::Unsigned,
         1,
     )?;
-    // ANCHOR_END: apply_filters
+    blur_four_times(grey, out)?;
+    Ok(edges)
+}
+// ANCHOR_END: apply_filters
 
-    // Stacking small filters makes a bigger one: four 3×3 Gaussian passes = one 9×9 blur.
+/// Stacking small filters makes a bigger one: four 3×3 Gaussian passes = one 9×9 blur.
+fn blur_four_times(grey: &Tensor, out: &Path) -> engine::Result<()> {
     let gaussian = Tensor::from_vec(FILTERS[3].kernel.to_vec(), &[1, 1, 3, 3])?;
     let mut blurred = grey.clone();
     for _ in 0..4 {
@@ -191,8 +195,7 @@ fn apply_filters(grey: &Tensor, out: &Path) -> engine::Result<Tensor> {
         &Map::single(&blurred)?,
         Scale::Fixed(0.0, 1.0),
         1,
-    )?;
-    Ok(edges)
+    )
 }
 
 fn min_max(values: &[f32]) -> (f32, f32) {
