@@ -197,7 +197,7 @@ pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) ->
 /// column back onto the pixels it came from.
 pub fn conv2d_backward_input(dy: &[f32], w: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
     if let Some(gt) = transposed_geometry(g).filter(use_winograd) {
-        return conv_winograd::conv2d(dy, &conv_winograd::flipped_weight(w, g), None, &gt);
+        return conv_winograd::conv2d_input_grad(dy, w, g, &gt);
     }
     let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;

@@ -37,11 +37,23 @@ pub fn pays_off(g: &Conv2dGeometry) -> bool {
     g.in_channels >= 16 && g.out_channels >= 16 && g.out_h * g.out_w >= 32 * 32
 }
 
-/// `U[ξ][o][c] = (G g Gᵀ)[ξ]` for every (output, input) channel pair.
-fn transform_weights(w: &[f32], o: usize, c: usize) -> Vec<f32> {
+/// `U[ξ][o][c] = (G g Gᵀ)[ξ]` for every (output, input) channel pair of an `[o, c, 3, 3]`
+/// weight.
+///
+/// With `flipped`, the same for the weight of the input-gradient convolution (see
+/// [`conv2d_input_grad`]), laid out `U[ξ][c][o]`. Rotating a kernel by 180° only swaps rows 0
+/// and 3 and columns 0 and 3 of `G g Gᵀ` (rows 1 and 2 of G are symmetric), so the flipped
+/// weight never has to be built.
+fn transform_weights(w: &[f32], o: usize, c: usize, flipped: bool) -> Vec<f32> {
+    const SWAP_0_3: [usize; 4] = [3, 1, 2, 0];
     let mut u = vec![0.0f32; 16 * o * c];
-    for (oc, g) in w.chunks_exact(9).enumerate() {
-        // G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]] applied to rows, then columns.
+    for (pair, g) in w.chunks_exact(9).enumerate() {
+        let dst = if flipped {
+            (pair % c) * o + pair / c
+        } else {
+            pair
+        };
+        // G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]] applied to columns, then rows.
         let mut t = [[0.0f32; 3]; 4];
         for j in 0..3 {
             let (a, b, cc) = (g[j], g[3 + j], g[6 + j]);
@@ -54,7 +66,12 @@ fn transform_weights(w: &[f32], o: usize, c: usize) -> Vec<f32> {
             let [a, b, cc] = *row;
             let v = [a, 0.5 * (a + b + cc), 0.5 * (a - b + cc), cc];
             for (j, &vj) in v.iter().enumerate() {
-                u[(i * 4 + j) * o * c + oc] = vj;
+                let xi = if flipped {
+                    SWAP_0_3[i] * 4 + SWAP_0_3[j]
+                } else {
+                    i * 4 + j
+                };
+                u[xi * o * c + dst] = vj;
             }
         }
     }
@@ -182,11 +199,31 @@ fn output_transform_row(
 
 /// Forward convolution by F(2×2, 3×3). Requires [`supports`]; any zero padding.
 pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
+    let u = transform_weights(w, g.out_channels, g.in_channels, false);
+    conv2d_transformed(x, &u, bias, g)
+}
+
+/// Input gradient of the stride-1 3×3 convolution `g` (weight `w`), given `dy`.
+///
+/// The gradient of a convolution is a convolution: `dx` is `dy` correlated with the weight
+/// whose in/out channel axes are swapped and whose kernels are rotated by 180°, with padding
+/// `2 − p`. `gt` is the geometry of that convolution (input `dy`, output shaped like `x`).
+pub fn conv2d_input_grad(
+    dy: &[f32],
+    w: &[f32],
+    g: &Conv2dGeometry,
+    gt: &Conv2dGeometry,
+) -> Vec<f32> {
+    let u = transform_weights(w, g.out_channels, g.in_channels, true);
+    conv2d_transformed(dy, &u, None, gt)
+}
+
+/// The convolution with weights already transformed into `u` (`U[ξ][o][c]`).
+fn conv2d_transformed(x: &[f32], u: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
     let (c, o) = (g.in_channels, g.out_channels);
     let (tiles_h, tiles_w) = (g.out_h.div_ceil(2), g.out_w.div_ceil(2));
     let band_rows = (BAND_FLOATS / (16 * (c + o) * tiles_w)).clamp(1, tiles_h);
     let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
-    let u = transform_weights(w, o, c);
     let mut out = vec![0.0f32; g.batch * o * pixels];
     let mut v = vec![0.0f32; 16 * c * band_rows * tiles_w];
     let mut m = vec![0.0f32; 16 * o * band_rows * tiles_w];
@@ -231,23 +268,4 @@ pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) ->
         }
     }
     out
-}
-
-/// The weight of the convolution that computes the input gradient of a stride-1 convolution:
-/// swap the in/out channel axes and rotate each kernel by 180°. With padding `k − 1 − p`,
-/// correlating `dy` with it gives `dx` — the gradient of a convolution is a convolution.
-pub fn flipped_weight(w: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
-    let (o, c, kh, kw) = (g.out_channels, g.in_channels, g.kernel_h, g.kernel_w);
-    let mut f = vec![0.0f32; w.len()];
-    for oc in 0..o {
-        for ic in 0..c {
-            for i in 0..kh {
-                for j in 0..kw {
-                    f[((ic * o + oc) * kh + kh - 1 - i) * kw + kw - 1 - j] =
-                        w[((oc * c + ic) * kh + i) * kw + j];
-                }
-            }
-        }
-    }
-    f
 }
