@@ -1,0 +1,375 @@
+//! The book must build, and every listing and picture it shows must exist.
+//!
+//! mdBook is forgiving in ways that hide rot: an `{{#include file:anchor}}` whose file or anchor
+//! is gone renders as an empty code block without any error, and a missing image is just a
+//! broken link in the browser. So besides building the book with the mdBook library, this test
+//! scans the Markdown itself and fails, naming the chapter and line, on
+//! - an include whose file is missing,
+//! - an include whose anchor is missing, unterminated, or encloses nothing,
+//! - an include whose line range lies outside the file,
+//! - an image (Markdown `![..](..)` or HTML `<img src="..">`) whose file is missing or empty,
+//! - a chapter listed in SUMMARY.md that does not exist.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn book_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../book")
+}
+
+/// A fresh, empty folder under the system temp folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "picasso-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create a temporary folder");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Reading the book's Markdown the way mdBook's `links` preprocessor does, to report what it
+/// would silently render as nothing.
+mod scan {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    /// Every `.md` file under `dir`, sorted so reports are stable.
+    pub fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(folder) = pending.pop() {
+            let Ok(entries) = fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "md") {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// One `{{#include path[:selector]}}` (or `rustdoc_include`) found in a chapter.
+    #[derive(Debug, PartialEq)]
+    pub struct Include {
+        pub line: usize,
+        pub path: String,
+        pub selector: Option<String>,
+    }
+
+    /// The includes in `text`. A backslash before `{{` escapes it, as in mdBook.
+    pub fn includes(text: &str) -> Vec<Include> {
+        let mut found = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(start) = rest.find("{{#") {
+                let escaped = rest[..start].ends_with('\\');
+                let after = &rest[start + 3..];
+                let Some(end) = after.find("}}") else { break };
+                let body = after[..end].trim();
+                rest = &after[end + 2..];
+                if escaped {
+                    continue;
+                }
+                let argument = body
+                    .strip_prefix("include")
+                    .or_else(|| body.strip_prefix("rustdoc_include"));
+                let Some(argument) = argument.map(str::trim) else {
+                    continue;
+                };
+                let (path, selector) = match argument.split_once(':') {
+                    Some((path, selector)) => (path, Some(selector.trim().to_string())),
+                    None => (argument, None),
+                };
+                found.push(Include {
+                    line: index + 1,
+                    path: path.trim().to_string(),
+                    selector,
+                });
+            }
+        }
+        found
+    }
+
+    /// Why the lines selected by `selector` from `source` would render as nothing (or fail).
+    pub fn selection_problem(source: &str, selector: &str) -> Option<String> {
+        if selector.is_empty() {
+            return None;
+        }
+        if selector
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == ':')
+        {
+            return range_problem(source, selector);
+        }
+        anchor_problem(source, selector)
+    }
+
+    /// `N`, `N:`, `:M` or `N:M` (1-based, inclusive) must select at least one existing line.
+    fn range_problem(source: &str, range: &str) -> Option<String> {
+        let lines = source.lines().count();
+        let parse = |s: &str| s.trim().parse::<usize>().ok();
+        let (start, end) = match range.split_once(':') {
+            Some((a, b)) => (
+                if a.is_empty() { Some(1) } else { parse(a) },
+                if b.is_empty() { Some(lines) } else { parse(b) },
+            ),
+            None => (parse(range), parse(range)),
+        };
+        match (start, end) {
+            (Some(start), Some(end)) if start >= 1 && start <= end && start <= lines => None,
+            _ => Some(format!(
+                "line range `{range}` selects nothing from a {lines}-line file"
+            )),
+        }
+    }
+
+    /// The anchor must open, close after it, and enclose at least one non-blank line.
+    fn anchor_problem(source: &str, anchor: &str) -> Option<String> {
+        let opens = |l: &str| marker_name(l, "ANCHOR:") == Some(anchor);
+        let closes = |l: &str| marker_name(l, "ANCHOR_END:") == Some(anchor);
+        let lines: Vec<&str> = source.lines().collect();
+        let Some(start) = lines.iter().position(|l| opens(l)) else {
+            return Some(format!("anchor `{anchor}` does not exist"));
+        };
+        let Some(length) = lines[start + 1..].iter().position(|l| closes(l)) else {
+            return Some(format!("anchor `{anchor}` has no ANCHOR_END"));
+        };
+        let has_content = lines[start + 1..start + 1 + length]
+            .iter()
+            .any(|l| !l.trim().is_empty() && !l.contains("ANCHOR:") && !l.contains("ANCHOR_END:"));
+        if has_content {
+            None
+        } else {
+            Some(format!("anchor `{anchor}` encloses nothing"))
+        }
+    }
+
+    /// The name after `marker` on a line (`// ANCHOR: name` → `name`), if the marker is there.
+    fn marker_name<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+        let at = line.find(marker)?;
+        let name = line[at + marker.len()..].trim_start();
+        let end = name
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(name.len());
+        Some(&name[..end])
+    }
+
+    /// Image references: `![alt](path "title")` and `<img src="path">`, with their line.
+    pub fn images(text: &str) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(start) = rest.find("![") {
+                rest = &rest[start + 2..];
+                let Some(close) = rest.find("](") else { break };
+                let target = &rest[close + 2..];
+                let Some(end) = target.find(')') else { break };
+                let path = target[..end].split_whitespace().next().unwrap_or("");
+                found.push((index + 1, path.to_string()));
+                rest = &target[end..];
+            }
+            let mut rest = line;
+            while let Some(start) = rest.find("<img") {
+                rest = &rest[start + 4..];
+                let Some(src) = rest.find("src=\"") else {
+                    break;
+                };
+                let value = &rest[src + 5..];
+                let Some(end) = value.find('"') else { break };
+                found.push((index + 1, value[..end].to_string()));
+                rest = &value[end..];
+            }
+        }
+        found
+    }
+
+    /// The chapter files SUMMARY.md links to (`[title](file.md)`), draft chapters excluded.
+    pub fn summary_chapters(summary: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for line in summary.lines() {
+            if let Some(open) = line.find("](") {
+                let target = &line[open + 2..];
+                if let Some(end) = target.find(')') {
+                    let path = target[..end].trim();
+                    if !path.is_empty() {
+                        found.push(path.to_string());
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Every problem in the book rooted at `src`, one readable line each.
+    pub fn problems(src: &Path) -> Vec<String> {
+        let mut problems = Vec::new();
+        match fs::read_to_string(src.join("SUMMARY.md")) {
+            Ok(summary) => {
+                for chapter in summary_chapters(&summary) {
+                    if !src.join(&chapter).is_file() {
+                        problems.push(format!(
+                            "SUMMARY.md lists `{chapter}`, which does not exist"
+                        ));
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("cannot read SUMMARY.md: {e}")),
+        }
+        for page in markdown_files(src) {
+            let name = page
+                .strip_prefix(src)
+                .unwrap_or(&page)
+                .display()
+                .to_string();
+            let Ok(text) = fs::read_to_string(&page) else {
+                problems.push(format!("{name}: cannot be read as UTF-8 text"));
+                continue;
+            };
+            let folder = page.parent().unwrap_or(src);
+            for include in includes(&text) {
+                let target = folder.join(&include.path);
+                let at = format!("{name}:{}: include `{}`", include.line, include.path);
+                match fs::read_to_string(&target) {
+                    Err(_) => problems.push(format!("{at}: file not found")),
+                    Ok(source) => {
+                        if let Some(why) = include
+                            .selector
+                            .as_deref()
+                            .and_then(|s| selection_problem(&source, s))
+                        {
+                            problems.push(format!("{at}: {why}"));
+                        }
+                    }
+                }
+            }
+            for (line, image) in images(&text) {
+                if image.starts_with("http://") || image.starts_with("https://") {
+                    continue;
+                }
+                let target = folder.join(&image);
+                let size = fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+                if size == 0 {
+                    problems.push(format!(
+                        "{name}:{line}: image `{image}` is missing or empty"
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
+
+#[test]
+fn every_include_anchor_and_image_in_the_book_exists() {
+    let src = book_dir().join("src");
+    assert!(src.is_dir(), "no book sources at {}", src.display());
+    let problems = scan::problems(&src);
+    assert!(
+        problems.is_empty(),
+        "the book refers to things that are not there:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn the_book_builds_with_mdbook() {
+    let output = TempDir::new("book-build");
+    let mut book = mdbook_driver::MDBook::load(book_dir()).expect("book.toml and SUMMARY.md load");
+    assert!(
+        !book.config.build.create_missing,
+        "book.toml must set `create-missing = false`, or a misspelt chapter becomes an empty page"
+    );
+    // Build into a temporary folder so the test never touches the working tree.
+    book.config.build.build_dir = output.0.clone();
+    book.build().expect("mdbook build succeeds");
+    for page in [
+        "index.html",
+        "ch01-neurons-and-layers.html",
+        "images/ch01/neuron_response.png",
+    ] {
+        assert!(
+            output.0.join(page).is_file(),
+            "the build did not produce {page}"
+        );
+    }
+    let chapter = fs::read_to_string(output.0.join("ch01-neurons-and-layers.html")).unwrap();
+    assert!(
+        chapter.contains("fn one_neuron"),
+        "the included listing is missing from the rendered chapter"
+    );
+}
+
+#[test]
+fn the_scanner_catches_what_mdbook_would_render_as_nothing() {
+    let book = TempDir::new("book-scan");
+    let src = book.0.join("src");
+    fs::create_dir_all(src.join("images")).unwrap();
+    fs::write(
+        book.0.join("code.rs"),
+        "// ANCHOR: good\nfn good() {}\n// ANCHOR_END: good\n// ANCHOR: empty\n\n// ANCHOR_END: empty\n// ANCHOR: open\n",
+    )
+    .unwrap();
+    fs::write(src.join("images/real.png"), [1u8]).unwrap();
+    fs::write(
+        src.join("SUMMARY.md"),
+        "[Intro](intro.md)\n- [Gone](gone.md)\n",
+    )
+    .unwrap();
+    fs::write(
+        src.join("intro.md"),
+        "{{#include ../code.rs:good}}\n\
+         {{#include ../code.rs:missing}}\n\
+         {{#include ../code.rs:empty}}\n\
+         {{#include ../code.rs:open}}\n\
+         {{#include ../nowhere.rs}}\n\
+         {{#include ../code.rs:2:3}}\n\
+         {{#include ../code.rs:40:50}}\n\
+         \\{{#include ../escaped.rs}}\n\
+         ![fine](images/real.png) ![broken](images/none.png \"title\")\n\
+         <img src=\"images/also-none.png\" alt=\"x\">\n",
+    )
+    .unwrap();
+    let problems = scan::problems(&src);
+    let expect = [
+        "`gone.md`, which does not exist",
+        "intro.md:2: include `../code.rs`: anchor `missing` does not exist",
+        "intro.md:3: include `../code.rs`: anchor `empty` encloses nothing",
+        "intro.md:4: include `../code.rs`: anchor `open` has no ANCHOR_END",
+        "intro.md:5: include `../nowhere.rs`: file not found",
+        "intro.md:7: include `../code.rs`: line range `40:50` selects nothing",
+        "intro.md:9: image `images/none.png` is missing or empty",
+        "intro.md:10: image `images/also-none.png` is missing or empty",
+    ];
+    for expected in expect {
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem containing {expected:?}; got {problems:#?}"
+        );
+    }
+    assert_eq!(
+        problems.len(),
+        expect.len(),
+        "unexpected extra problems: {problems:#?}"
+    );
+}
