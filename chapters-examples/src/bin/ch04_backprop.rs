@@ -48,12 +48,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> ExampleResult {
-    let out = args.common.output_dir("ch04")?;
     let quick = args.common.quick;
     let epochs = args.epochs.unwrap_or(if quick { 150 } else { 400 });
     if epochs == 0 || args.hidden == 0 {
         return Err("--epochs and --hidden must be at least 1".into());
     }
+    let out = args.common.output_dir("ch04")?;
 
     let worst = backprop_by_hand_matches_autodiff()?;
     if worst > 1e-5 {

@@ -13,6 +13,10 @@ mod line_plot;
 mod png;
 mod surface_plot;
 
+pub mod activation_max;
+pub mod feature_maps;
+pub mod filters;
+
 pub use colors::{class_color, series_color};
 pub use decision_boundary::DecisionBoundaryPlot;
 pub use line_plot::{save_line_plot_grid, LegendCorner, LinePlot, Series, SeriesStyle};
