@@ -318,6 +318,56 @@ fn the_book_builds_with_mdbook() {
         chapter.contains("fn one_neuron"),
         "the included listing is missing from the rendered chapter"
     );
+    // MathJax needs `\(` and `\[` in the HTML; Markdown turns the `\\(` in the sources into
+    // them. A single backslash would be eaten, and the formula shown as plain text.
+    assert!(
+        chapter.contains("\\(") && chapter.contains("\\["),
+        "the maths delimiters did not survive Markdown"
+    );
+    let mangled = mangled_maths(&output.0);
+    assert!(
+        mangled.is_empty(),
+        "Markdown turned parts of these formulas into emphasis (in the sources, write `\\_` for \
+         a `_` after a bracket and avoid `*`):\n  {}",
+        mangled.join("\n  ")
+    );
+    assert!(
+        fs::read_to_string(output.0.join("index.html"))
+            .unwrap()
+            .contains("MathJax"),
+        "book.toml must enable MathJax (`mathjax-support = true`)"
+    );
+}
+
+/// Formulas in the rendered pages that contain `<em>` or `<strong>`: a sign that Markdown
+/// read a `_` or `*` inside the maths as emphasis before MathJax could see it.
+fn mangled_maths(html_dir: &Path) -> Vec<String> {
+    let mut mangled = Vec::new();
+    for entry in fs::read_dir(html_dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        let html = fs::read_to_string(&path).unwrap_or_default();
+        for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
+            let mut rest = html.as_str();
+            while let Some(start) = rest.find(open) {
+                let formula = &rest[start + 2..];
+                let Some(end) = formula.find(close) else {
+                    break;
+                };
+                let body = &formula[..end];
+                if body.contains("<em>") || body.contains("<strong>") {
+                    let name = path.file_name().unwrap().to_string_lossy();
+                    let words: Vec<&str> = body.split_whitespace().collect();
+                    let excerpt: String = words.join(" ").chars().take(100).collect();
+                    mangled.push(format!("{name}: {excerpt}"));
+                }
+                rest = &formula[end..];
+            }
+        }
+    }
+    mangled
 }
 
 #[test]
