@@ -221,6 +221,34 @@ mod scan {
         found
     }
 
+    /// TeX commands that Markdown would eat inside `\\( .. \\)` and `\\[ .. \\]`: a single
+    /// backslash before `,` `;` `:` `!` `{` `}` or `|` is a Markdown escape, so `\,` reaches
+    /// MathJax as a bare `,`. They must be written with two backslashes (`\\,`).
+    pub fn eaten_tex(text: &str) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        for (open, close) in [("\\\\(", "\\\\)"), ("\\\\[", "\\\\]")] {
+            let mut offset = 0;
+            while let Some(start) = text[offset..].find(open) {
+                let body_start = offset + start + open.len();
+                let Some(length) = text[body_start..].find(close) else {
+                    break;
+                };
+                let body = &text[body_start..body_start + length];
+                let bytes = body.as_bytes();
+                for i in 0..bytes.len().saturating_sub(1) {
+                    let single = bytes[i] == b'\\' && (i == 0 || bytes[i - 1] != b'\\');
+                    if single && b",;:!{}|".contains(&bytes[i + 1]) {
+                        let line = text[..body_start + i].lines().count().max(1);
+                        let command = format!("\\{}", bytes[i + 1] as char);
+                        found.push((line, command));
+                    }
+                }
+                offset = body_start + length + close.len();
+            }
+        }
+        found
+    }
+
     /// Every problem in the book rooted at `src`, one readable line each.
     pub fn problems(src: &Path) -> Vec<String> {
         let mut problems = Vec::new();
@@ -262,6 +290,11 @@ mod scan {
                         }
                     }
                 }
+            }
+            for (line, command) in eaten_tex(&text) {
+                problems.push(format!(
+                    "{name}:{line}: `{command}` in a formula must be written `\\{command}`"
+                ));
             }
             for (line, image) in images(&text) {
                 if image.starts_with("http://") || image.starts_with("https://") {
@@ -397,7 +430,8 @@ fn the_scanner_catches_what_mdbook_would_render_as_nothing() {
          {{#include ../code.rs:40:50}}\n\
          \\{{#include ../escaped.rs}}\n\
          ![fine](images/real.png) ![broken](images/none.png \"title\")\n\
-         <img src=\"images/also-none.png\" alt=\"x\">\n",
+         <img src=\"images/also-none.png\" alt=\"x\">\n\
+         \\\\(a\\,b\\\\,c \\\\) and \\\\[ x \\in \\{0\\} \\\\]\n",
     )
     .unwrap();
     let problems = scan::problems(&src);
@@ -410,6 +444,9 @@ fn the_scanner_catches_what_mdbook_would_render_as_nothing() {
         "intro.md:7: include `../code.rs`: line range `40:50` selects nothing",
         "intro.md:9: image `images/none.png` is missing or empty",
         "intro.md:10: image `images/also-none.png` is missing or empty",
+        "intro.md:11: `\\,` in a formula",
+        "intro.md:11: `\\{` in a formula",
+        "intro.md:11: `\\}` in a formula",
     ];
     for expected in expect {
         assert!(
