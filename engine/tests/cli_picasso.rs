@@ -279,3 +279,68 @@ fn ctrl_c_stops_cleanly_and_keeps_the_image() {
     assert_eq!(img.width(), 48);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn visualize_draws_filters_feature_maps_and_maximised_channels() {
+    let dir = temp_dir("visualize");
+    let filters = dir.join("filters.png");
+    let run = picasso(&["visualize", "filters", "-o", s(&filters)]);
+    assert!(run.status.success(), "{}", text(&run));
+    // 64 filters, 8 to a row of 24-pixel tiles with 2-pixel gaps.
+    let img = image::open(&filters).unwrap();
+    assert_eq!((img.width(), img.height()), (210, 210));
+
+    let maxed = dir.join("max.png");
+    let run = picasso(&[
+        "visualize",
+        "maximize",
+        "--layer",
+        "relu1_1",
+        "--channel",
+        "5",
+        "--size",
+        "32",
+        "--steps",
+        "4",
+        "-o",
+        s(&maxed),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(image::open(&maxed).is_ok());
+    let run = picasso(&[
+        "visualize",
+        "maximize",
+        "--layer",
+        "relu1_1",
+        "--channel",
+        "64",
+        "-o",
+        s(&maxed),
+    ]);
+    assert!(
+        !run.status.success() && text(&run).contains("64 channels"),
+        "{}",
+        text(&run)
+    );
+
+    if let Some(photo) = shared_file("images/content/chelsea.png") {
+        let maps = dir.join("maps.png");
+        let run = picasso(&[
+            "visualize",
+            "features",
+            "--image",
+            s(&photo),
+            "--layer",
+            "relu3_1",
+            "--count",
+            "4",
+            "--size",
+            "64",
+            "-o",
+            s(&maps),
+        ]);
+        assert!(run.status.success(), "{}", text(&run));
+        assert!(image::open(&maps).is_ok());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

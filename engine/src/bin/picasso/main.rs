@@ -3,6 +3,7 @@
 mod features;
 mod network;
 mod stylize;
+mod visualize;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     Stylize(Box<stylize::StylizeArgs>),
     /// Write chosen VGG activations of an image to a safetensors file.
     Features(features::FeaturesArgs),
+    /// Pictures of what the network learned: filters, feature maps, activation maximisation.
+    Visualize(visualize::VisualizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stylize(args) => stylize::run(*args),
         Command::Features(args) => features::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Visualize(args) => visualize::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
