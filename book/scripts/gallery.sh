@@ -23,8 +23,8 @@ article() {
 }
 
 knobs() {
-  # One knob at a time against a 256 px baseline (Starry Night, 100 evaluations).
-  base=(--size 256 --iters 100 --quiet)
+  # One knob at a time against a 256 px baseline (Starry Night, 80 evaluations).
+  base=(--size 256 --iters 80 --quiet)
   run() { local name=$1; shift; $P stylize "$C" "$@" -o "$OUT/knob_$name.jpg" \
             --report "$OUT/knob_$name.json" "${base[@]}"; }
   run baseline        "$S/starry_night.jpg"
