@@ -260,8 +260,16 @@ fn ctrl_c_stops_cleanly_and_keeps_the_image() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it get going, then interrupt as a terminal's Ctrl-C would.
-    std::thread::sleep(std::time::Duration::from_secs(8));
+    // Let it get going (the first checkpoint appears after 20 evaluations, long after the
+    // Ctrl-C handler is installed), then interrupt as a terminal's Ctrl-C would.
+    let started = std::time::Instant::now();
+    while !out.exists() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no checkpoint after 5 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
