@@ -31,10 +31,10 @@ pub fn supports(g: &Conv2dGeometry) -> bool {
 
 /// Whether it is also faster than im2col here (measured on VGG layers, see benches/RESULTS.md):
 /// with few channels the GEMMs are too thin to pay for the transforms (conv1_1 has 3 input
-/// channels), and on small images the per-call weight transform and narrow GEMMs eat the
-/// saving (16×16 at conv5_1 of a 256 px image).
+/// channels), and on images of 32×32 or less the per-call weight transform and the narrow
+/// GEMMs (few tiles) eat the saving — conv5_1 of a 512 px image is faster with im2col.
 pub fn pays_off(g: &Conv2dGeometry) -> bool {
-    g.in_channels >= 16 && g.out_channels >= 16 && g.out_h * g.out_w >= 32 * 32
+    g.in_channels >= 16 && g.out_channels >= 16 && g.out_h * g.out_w >= 64 * 64
 }
 
 /// `U[ξ][o][c] = (G g Gᵀ)[ξ]` for every (output, input) channel pair of an `[o, c, 3, 3]`
