@@ -13,18 +13,18 @@ C="$SHARED/images/content/tubingen.jpg"
 S="$SHARED/images/style"
 
 article() {
-  # The article's three paintings at 512 px, coarse to fine (256 → 512), 100 evaluations each.
+  # The article's three paintings at 512 px, coarse to fine (256 → 512), 50 evaluations each.
   for style in udnie starry_night water_lilies; do
     extra=()
     if [ "$style" = starry_night ]; then extra=(--gif "$OUT/tubingen_starry_night.gif"); fi
     $P stylize "$C" "$S/$style.jpg" -o "$OUT/tubingen_$style.jpg" --size 512 --multiscale \
-      --iters 100 --report "$OUT/tubingen_$style.json" --quiet "${extra[@]}"
+      --iters 50 --report "$OUT/tubingen_$style.json" --quiet "${extra[@]}"
   done
 }
 
 knobs() {
-  # One knob at a time against a 256 px baseline (Starry Night, 80 evaluations).
-  base=(--size 256 --iters 80 --quiet)
+  # One knob at a time against a 192 px baseline (Starry Night, 60 evaluations).
+  base=(--size 192 --iters 60 --quiet)
   run() { local name=$1; shift; $P stylize "$C" "$@" -o "$OUT/knob_$name.jpg" \
             --report "$OUT/knob_$name.json" "${base[@]}"; }
   run baseline        "$S/starry_night.jpg"

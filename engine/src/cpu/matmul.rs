@@ -21,7 +21,11 @@ pub fn matmul(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Result<Vec<f32>
             ),
         ));
     }
-    let (m, k, n) = (la.shape()[rank - 2], la.shape()[rank - 1], lb.shape()[rank - 1]);
+    let (m, k, n) = (
+        la.shape()[rank - 2],
+        la.shape()[rank - 1],
+        lb.shape()[rank - 1],
+    );
     if lb.shape()[rank - 2] != k {
         return Err(Error::shape(
             "matmul",
@@ -48,8 +52,14 @@ pub fn matmul(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Result<Vec<f32>
         }
         off
     };
-    let (rsa, csa) = (la.strides()[rank - 2] as isize, la.strides()[rank - 1] as isize);
-    let (rsb, csb) = (lb.strides()[rank - 2] as isize, lb.strides()[rank - 1] as isize);
+    let (rsa, csa) = (
+        la.strides()[rank - 2] as isize,
+        la.strides()[rank - 1] as isize,
+    );
+    let (rsb, csb) = (
+        lb.strides()[rank - 2] as isize,
+        lb.strides()[rank - 1] as isize,
+    );
     let gemm = |i: usize, c: &mut [f32]| {
         let (oa, ob) = (batch_offset(la, i), batch_offset(lb, i));
         // SAFETY: offsets and strides come from layouts validated against these buffers, so
