@@ -33,7 +33,9 @@ pub enum Error {
     #[error("{op}: {msg}")]
     InvalidArgument { op: &'static str, msg: String },
     /// Operands live on different devices.
-    #[error("{op}: operands are on different devices ({lhs} and {rhs}); move them to one device first")]
+    #[error(
+        "{op}: operands are on different devices ({lhs} and {rhs}); move them to one device first"
+    )]
     DeviceMismatch {
         op: &'static str,
         lhs: String,

@@ -261,7 +261,9 @@ mod tests {
 
     #[test]
     fn broadcast_uses_zero_strides() {
-        let l = Layout::contiguous(&[3, 1]).broadcast_to(&[2, 3, 4]).unwrap();
+        let l = Layout::contiguous(&[3, 1])
+            .broadcast_to(&[2, 3, 4])
+            .unwrap();
         assert_eq!(l.strides(), &[0, 1, 0]);
         assert_eq!(l.offsets().count(), 24);
         assert!(Layout::contiguous(&[3]).broadcast_to(&[4]).is_err());
@@ -279,7 +281,10 @@ mod tests {
     #[test]
     fn narrow_moves_offset() {
         let l = Layout::contiguous(&[4, 5]).narrow(1, 2, 2).unwrap();
-        assert_eq!(l.offsets().collect::<Vec<_>>(), vec![2, 3, 7, 8, 12, 13, 17, 18]);
+        assert_eq!(
+            l.offsets().collect::<Vec<_>>(),
+            vec![2, 3, 7, 8, 12, 13, 17, 18]
+        );
         assert!(Layout::contiguous(&[4]).narrow(0, 3, 2).is_err());
     }
 }

@@ -26,11 +26,20 @@ pub enum UnaryOp {
     /// x raised to a constant power.
     Powf(f32),
     /// mul·x + add.
-    Affine { mul: f32, add: f32 },
+    Affine {
+        mul: f32,
+        add: f32,
+    },
     /// Limit to [lo, hi].
-    Clamp { lo: f32, hi: f32 },
+    Clamp {
+        lo: f32,
+        hi: f32,
+    },
     /// 1 where lo ≤ x ≤ hi, else 0 (Clamp's derivative).
-    InRange { lo: f32, hi: f32 },
+    InRange {
+        lo: f32,
+        hi: f32,
+    },
 }
 
 impl UnaryOp {

@@ -35,7 +35,12 @@ struct Inner {
 }
 
 impl Tensor {
-    fn build(storage: Arc<Storage>, layout: Layout, requires_grad: bool, node: Option<Node>) -> Self {
+    fn build(
+        storage: Arc<Storage>,
+        layout: Layout,
+        requires_grad: bool,
+        node: Option<Node>,
+    ) -> Self {
         Tensor(Arc::new(Inner {
             id: TensorId::fresh(),
             storage,
@@ -248,7 +253,12 @@ impl Tensor {
             ));
         }
         let l = self.layout();
-        let offset = l.offset() + index.iter().zip(l.strides()).map(|(i, s)| i * s).sum::<usize>();
+        let offset = l.offset()
+            + index
+                .iter()
+                .zip(l.strides())
+                .map(|(i, s)| i * s)
+                .sum::<usize>();
         let view = Layout::contiguous(&[offset + 1]).narrow(0, offset, 1)?;
         Ok(self.0.storage.to_host(&view)[0])
     }

@@ -56,12 +56,16 @@ pub fn binary_log_loss_with_logits(logits: &Tensor, target: &Tensor) -> Result<T
         .sum();
     let out = Tensor::scalar((total / n) as f32);
     let (zt, yt) = (logits.clone(), target.clone());
-    Ok(out.with_backward("binary_log_loss_with_logits", &[logits, target], move |g, _| {
-        let scale = g.item()? / n as f32;
-        let grad_z = zt.map(UnaryOp::Sigmoid).sub(&yt)?.mul_scalar(scale)?;
-        let grad_y = zt.mul_scalar(-scale)?;
-        Ok(vec![Some(grad_z), Some(grad_y)])
-    }))
+    Ok(out.with_backward(
+        "binary_log_loss_with_logits",
+        &[logits, target],
+        move |g, _| {
+            let scale = g.item()? / n as f32;
+            let grad_z = zt.map(UnaryOp::Sigmoid).sub(&yt)?.mul_scalar(scale)?;
+            let grad_y = zt.mul_scalar(-scale)?;
+            Ok(vec![Some(grad_z), Some(grad_y)])
+        },
+    ))
 }
 
 /// Cross-entropy of logits `[batch, classes]` against class indices:
