@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the style-transfer pictures in the book (chapters 9 and 10).
-# Usage: book/scripts/gallery.sh [article|knobs|all]   (from the repository root)
+# Usage: book/scripts/gallery.sh [article|knobs [NAME...]|all]   (from the repository root)
 # Each run writes its image and a JSON report (loss terms, timings) beside it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,13 +24,18 @@ article() {
 
 knobs() {
   # One knob at a time against a 192 px baseline (Starry Night, 60 evaluations).
+  # Optional arguments name the knobs to (re)make, e.g. `gallery.sh knobs tv_100 adam`.
+  local wanted=" $* "
   base=(--size 192 --iters 60 --quiet)
-  run() { local name=$1; shift; $P stylize "$C" "$@" -o "$OUT/knob_$name.jpg" \
-            --report "$OUT/knob_$name.json" "${base[@]}"; }
+  run() {
+    local name=$1; shift
+    if [ "$wanted" != "  " ] && [[ "$wanted" != *" $name "* ]]; then return; fi
+    $P stylize "$C" "$@" -o "$OUT/knob_$name.jpg" --report "$OUT/knob_$name.json" "${base[@]}"
+  }
   run baseline        "$S/starry_night.jpg"
-  run style_1e2       "$S/starry_night.jpg" --style-weight 100
-  run style_1e4       "$S/starry_night.jpg" --style-weight 10000
-  run tv_10           "$S/starry_night.jpg" --tv-weight 10
+  run style_1e1       "$S/starry_night.jpg" --style-weight 10
+  run style_1e5       "$S/starry_night.jpg" --style-weight 100000
+  run tv_100          "$S/starry_night.jpg" --tv-weight 100
   run avg_pool        "$S/starry_night.jpg" --pooling avg
   run original_colors "$S/starry_night.jpg" --original-colors
   run luminance_only  "$S/starry_night.jpg" --luminance-only
@@ -43,7 +48,7 @@ knobs() {
 
 case "${1:-all}" in
   article) article ;;
-  knobs) knobs ;;
+  knobs) shift; knobs "$@" ;;
   all) article; knobs ;;
-  *) echo "usage: $0 [article|knobs|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [article|knobs [NAME...]|all]" >&2; exit 2 ;;
 esac

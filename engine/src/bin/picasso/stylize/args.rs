@@ -54,7 +54,8 @@ pub struct StylizeArgs {
     /// Relative weights of several styles, e.g. `0.7,0.3` (default: equal).
     #[arg(long, value_delimiter = ',')]
     pub style_blend: Option<Vec<f32>>,
-    /// Style images are resized to size × this (smaller = finer brush strokes).
+    /// Style images are resized to size × this: below 1 copies the painting's larger motifs,
+    /// above 1 its fine brushwork.
     #[arg(long, default_value_t = 1.0)]
     pub style_scale: f32,
     /// Starting image: `content`, `noise`, or the path of an image.
