@@ -1,50 +1,22 @@
 //! conv2d against PyTorch: output and all three gradients for the 8 cases in
 //! `shared/fixtures/conv_cases.safetensors` (made in float64, stored as float32).
 
+mod pytorch_fixtures;
+
 use engine::autograd::Conv2dParams;
-use engine::shared_data::shared_file;
-use engine::Tensor;
-use safetensors::SafeTensors;
-use std::collections::HashMap;
-
-fn tensor(st: &SafeTensors, name: &str) -> Tensor {
-    let view = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let data: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    Tensor::from_vec(data, view.shape()).unwrap()
-}
-
-fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
-    assert_eq!(got.shape(), want.shape(), "{name}: shape");
-    for (i, (a, b)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-4 + 1e-4 * b.abs(),
-            "{name}[{i}]: ours {a}, PyTorch {b}"
-        );
-    }
-}
+use pytorch_fixtures::{assert_close, Fixtures};
 
 #[test]
 fn conv2d_matches_pytorch_fixtures() {
-    let Some(path) = shared_file("fixtures/conv_cases.safetensors") else {
+    let Some(fixtures) = Fixtures::open("fixtures/conv_cases.safetensors") else {
         return;
     };
-    let bytes = std::fs::read(path).unwrap();
-    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
-    let meta: HashMap<String, String> = header.metadata().clone().unwrap_or_default();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
     let mut cases = 0;
-    for k in 0.. {
-        let Some(json) = meta.get(&format!("case{k}")) else {
-            break;
-        };
-        let cfg: serde_json::Value = serde_json::from_str(json).unwrap();
+    while let Some(cfg) = fixtures.case(cases) {
+        let k = cases;
         let get = |key: &str| cfg[key].as_u64().unwrap() as usize;
         let params = Conv2dParams::square(get("stride"), get("padding"), get("dilation"));
-        let t = |field: &str| tensor(&st, &format!("case{k}.{field}"));
+        let t = |field: &str| fixtures.tensor(k, field);
         let (x, w, b) = (
             t("input").requires_grad(),
             t("weight").requires_grad(),

@@ -4,6 +4,14 @@ use engine::models::load_vgg;
 use engine::shared_data::shared_file;
 use engine::Tensor;
 
+/// A tensor of the PyTorch reference file, by name.
+fn reference_tensor(set: &weights_tools::WeightSet, name: &str) -> Tensor {
+    let t = set
+        .get(name)
+        .unwrap_or_else(|| panic!("reference has no `{name}`"));
+    Tensor::from_slice(&t.data, &t.shape).unwrap()
+}
+
 #[test]
 fn vgg16_features_match_pytorch() {
     let (Some(weights), Some(reference)) = (
@@ -14,10 +22,7 @@ fn vgg16_features_match_pytorch() {
     };
     let vgg = load_vgg(&weights).unwrap();
     let (_, set) = weights_tools::read_path(&reference).unwrap();
-    let get = |name: &str| {
-        let t = set.tensors.iter().find(|t| t.name == name).unwrap();
-        Tensor::from_slice(&t.data, &t.shape).unwrap()
-    };
+    let get = |name: &str| reference_tensor(&set, name);
     let image = get("image");
     let layers: Vec<String> = vgg
         .layer_names()
@@ -85,10 +90,7 @@ fn embedded_f16_weights_give_nearly_the_same_features() {
         engine::models::InputConvention::CAFFE
     );
     let (_, set) = weights_tools::read_path(&reference).unwrap();
-    let get = |name: &str| {
-        let t = set.tensors.iter().find(|t| t.name == name).unwrap();
-        Tensor::from_slice(&t.data, &t.shape).unwrap()
-    };
+    let get = |name: &str| reference_tensor(&set, name);
     let layer = "relu4_2".to_string();
     let ours = vgg
         .forward(&get("image"), std::slice::from_ref(&layer))
