@@ -17,6 +17,12 @@ pub enum ImageOptimizer {
     Adam { lr: f32 },
 }
 
+/// The chosen optimiser with its state.
+enum Stepper {
+    Lbfgs(Lbfgs),
+    Adam(Adam),
+}
+
 /// What the caller sees after each evaluation.
 pub struct Progress<'a> {
     /// Evaluations done so far (1-based).
@@ -76,13 +82,9 @@ pub fn optimise(
     }
     let shape = init.shape().to_vec();
     let mut pixels = init.to_vec();
-    let mut lbfgs = match optimizer {
-        ImageOptimizer::Lbfgs(config) => Some(Lbfgs::new(config)?),
-        ImageOptimizer::Adam { .. } => None,
-    };
-    let mut adam = match optimizer {
-        ImageOptimizer::Adam { lr } => Some(Adam::new(lr)?),
-        ImageOptimizer::Lbfgs(_) => None,
+    let mut stepper = match optimizer {
+        ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Lbfgs::new(config)?),
+        ImageOptimizer::Adam { lr } => Stepper::Adam(Adam::new(lr)?),
     };
     let mut best: Option<(Tensor, LossTerms, f64)> = None;
     let mut history = Vec::with_capacity(evaluations);
@@ -110,19 +112,22 @@ pub fn optimise(
         if evaluation == evaluations {
             break;
         }
-        if let Some(opt) = lbfgs.as_mut() {
-            if opt
-                .step(&mut pixels, eval.total, &eval.grad.to_vec())?
-                .is_err()
-            {
-                reason = StopReason::Converged;
-                break;
+        match &mut stepper {
+            Stepper::Lbfgs(opt) => {
+                if opt
+                    .step(&mut pixels, eval.total, &eval.grad.to_vec())?
+                    .is_err()
+                {
+                    reason = StopReason::Converged;
+                    break;
+                }
             }
-        } else if let Some(opt) = adam.as_mut() {
-            let mut param = image.requires_grad();
-            let grads = crate::autograd::Gradients::single(&param, eval.grad.clone());
-            opt.step(&mut [&mut param], &grads)?;
-            pixels = param.to_vec();
+            Stepper::Adam(opt) => {
+                let mut param = image.requires_grad();
+                let grads = crate::autograd::Gradients::single(&param, eval.grad.clone());
+                opt.step(&mut [&mut param], &grads)?;
+                pixels = param.to_vec();
+            }
         }
     }
     // ANCHOR_END: loop

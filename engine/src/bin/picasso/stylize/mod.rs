@@ -124,15 +124,18 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         ));
         let finished = finished_image(&args, &outcome.image, &images)?;
         save_image(&finished, &args.output, &plan.inputs)?;
-        let reason = outcome.reason;
+        let stopped_early = matches!(
+            outcome.reason,
+            StopReason::Interrupted | StopReason::Diverged
+        );
         previous = Some(outcome.image.clone());
-        last = Some((outcome, reason));
-        if matches!(reason, StopReason::Interrupted | StopReason::Diverged) {
+        last = Some(outcome);
+        if stopped_early {
             break;
         }
     }
     view.finish();
-    let Some((outcome, reason)) = last else {
+    let Some(outcome) = last else {
         return Ok(ExitCode::FAILURE);
     };
     println!("wrote {}", args.output.display());
@@ -156,7 +159,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         )?;
         println!("wrote {}", path.display());
     }
-    Ok(match reason {
+    Ok(match outcome.reason {
         StopReason::Interrupted => {
             eprintln!(
                 "interrupted: the image so far is saved in {}",
