@@ -124,6 +124,8 @@ pub enum BinaryOp {
     Eq,
     /// 1 where a > b, else 0.
     Gt,
+    /// a where b > 0, else 0: ReLU's backward in one pass (gradient a, ReLU input b).
+    MaskPositive,
 }
 
 impl BinaryOp {
@@ -138,6 +140,13 @@ impl BinaryOp {
             BinaryOp::Minimum => a.min(b),
             BinaryOp::Eq => f32::from(a == b),
             BinaryOp::Gt => f32::from(a > b),
+            BinaryOp::MaskPositive => {
+                if b > 0.0 {
+                    a
+                } else {
+                    0.0
+                }
+            }
         }
     }
 
@@ -151,6 +160,7 @@ impl BinaryOp {
             BinaryOp::Minimum => "minimum",
             BinaryOp::Eq => "eq",
             BinaryOp::Gt => "gt",
+            BinaryOp::MaskPositive => "mask_positive",
         }
     }
 }

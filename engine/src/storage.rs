@@ -1,13 +1,14 @@
 //! The buffer behind a tensor, and the one place that dispatches kernels to a device.
 
 use crate::cpu;
-use crate::cpu::conv::dense;
+use crate::cpu::conv::{dense, Weight};
 use crate::cpu::conv_geometry::Conv2dGeometry;
 use crate::cpu::pool::Pool2dGeometry;
 use crate::device::Device;
 use crate::error::Result;
 use crate::layout::Layout;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
+use std::sync::Arc;
 
 /// A flat buffer of f32 on some device. Knows nothing about gradients.
 #[derive(Debug)]
@@ -77,19 +78,19 @@ impl Storage {
     pub fn conv2d(
         &self,
         l: &Layout,
-        w: (&Storage, &Layout),
+        w: (&Arc<Storage>, &Layout),
         b: Option<(&Storage, &Layout)>,
         g: &Conv2dGeometry,
     ) -> Storage {
-        match (self, w.0) {
+        match (self, w.0.as_ref()) {
             (Storage::Cpu(x), Storage::Cpu(wd)) => {
                 let bias = b.map(|(Storage::Cpu(bd), bl)| dense(bd, bl));
-                Storage::Cpu(cpu::conv::conv2d(
-                    &dense(x, l),
-                    &dense(wd, w.1),
-                    bias.as_deref(),
-                    g,
-                ))
+                let values = dense(wd, w.1);
+                let weight = Weight {
+                    values: &values,
+                    source: Some(w),
+                };
+                Storage::Cpu(cpu::conv::conv2d(&dense(x, l), weight, bias.as_deref(), g))
             }
         }
     }
@@ -98,15 +99,18 @@ impl Storage {
     pub fn conv2d_backward_input(
         &self,
         l: &Layout,
-        w: (&Storage, &Layout),
+        w: (&Arc<Storage>, &Layout),
         g: &Conv2dGeometry,
     ) -> Storage {
-        match (self, w.0) {
-            (Storage::Cpu(dy), Storage::Cpu(wd)) => Storage::Cpu(cpu::conv::conv2d_backward_input(
-                &dense(dy, l),
-                &dense(wd, w.1),
-                g,
-            )),
+        match (self, w.0.as_ref()) {
+            (Storage::Cpu(dy), Storage::Cpu(wd)) => {
+                let values = dense(wd, w.1);
+                let weight = Weight {
+                    values: &values,
+                    source: Some(w),
+                };
+                Storage::Cpu(cpu::conv::conv2d_backward_input(&dense(dy, l), weight, g))
+            }
         }
     }
 

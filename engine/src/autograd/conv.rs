@@ -22,6 +22,12 @@ fn view(t: &Tensor) -> (&Storage, &Layout) {
     (t.storage().as_ref(), t.layout())
 }
 
+/// The same, keeping the shared handle: weights are identified by it (see
+/// [`crate::cpu::winograd_cache`]).
+fn shared_view(t: &Tensor) -> (&Arc<Storage>, &Layout) {
+    (t.storage(), t.layout())
+}
+
 impl Tensor {
     /// 2-D convolution of an `[n, c, h, w]` input with an `[o, c, kh, kw]` weight and an
     /// optional `[o]` bias, giving `[n, o, out_h, out_w]` where
@@ -50,7 +56,7 @@ impl Tensor {
         }
         let storage = self
             .storage()
-            .conv2d(self.layout(), view(weight), bias.map(view), &g);
+            .conv2d(self.layout(), shared_view(weight), bias.map(view), &g);
         let mut inputs = vec![self, weight];
         inputs.extend(bias);
         let (x, w, b) = (self.clone(), weight.clone(), bias.cloned());
@@ -65,7 +71,7 @@ impl Tensor {
                 let dx = x.requires_grad_flag().then(|| {
                     let s = dy
                         .storage()
-                        .conv2d_backward_input(dy.layout(), view(&w), &g);
+                        .conv2d_backward_input(dy.layout(), shared_view(&w), &g);
                     grad(s, &g.input_shape())
                 });
                 let dw = w.requires_grad_flag().then(|| {

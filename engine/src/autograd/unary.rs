@@ -1,7 +1,7 @@
 //! Element-by-element functions of one tensor, each forward next to its derivative.
 
 use crate::error::Result;
-use crate::ops::UnaryOp;
+use crate::ops::{BinaryOp, UnaryOp};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -109,8 +109,9 @@ impl Tensor {
 
     /// max(0, x); d/dx = step(x).
     pub fn relu(&self) -> Result<Tensor> {
+        // One fused pass (g where x > 0) instead of building the 0/1 mask and multiplying.
         Ok(self.unary(UnaryOp::Relu, "relu", |g, x, _| {
-            g.mul(&x.map(UnaryOp::Step))
+            Ok(g.zip_raw(x, BinaryOp::MaskPositive))
         }))
     }
 

@@ -10,9 +10,13 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::conv_im2col::{col2im, im2col};
-use super::conv_winograd;
+use super::conv_winograd::{self, WinogradWeights};
+use super::winograd_cache;
+use crate::layout::Layout;
+use crate::storage::Storage;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
 /// Which algorithm computes 3×3 stride-1 convolutions (all others always use im2col).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +25,7 @@ pub enum ConvAlgorithm {
     Auto,
     /// im2col + GEMM everywhere.
     Im2col,
-    /// Winograd F(2×2, 3×3) for every convolution it supports.
+    /// Winograd F(4×4, 3×3) for every convolution it supports.
     Winograd,
 }
 
@@ -48,6 +52,34 @@ fn use_winograd(g: &Conv2dGeometry) -> bool {
             ConvAlgorithm::Im2col => false,
             ConvAlgorithm::Winograd => true,
         }
+}
+
+/// A convolution weight: its values, and — when it belongs to a tensor — the storage that
+/// identifies it, so that Winograd can reuse its transform across calls.
+#[derive(Clone, Copy)]
+pub struct Weight<'a> {
+    pub values: &'a [f32],
+    pub source: Option<(&'a Arc<Storage>, &'a Layout)>,
+}
+
+impl<'a> Weight<'a> {
+    /// Weights with no identity: transformed afresh on every call.
+    pub fn values(values: &'a [f32]) -> Self {
+        Weight {
+            values,
+            source: None,
+        }
+    }
+
+    /// The Winograd transform of this `[o, c, 3, 3]` weight (`flipped` for the input
+    /// gradient), from the cache when the weight has an identity.
+    fn winograd(&self, o: usize, c: usize, flipped: bool) -> Arc<WinogradWeights> {
+        let make = || WinogradWeights::new(self.values, o, c, flipped);
+        match self.source {
+            Some((storage, layout)) => winograd_cache::transformed(storage, layout, flipped, make),
+            None => Arc::new(make()),
+        }
+    }
 }
 
 /// Aim for this many output pixels per tile: wide enough that the GEMM amortises packing the
@@ -147,10 +179,12 @@ pub(crate) fn gemm(
 
 /// Forward pass. `x` is `[n, c, h, w]`, `w` is `[o, c, kh, kw]`, `bias` is `[o]`, all dense;
 /// returns the dense `[n, o, out_h, out_w]` output.
-pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
+pub fn conv2d(x: &[f32], weight: Weight, bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
     if use_winograd(g) {
-        return conv_winograd::conv2d(x, w, bias, g);
+        let u = weight.winograd(g.out_channels, g.in_channels, false);
+        return conv_winograd::conv2d(x, &u, bias, g);
     }
+    let w = weight.values;
     let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;
     let image = g.in_channels * g.in_h * g.in_w;
@@ -195,10 +229,12 @@ pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) ->
 
 /// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im scatters each
 /// column back onto the pixels it came from.
-pub fn conv2d_backward_input(dy: &[f32], w: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
+pub fn conv2d_backward_input(dy: &[f32], weight: Weight, g: &Conv2dGeometry) -> Vec<f32> {
     if let Some(gt) = transposed_geometry(g).filter(use_winograd) {
-        return conv_winograd::conv2d_input_grad(dy, w, g, &gt);
+        let u = weight.winograd(g.out_channels, g.in_channels, true);
+        return conv_winograd::conv2d_input_grad(dy, &u, &gt);
     }
+    let w = weight.values;
     let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;
     let image = g.in_channels * g.in_h * g.in_w;

@@ -1,271 +1,404 @@
-//! Winograd F(2×2, 3×3): the 3×3 stride-1 convolutions of VGG with 2.25× fewer multiplies.
+//! Winograd F(4×4, 3×3): the 3×3 stride-1 convolutions of VGG with 4× fewer multiplies.
 //!
 //! Direct convolution spends 9 multiplies per output pixel, input channel and output channel.
-//! Winograd's minimal filtering algorithm computes a 2×2 block of outputs from a 4×4 input
-//! tile with 16 multiplies instead of 36:
+//! Winograd's minimal filtering algorithm (Lavin & Gray, 2015) computes a 4×4 block of outputs
+//! from a 6×6 input tile with 36 multiplies instead of 144:
 //!
 //! ```text
 //! Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
 //! ```
 //!
-//! where `g` is the 3×3 kernel, `d` the 4×4 input tile, ⊙ elementwise. `G g Gᵀ` depends only
-//! on the weights (computed once per call), `Bᵀ d B` only on the input. The ⊙ summed over input
-//! channels is, for each of the 16 tile positions ξ, a matrix product
-//! `M[ξ] (o × tiles) = U[ξ] (o × c) · V[ξ] (c × tiles)`: 16 GEMMs replace one GEMM of 9× the
-//! depth, and the transforms are cheap additions.
+//! where `g` is the 3×3 kernel, `d` the 6×6 input tile, ⊙ elementwise. `U = G g Gᵀ` depends
+//! only on the weights, so it is computed once and cached (see [`super::winograd_cache`]);
+//! `V = Bᵀ d B` only on the input. The ⊙ summed over input channels is, for each of the 36 tile
+//! positions ξ, a matrix product `M[ξ] (o × tiles) = U[ξ] (o × c) · V[ξ] (c × tiles)`: 36 GEMMs
+//! replace one GEMM of 16× the depth, and the transforms are additions and small multiples.
 //!
-//! The transforms use only 0, ±1 and ±½, so float32 rounding stays close to im2col's.
-//! Like im2col, the work is done for a band of tile rows at a time to bound memory.
+//! Both GEMM operands are written directly in the panel layout of [`super::packed_gemm`], so
+//! nothing is copied between the transforms and the multiply. The transforms work on whole
+//! rows of tiles at a time, over contiguous arrays the compiler vectorises.
+//!
+//! F(4×4) rounds a little more than F(2×2) (its matrices hold ¼, ⅙, 1/24 and multiples up to
+//! 8), but on VGG's activations it stays within 1e-5 of direct convolution relative to each
+//! layer's largest value — the PyTorch reference tests check this.
 
-use super::conv::{gemm, Mat};
 use super::conv_geometry::Conv2dGeometry;
+use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
 use rayon::prelude::*;
 
-/// Floats allowed for the transformed input and GEMM output of one band (16 MB).
+/// Output tile side (m) and input tile side (m + r − 1).
+const M: usize = 4;
+const ALPHA: usize = 6;
+/// Tile positions ξ: one GEMM each.
+const XI: usize = ALPHA * ALPHA;
+/// Floats allowed for the transformed input and GEMM output of one band of tile rows (16 MB).
 const BAND_FLOATS: usize = 1 << 22;
 
-/// Whether F(2×2, 3×3) computes this convolution: a 3×3 kernel, stride 1, no dilation.
+/// Whether F(4×4, 3×3) computes this convolution: a 3×3 kernel, stride 1, no dilation.
 pub fn supports(g: &Conv2dGeometry) -> bool {
     g.kernel_h == 3 && g.kernel_w == 3 && g.params.stride == (1, 1) && g.params.dilation == (1, 1)
 }
 
 /// Whether it is also faster than im2col here (measured on VGG layers, see benches/RESULTS.md):
 /// with few channels the GEMMs are too thin to pay for the transforms (conv1_1 has 3 input
-/// channels), and on images of 32×32 or less the per-call weight transform and the narrow
-/// GEMMs (few tiles) eat the saving — conv5_1 of a 512 px image is faster with im2col.
+/// channels).
 pub fn pays_off(g: &Conv2dGeometry) -> bool {
-    g.in_channels >= 16 && g.out_channels >= 16 && g.out_h * g.out_w >= 64 * 64
+    g.in_channels >= 16 && g.out_channels >= 16 && g.out_h * g.out_w >= 8 * 8
 }
 
-/// `U[ξ][o][c] = (G g Gᵀ)[ξ]` for every (output, input) channel pair of an `[o, c, 3, 3]`
-/// weight.
-///
-/// With `flipped`, the same for the weight of the input-gradient convolution (see
-/// [`conv2d_input_grad`]), laid out `U[ξ][c][o]`. Rotating a kernel by 180° only swaps rows 0
-/// and 3 and columns 0 and 3 of `G g Gᵀ` (rows 1 and 2 of G are symmetric), so the flipped
-/// weight never has to be built.
-fn transform_weights(w: &[f32], o: usize, c: usize, flipped: bool) -> Vec<f32> {
-    const SWAP_0_3: [usize; 4] = [3, 1, 2, 0];
-    let mut u = vec![0.0f32; 16 * o * c];
-    for (pair, g) in w.chunks_exact(9).enumerate() {
-        let dst = if flipped {
-            (pair % c) * o + pair / c
-        } else {
-            pair
-        };
-        // G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]] applied to columns, then rows.
-        let mut t = [[0.0f32; 3]; 4];
-        for j in 0..3 {
-            let (a, b, cc) = (g[j], g[3 + j], g[6 + j]);
-            t[0][j] = a;
-            t[1][j] = 0.5 * (a + b + cc);
-            t[2][j] = 0.5 * (a - b + cc);
-            t[3][j] = cc;
-        }
-        for (i, row) in t.iter().enumerate() {
-            let [a, b, cc] = *row;
-            let v = [a, 0.5 * (a + b + cc), 0.5 * (a - b + cc), cc];
-            for (j, &vj) in v.iter().enumerate() {
-                let xi = if flipped {
-                    SWAP_0_3[i] * 4 + SWAP_0_3[j]
-                } else {
-                    i * 4 + j
+/// The weights of one convolution, transformed and laid out as GEMM panels:
+/// `[ξ][o / MR][c][MR]`, output channels padded with zeros to a multiple of `MR`.
+pub struct WinogradWeights {
+    out_channels: usize,
+    in_channels: usize,
+    padded_out: usize,
+    panels: Vec<f32>,
+}
+
+impl WinogradWeights {
+    /// Transform an `[o, c, 3, 3]` weight. With `flipped`, transform instead the weight of the
+    /// input-gradient convolution: channel axes swapped and every kernel rotated by 180°
+    /// (see [`conv2d_input_grad`]).
+    pub fn new(w: &[f32], o: usize, c: usize, flipped: bool) -> Self {
+        let (out_channels, in_channels) = if flipped { (c, o) } else { (o, c) };
+        let padded_out = out_channels.next_multiple_of(MR);
+        let mut panels = vec![0.0f32; XI * padded_out * in_channels];
+        let xi_stride = padded_out * in_channels;
+        for oo in 0..out_channels {
+            for cc in 0..in_channels {
+                let kernel = |i: usize, j: usize| {
+                    if flipped {
+                        w[(cc * c + oo) * 9 + (2 - i) * 3 + (2 - j)]
+                    } else {
+                        w[(oo * c + cc) * 9 + i * 3 + j]
+                    }
                 };
-                u[xi * o * c + dst] = vj;
+                let u = transform_kernel(kernel);
+                let at = (oo / MR) * in_channels * MR + cc * MR + oo % MR;
+                for (xi, &value) in u.iter().enumerate() {
+                    panels[xi * xi_stride + at] = value;
+                }
             }
         }
+        WinogradWeights {
+            out_channels,
+            in_channels,
+            padded_out,
+            panels,
+        }
+    }
+
+    /// Bytes held, for the cache's budget.
+    pub fn bytes(&self) -> usize {
+        self.panels.len() * std::mem::size_of::<f32>()
+    }
+}
+
+/// `U = G g Gᵀ` (6×6, row-major) for one 3×3 kernel `g(i, j)`, with
+/// G = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]].
+fn transform_kernel(g: impl Fn(usize, usize) -> f32) -> [f32; XI] {
+    let apply_g = |a: f32, b: f32, c: f32| {
+        [
+            a / 4.0,
+            -(a + b + c) / 6.0,
+            -(a - b + c) / 6.0,
+            a / 24.0 + b / 12.0 + c / 6.0,
+            a / 24.0 - b / 12.0 + c / 6.0,
+            c,
+        ]
+    };
+    // Columns first (G g), then rows ((G g) Gᵀ).
+    let columns: [[f32; ALPHA]; 3] = std::array::from_fn(|j| apply_g(g(0, j), g(1, j), g(2, j)));
+    let mut u = [0.0f32; XI];
+    for i in 0..ALPHA {
+        let row = apply_g(columns[0][i], columns[1][i], columns[2][i]);
+        u[i * ALPHA..(i + 1) * ALPHA].copy_from_slice(&row);
     }
     u
 }
 
-/// Work space of one task: a zero-padded input row and the 4×4 row-pass results.
+/// `Bᵀ d` for one column of six values, with
+/// Bᵀ = [[4,0,−5,0,1,0], [0,−4,−4,1,1,0], [0,4,−4,−1,1,0], [0,−2,−1,2,1,0], [0,2,−1,−2,1,0],
+/// [0,4,0,−5,0,1]].
+#[inline(always)]
+fn bt(d: [f32; ALPHA]) -> [f32; ALPHA] {
+    [
+        4.0 * d[0] - 5.0 * d[2] + d[4],
+        -4.0 * (d[1] + d[2]) + d[3] + d[4],
+        4.0 * (d[1] - d[2]) - d[3] + d[4],
+        2.0 * (d[3] - d[1]) - d[2] + d[4],
+        2.0 * (d[1] - d[3]) - d[2] + d[4],
+        4.0 * d[1] - 5.0 * d[3] + d[5],
+    ]
+}
+
+/// `Aᵀ m` for one column of six values, with
+/// Aᵀ = [[1,1,1,1,1,0], [0,1,−1,2,−2,0], [0,1,1,4,4,0], [0,1,−1,8,−8,1]].
+#[inline(always)]
+fn at(m: [f32; ALPHA]) -> [f32; M] {
+    let (sum, diff) = (m[1] + m[2], m[1] - m[2]);
+    let (sum2, diff2) = (m[3] + m[4], m[3] - m[4]);
+    [
+        m[0] + sum + sum2,
+        diff + 2.0 * diff2,
+        sum + 4.0 * sum2,
+        diff + 8.0 * diff2 + m[5],
+    ]
+}
+
+/// Work space of one task.
 struct Scratch {
-    padded: Vec<f32>,
+    /// Six zero-padded input rows, or the output-row staging area.
     rows: Vec<f32>,
+    /// Six column-transformed rows.
+    columns: Vec<f32>,
+    /// 36 arrays of one value per tile of the tile row.
+    per_tile: Vec<f32>,
 }
 
 impl Scratch {
     fn new(tiles_w: usize) -> Self {
+        let width = M * tiles_w + M;
         Scratch {
-            padded: vec![0.0; 2 * tiles_w + 2],
-            rows: vec![0.0; 16 * tiles_w],
+            rows: vec![0.0; ALPHA * width],
+            columns: vec![0.0; ALPHA * width],
+            per_tile: vec![0.0; XI * tiles_w],
         }
     }
 }
 
-/// `V[ξ][k0 + tx] = (Bᵀ d B)[ξ]` for every tile `tx` of tile row `ty` of one channel `plane`;
-/// the 16 rows of `v` are `t` apart.
-///
-/// Bᵀ = [[1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]]. The transform is separable: first
-/// `d B` along each of the 4 input rows (all tiles of the row at once), then `Bᵀ (·)` down
-/// the columns — loops over contiguous arrays, which the compiler vectorises.
+/// Where one band's transformed input lives: `[ξ][tile / NR][c][NR]`.
+struct PanelLayout {
+    channels: usize,
+    padded_tiles: usize,
+}
+
+impl PanelLayout {
+    fn index(&self, xi: usize, channel: usize, tile: usize) -> usize {
+        xi * self.channels * self.padded_tiles
+            + (tile / NR) * self.channels * NR
+            + channel * NR
+            + tile % NR
+    }
+}
+
+/// A pointer the input-transform tasks share: each writes only its own channel's entries.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: used only to write disjoint elements from different tasks (one channel each).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+/// `V = Bᵀ d B` for every tile of tile row `ty` of one channel `plane`, written into the
+/// band's panels at tiles `first_tile..first_tile + tiles_w`.
+#[allow(clippy::too_many_arguments)]
 fn input_transform_row(
     plane: &[f32],
     g: &Conv2dGeometry,
     ty: usize,
-    v: &mut [f32],
-    t: usize,
-    k0: usize,
+    channel: usize,
+    first_tile: usize,
+    layout: &PanelLayout,
+    out: SharedOut,
     s: &mut Scratch,
 ) {
-    let tiles_w = s.rows.len() / 16;
-    let pw = g.params.padding.1;
-    for (r, hr) in s.rows.chunks_exact_mut(4 * tiles_w).enumerate() {
-        // The input row under tile row `r`, zero-padded on both sides.
-        let ih = (2 * ty + r) as isize - g.params.padding.0 as isize;
-        s.padded.fill(0.0);
-        if ih >= 0 && ih < g.in_h as isize {
+    let tiles_w = s.per_tile.len() / XI;
+    let width = M * tiles_w + M;
+    let (ph, pw) = g.params.padding;
+    // 1. The six input rows under this tile row, zero-padded.
+    for (r, row) in s.rows.chunks_exact_mut(width).enumerate() {
+        row.fill(0.0);
+        let ih = (M * ty + r) as isize - ph as isize;
+        if ih >= 0 && (ih as usize) < g.in_h {
             let src = &plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
-            let n = g.in_w.min(s.padded.len() - pw);
-            s.padded[pw..pw + n].copy_from_slice(&src[..n]);
-        }
-        let (h0, rest) = hr.split_at_mut(tiles_w);
-        let (h1, rest) = rest.split_at_mut(tiles_w);
-        let (h2, h3) = rest.split_at_mut(tiles_w);
-        for (tx, d) in s.padded.windows(4).step_by(2).take(tiles_w).enumerate() {
-            h0[tx] = d[0] - d[2];
-            h1[tx] = d[1] + d[2];
-            h2[tx] = d[2] - d[1];
-            h3[tx] = d[1] - d[3];
+            let n = g.in_w.min(width.saturating_sub(pw));
+            row[pw..pw + n].copy_from_slice(&src[..n]);
         }
     }
-    let hr = |r: usize, j: usize| &s.rows[(r * 4 + j) * tiles_w..(r * 4 + j + 1) * tiles_w];
-    for j in 0..4 {
-        let (d0, d1, d2, d3) = (hr(0, j), hr(1, j), hr(2, j), hr(3, j));
-        let row = |i: usize| (i * 4 + j) * t + k0..(i * 4 + j) * t + k0 + tiles_w;
-        for (o, (a, b)) in v[row(0)].iter_mut().zip(d0.iter().zip(d2)) {
-            *o = a - b;
+    // 2. Bᵀ down the columns: six rows in, six rows out, every x at once.
+    {
+        let d: [&[f32]; ALPHA] = std::array::from_fn(|r| &s.rows[r * width..(r + 1) * width]);
+        let (c0, rest) = s.columns.split_at_mut(width);
+        let (c1, rest) = rest.split_at_mut(width);
+        let (c2, rest) = rest.split_at_mut(width);
+        let (c3, rest) = rest.split_at_mut(width);
+        let (c4, c5) = rest.split_at_mut(width);
+        for x in 0..width {
+            let v = bt([d[0][x], d[1][x], d[2][x], d[3][x], d[4][x], d[5][x]]);
+            (c0[x], c1[x], c2[x], c3[x], c4[x], c5[x]) = (v[0], v[1], v[2], v[3], v[4], v[5]);
         }
-        for (o, (a, b)) in v[row(1)].iter_mut().zip(d1.iter().zip(d2)) {
-            *o = a + b;
+    }
+    // 3. · B along each row: tile tx reads x = 4·tx .. 4·tx + 5.
+    for i in 0..ALPHA {
+        let row = &s.columns[i * width..(i + 1) * width];
+        let dst = &mut s.per_tile[i * ALPHA * tiles_w..(i + 1) * ALPHA * tiles_w];
+        let (d0, rest) = dst.split_at_mut(tiles_w);
+        let (d1, rest) = rest.split_at_mut(tiles_w);
+        let (d2, rest) = rest.split_at_mut(tiles_w);
+        let (d3, rest) = rest.split_at_mut(tiles_w);
+        let (d4, d5) = rest.split_at_mut(tiles_w);
+        for tx in 0..tiles_w {
+            let x = M * tx;
+            let v = bt([
+                row[x],
+                row[x + 1],
+                row[x + 2],
+                row[x + 3],
+                row[x + 4],
+                row[x + 5],
+            ]);
+            (d0[tx], d1[tx], d2[tx], d3[tx], d4[tx], d5[tx]) = (v[0], v[1], v[2], v[3], v[4], v[5]);
         }
-        for (o, (a, b)) in v[row(2)].iter_mut().zip(d2.iter().zip(d1)) {
-            *o = a - b;
-        }
-        for (o, (a, b)) in v[row(3)].iter_mut().zip(d1.iter().zip(d3)) {
-            *o = a - b;
+    }
+    // 4. Into the panels, NR tiles per contiguous run.
+    for xi in 0..XI {
+        let values = &s.per_tile[xi * tiles_w..(xi + 1) * tiles_w];
+        let mut tx = 0;
+        while tx < tiles_w {
+            let tile = first_tile + tx;
+            let run = (NR - tile % NR).min(tiles_w - tx);
+            let at = layout.index(xi, channel, tile);
+            // SAFETY: `at..at + run` lies inside the band's buffer (the layout covers every
+            // tile of the band) and belongs to this channel alone.
+            unsafe {
+                std::ptr::copy_nonoverlapping(values[tx..].as_ptr(), out.0.add(at), run);
+            }
+            tx += run;
         }
     }
 }
 
-/// `Y = Aᵀ m A` (+ bias) for tile row `ty` of one output channel, with
-/// Aᵀ = [[1,1,1,0], [0,1,-1,-1]]: reads the 16 rows of `m` (`t` apart) at columns
-/// `k0..k0 + tiles_w`, writes up to two rows of `plane`.
-#[allow(clippy::too_many_arguments)]
-fn output_transform_row(
-    m: &[f32],
-    t: usize,
-    k0: usize,
+/// `Y = Aᵀ M A` (+ bias) for tile row `ty` of one output channel: reads the 36 arrays
+/// `m(ξ)` (one value per tile of the row) and writes up to four rows of `plane`.
+#[allow(clippy::needless_range_loop)] // `tx` indexes six arrays at once
+fn output_transform_row<'m>(
+    m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
     ty: usize,
     bias: f32,
     plane: &mut [f32],
     s: &mut Scratch,
 ) {
-    let tiles_w = s.rows.len() / 16;
-    let row = |xi: usize| &m[xi * t + k0..xi * t + k0 + tiles_w];
-    for i in 0..2 {
-        let oh = 2 * ty + i;
+    let tiles_w = s.per_tile.len() / XI;
+    let width = M * tiles_w + M;
+    // Aᵀ down the columns: for each of the six columns j, four rows i.
+    for j in 0..ALPHA {
+        let rows: [&[f32]; ALPHA] = std::array::from_fn(|r| m(r * ALPHA + j));
+        for tx in 0..tiles_w {
+            let v = at(std::array::from_fn(|r| rows[r][tx]));
+            for (i, &value) in v.iter().enumerate() {
+                s.per_tile[(i * ALPHA + j) * tiles_w + tx] = value;
+            }
+        }
+    }
+    // · A along each row: four outputs per tile, side by side.
+    for i in 0..M {
+        let oh = M * ty + i;
         if oh >= g.out_h {
             break;
         }
-        // Column pass first (Aᵀ m): a_j = m0j + m1j + m2j for output row 0, m1j − m2j − m3j
-        // for output row 1; four contiguous arrays over the tiles.
-        for (j, a) in s.rows.chunks_exact_mut(tiles_w).take(4).enumerate() {
-            let (m0, m1, m2, m3) = (row(j), row(4 + j), row(8 + j), row(12 + j));
-            for tx in 0..tiles_w {
-                a[tx] = if i == 0 {
-                    m0[tx] + m1[tx] + m2[tx]
-                } else {
-                    m1[tx] - m2[tx] - m3[tx]
-                };
+        let cols: [&[f32]; ALPHA] =
+            std::array::from_fn(|j| &s.per_tile[(i * ALPHA + j) * tiles_w..][..tiles_w]);
+        let out_row = &mut s.rows[..width];
+        for tx in 0..tiles_w {
+            let v = at(std::array::from_fn(|j| cols[j][tx]));
+            for (k, &value) in v.iter().enumerate() {
+                out_row[M * tx + k] = value + bias;
             }
         }
-        // Row pass (· A): two outputs per tile, interleaved along the output row.
-        let (a, _) = s.rows.split_at(4 * tiles_w);
-        let (a0, a1, a2, a3) = (
-            &a[..tiles_w],
-            &a[tiles_w..2 * tiles_w],
-            &a[2 * tiles_w..3 * tiles_w],
-            &a[3 * tiles_w..],
-        );
-        for (tx, pair) in s.padded.chunks_exact_mut(2).take(tiles_w).enumerate() {
-            pair[0] = a0[tx] + a1[tx] + a2[tx] + bias;
-            pair[1] = a1[tx] - a2[tx] - a3[tx] + bias;
-        }
-        plane[oh * g.out_w..(oh + 1) * g.out_w].copy_from_slice(&s.padded[..g.out_w]);
+        plane[oh * g.out_w..(oh + 1) * g.out_w].copy_from_slice(&out_row[..g.out_w]);
     }
 }
 
-/// Forward convolution by F(2×2, 3×3). Requires [`supports`]; any zero padding.
-pub fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
-    let u = transform_weights(w, g.out_channels, g.in_channels, false);
-    conv2d_transformed(x, &u, bias, g)
-}
-
-/// Input gradient of the stride-1 3×3 convolution `g` (weight `w`), given `dy`.
-///
-/// The gradient of a convolution is a convolution: `dx` is `dy` correlated with the weight
-/// whose in/out channel axes are swapped and whose kernels are rotated by 180°, with padding
-/// `2 − p`. `gt` is the geometry of that convolution (input `dy`, output shaped like `x`).
-pub fn conv2d_input_grad(
-    dy: &[f32],
-    w: &[f32],
+/// Forward convolution by F(4×4, 3×3) with weights already transformed. Requires
+/// [`supports`]; any zero padding.
+pub fn conv2d(
+    x: &[f32],
+    u: &WinogradWeights,
+    bias: Option<&[f32]>,
     g: &Conv2dGeometry,
-    gt: &Conv2dGeometry,
 ) -> Vec<f32> {
-    let u = transform_weights(w, g.out_channels, g.in_channels, true);
-    conv2d_transformed(dy, &u, None, gt)
-}
-
-/// The convolution with weights already transformed into `u` (`U[ξ][o][c]`).
-fn conv2d_transformed(x: &[f32], u: &[f32], bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
-    let (c, o) = (g.in_channels, g.out_channels);
-    let (tiles_h, tiles_w) = (g.out_h.div_ceil(2), g.out_w.div_ceil(2));
-    let band_rows = (BAND_FLOATS / (16 * (c + o) * tiles_w)).clamp(1, tiles_h);
+    assert_eq!(
+        (u.out_channels, u.in_channels),
+        (g.out_channels, g.in_channels)
+    );
+    let (c, o, o_pad) = (g.in_channels, g.out_channels, u.padded_out);
+    let (tiles_h, tiles_w) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
+    let band_rows = (BAND_FLOATS / (XI * (c + o_pad) * tiles_w)).clamp(1, tiles_h);
+    let most_tiles = (band_rows * tiles_w).next_multiple_of(NR);
     let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
+    let kernel = Kernel::best();
     let mut out = vec![0.0f32; g.batch * o * pixels];
-    let mut v = vec![0.0f32; 16 * c * band_rows * tiles_w];
-    let mut m = vec![0.0f32; 16 * o * band_rows * tiles_w];
+    let mut v = vec![0.0f32; XI * c * most_tiles];
+    let mut m = vec![0.0f32; XI * o_pad * most_tiles];
     for (xn, yn) in x
         .chunks_exact(c * image)
         .zip(out.chunks_exact_mut(o * pixels))
     {
         for band in (0..tiles_h).step_by(band_rows) {
             let rows = band..(band + band_rows).min(tiles_h);
-            let t = rows.len() * tiles_w;
-            // 1. V[c][ξ][tile] = Bᵀ d B, one channel per task.
-            v[..16 * c * t]
-                .par_chunks_mut(16 * t)
-                .zip(xn.par_chunks_exact(image))
-                .for_each_init(
-                    || Scratch::new(tiles_w),
-                    |s, (vc, plane)| {
-                        for ty in rows.clone() {
-                            input_transform_row(plane, g, ty, vc, t, (ty - band) * tiles_w, s);
-                        }
-                    },
-                );
-            // 2. Sixteen GEMMs: M[o][ξ][tile] = U[ξ] · V[ξ].
-            for xi in 0..16 {
-                let a = Mat::rows(&u[xi * o * c..(xi + 1) * o * c], c);
-                let b = Mat::rows(&v[xi * t..16 * c * t], 16 * t);
-                gemm([o, c, t], a, b, 0.0, &mut m[xi * t..16 * o * t], 16 * t);
-            }
-            // 3. Y = Aᵀ M A (+ bias), one output channel per task.
-            yn.par_chunks_mut(pixels)
-                .zip(m[..16 * o * t].par_chunks(16 * t))
+            let tiles = rows.len() * tiles_w;
+            let padded_tiles = tiles.next_multiple_of(NR);
+            let layout = PanelLayout {
+                channels: c,
+                padded_tiles,
+            };
+            // 1. V = Bᵀ d B into panels, one input channel per task. Padding tiles beyond
+            //    `tiles` keep stale values: their GEMM columns are never read.
+            let v_out = SharedOut(v.as_mut_ptr());
+            xn.par_chunks_exact(image).enumerate().for_each_init(
+                || Scratch::new(tiles_w),
+                |s, (channel, plane)| {
+                    for ty in rows.clone() {
+                        let first = (ty - band) * tiles_w;
+                        input_transform_row(plane, g, ty, channel, first, &layout, v_out, s);
+                    }
+                },
+            );
+            // 2. 36 GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
+            let v = &v[..XI * c * padded_tiles];
+            m[..XI * o_pad * padded_tiles]
+                .par_chunks_mut(o_pad * padded_tiles)
                 .enumerate()
-                .for_each_init(
-                    || Scratch::new(tiles_w),
-                    |s, (oc, (plane, mo))| {
-                        let b0 = bias.map_or(0.0, |b| b[oc]);
-                        for ty in rows.clone() {
-                            output_transform_row(mo, t, (ty - band) * tiles_w, g, ty, b0, plane, s);
-                        }
-                    },
-                );
+                .for_each(|(xi, m_xi)| {
+                    let u_xi = &u.panels[xi * o_pad * c..(xi + 1) * o_pad * c];
+                    let v_xi = &v[xi * c * padded_tiles..(xi + 1) * c * padded_tiles];
+                    gemm_panels(
+                        kernel,
+                        [o_pad, c, padded_tiles],
+                        u_xi,
+                        v_xi,
+                        m_xi,
+                        padded_tiles,
+                    );
+                });
+            // 3. Y = Aᵀ M A (+ bias), one output channel per task.
+            let m = &m[..XI * o_pad * padded_tiles];
+            yn.par_chunks_mut(pixels).enumerate().for_each_init(
+                || Scratch::new(tiles_w),
+                |s, (oc, plane)| {
+                    let b0 = bias.map_or(0.0, |b| b[oc]);
+                    for ty in rows.clone() {
+                        let first = (ty - band) * tiles_w;
+                        let row = |xi: usize| {
+                            let at = xi * o_pad * padded_tiles + oc * padded_tiles + first;
+                            &m[at..at + tiles_w]
+                        };
+                        output_transform_row(row, g, ty, b0, plane, s);
+                    }
+                },
+            );
         }
     }
     out
+}
+
+/// Input gradient of the stride-1 3×3 convolution whose weight was transformed with
+/// `flipped`, given `dy`.
+///
+/// The gradient of a convolution is a convolution: `dx` is `dy` correlated with the weight
+/// whose in/out channel axes are swapped and whose kernels are rotated by 180°, with padding
+/// `2 − p`. `gt` is the geometry of that convolution (input `dy`, output shaped like `x`).
+pub fn conv2d_input_grad(dy: &[f32], flipped: &WinogradWeights, gt: &Conv2dGeometry) -> Vec<f32> {
+    conv2d(dy, flipped, None, gt)
 }

@@ -10,8 +10,10 @@ pub mod conv_winograd;
 pub mod copy;
 pub mod elementwise;
 pub mod matmul;
+pub mod packed_gemm;
 pub mod pool;
 pub mod reduce;
+pub mod winograd_cache;
 
 /// Below this many elements, splitting work across threads costs more than it saves.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 15;

@@ -1,0 +1,174 @@
+//! A GEMM on operands stored ahead of time as *panels*, the layout its inner loop reads.
+//!
+//! A general GEMM (matrixmultiply, BLAS) copies both operands into panels on every call. In
+//! Winograd convolution we can do better: the weights are transformed once and cached, so they
+//! are written straight into panels, and the input transform writes its output straight into
+//! panels too. The GEMM then only streams through memory it reads contiguously.
+//!
+//! `C = A · B` with
+//! - `A` (`m × k`) stored as `m/MR` panels, each `[k][MR]`: for every `p`, the `MR` values of
+//!   one column next to each other;
+//! - `B` (`k × n`) stored as `n/NR` panels, each `[k][NR]`: for every `p`, `NR` values of one row;
+//! - `C` row-major with row stride `ldc`.
+//!
+//! The micro-kernel keeps an `MR × NR` block of `C` in registers (16 AVX-512 registers of 16
+//! floats) and, for each `p`, multiplies one broadcast value of `A` with two vectors of `B`:
+//! 16 fused multiply-adds per 2 vector loads and 8 broadcasts.
+
+/// Rows of `A` (output channels) per micro-tile.
+pub const MR: usize = 8;
+/// Columns of `B` (Winograd tiles) per micro-tile.
+pub const NR: usize = 32;
+
+/// Which micro-kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Plain Rust the compiler vectorises for the baseline target: runs anywhere.
+    Portable,
+    /// Explicit AVX-512 fused multiply-adds (x86-64 with AVX-512F only).
+    Avx512,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU supports.
+    pub fn best() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Kernel::Avx512;
+        }
+        Kernel::Portable
+    }
+}
+
+/// `C[m × n] = A · B` for panel-stored `A` (`m/MR` panels of `k × MR`) and `B` (`n/NR` panels
+/// of `k × NR`); `m` and `n` are multiples of `MR` and `NR`.
+pub fn gemm_panels(
+    kernel: Kernel,
+    [m, k, n]: [usize; 3],
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+) {
+    assert!(
+        m % MR == 0 && n % NR == 0,
+        "gemm_panels: {m}×{n} is not in whole panels"
+    );
+    assert!(
+        a.len() >= m * k && b.len() >= k * n,
+        "gemm_panels: operands too short"
+    );
+    assert!(
+        m == 0 || c.len() >= (m - 1) * ldc + n,
+        "gemm_panels: output too short"
+    );
+    assert!(ldc >= n, "gemm_panels: ldc {ldc} < n {n}");
+    // Each B panel (k × NR) is read once per A panel; with k ≤ 512 it stays in L1/L2 while
+    // all of A streams past it.
+    for (nb, b_panel) in b.chunks_exact(k * NR).take(n / NR).enumerate() {
+        for (mb, a_panel) in a.chunks_exact(k * MR).take(m / MR).enumerate() {
+            let c_block = &mut c[mb * MR * ldc + nb * NR..];
+            match kernel {
+                Kernel::Portable => kernel_portable(k, a_panel, b_panel, c_block, ldc),
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx512 => {
+                    assert!(std::arch::is_x86_feature_detected!("avx512f"));
+                    // SAFETY: AVX-512F is present (checked above); the panels hold k·MR and
+                    // k·NR floats and the MR rows of C at stride ldc hold NR floats each
+                    // (lengths asserted at the top).
+                    unsafe { kernel_avx512(k, a_panel.as_ptr(), b_panel.as_ptr(), c_block, ldc) }
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                Kernel::Avx512 => panic!("the AVX-512 kernel needs an x86-64 CPU"),
+            }
+        }
+    }
+}
+
+/// One `MR × NR` block of `C`, in plain Rust.
+fn kernel_portable(k: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize) {
+    let mut acc = [[0.0f32; NR]; MR];
+    for (a_col, b_row) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(k) {
+        for (acc_row, &a_value) in acc.iter_mut().zip(a_col) {
+            for (sum, &b_value) in acc_row.iter_mut().zip(b_row) {
+                *sum += a_value * b_value;
+            }
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        c[r * ldc..r * ldc + NR].copy_from_slice(acc_row);
+    }
+}
+
+/// One `MR × NR` block of `C` with AVX-512: 16 accumulator registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel_avx512(k: usize, a: *const f32, b: *const f32, c: &mut [f32], ldc: usize) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    for p in 0..k {
+        let b0 = _mm512_loadu_ps(b.add(p * NR));
+        let b1 = _mm512_loadu_ps(b.add(p * NR + 16));
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            let a_value = _mm512_set1_ps(*a.add(p * MR + r));
+            acc_row[0] = _mm512_fmadd_ps(a_value, b0, acc_row[0]);
+            acc_row[1] = _mm512_fmadd_ps(a_value, b1, acc_row[1]);
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        let row = c[r * ldc..r * ldc + NR].as_mut_ptr();
+        _mm512_storeu_ps(row, acc_row[0]);
+        _mm512_storeu_ps(row.add(16), acc_row[1]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pack a row-major `m × k` matrix into `[m/MR][k][MR]` panels, and `k × n` into `[n/NR][k][NR]`.
+    fn pack_a(a: &[f32], m: usize, k: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        for mb in 0..m / MR {
+            for p in 0..k {
+                out.extend((0..MR).map(|r| a[(mb * MR + r) * k + p]));
+            }
+        }
+        out
+    }
+
+    fn pack_b(b: &[f32], k: usize, n: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        for nb in 0..n / NR {
+            for p in 0..k {
+                out.extend_from_slice(&b[p * n + nb * NR..p * n + nb * NR + NR]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn both_kernels_match_the_textbook_product() {
+        let (m, k, n, ldc) = (2 * MR, 37, 3 * NR, 3 * NR + 5);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 13) as f32 - 6.0).collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 17) % 11) as f32 * 0.5 - 2.0)
+            .collect();
+        let (pa, pb) = (pack_a(&a, m, k), pack_b(&b, k, n));
+        for kernel in [Kernel::Portable, Kernel::best()] {
+            let mut c = vec![f32::NAN; m * ldc];
+            gemm_panels(kernel, [m, k, n], &pa, &pb, &mut c, ldc);
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                    assert_eq!(c[i * ldc + j], want, "{kernel:?} at ({i}, {j})");
+                }
+                let beyond_n = &c[i * ldc + n..(i + 1) * ldc];
+                assert!(
+                    beyond_n.iter().all(|v| v.is_nan()),
+                    "{kernel:?} wrote past n"
+                );
+            }
+        }
+    }
+}
