@@ -51,16 +51,33 @@ impl Tensor {
             "matmul",
             &[&a, &b],
             move |g, _| {
+                // Each gradient is computed in the memory order of its operand: the gradient
+                // of a transposed view (Fᵀ in a Gram matrix F·Fᵀ) is built as (gᵀ·A)ᵀ, a view
+                // whose transpose is dense, so it adds onto F's other gradient without a
+                // strided copy.
                 let ga = ia
                     .requires_grad_flag()
-                    .then(|| g.matmul(&ib.t()?))
+                    .then(|| match is_transposed(&ia) {
+                        true => ib.matmul(&g.t()?)?.t(),
+                        false => g.matmul(&ib.t()?),
+                    })
                     .transpose()?;
                 let gb = ib
                     .requires_grad_flag()
-                    .then(|| ia.t()?.matmul(g))
+                    .then(|| match is_transposed(&ib) {
+                        true => g.t()?.matmul(&ia)?.t(),
+                        false => ia.t()?.matmul(g),
+                    })
                     .transpose()?;
                 Ok(vec![ga, gb])
             },
         ))
     }
+}
+
+/// Whether the last two axes are stored column by column (a transposed dense matrix).
+fn is_transposed(t: &Tensor) -> bool {
+    let (shape, strides) = (t.shape(), t.layout().strides());
+    let r = t.rank();
+    strides[r - 2] == 1 && shape[r - 1] > 1 && strides[r - 1] >= shape[r - 2]
 }

@@ -24,6 +24,8 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
+use super::scratch;
+use super::simd::with_wide_vectors;
 use rayon::prelude::*;
 
 /// Output tile side (m) and input tile side (m + r − 1).
@@ -62,24 +64,31 @@ impl WinogradWeights {
     pub fn new(w: &[f32], o: usize, c: usize, flipped: bool) -> Self {
         let (out_channels, in_channels) = if flipped { (c, o) } else { (o, c) };
         let padded_out = out_channels.next_multiple_of(MR);
+        // One task per panel of MR output channels: it writes that panel's region of each
+        // of the 36 planes, which no other task touches.
         let mut panels = vec![0.0f32; XI * padded_out * in_channels];
-        let xi_stride = padded_out * in_channels;
-        for oo in 0..out_channels {
-            for cc in 0..in_channels {
-                let kernel = |i: usize, j: usize| {
-                    if flipped {
-                        w[(cc * c + oo) * 9 + (2 - i) * 3 + (2 - j)]
-                    } else {
-                        w[(oo * c + cc) * 9 + i * 3 + j]
+        let plane_len = padded_out * in_channels;
+        let shared = SharedOut(panels.as_mut_ptr());
+        (0..padded_out / MR).into_par_iter().for_each(|panel| {
+            let _ = &shared;
+            for oo in panel * MR..((panel + 1) * MR).min(out_channels) {
+                for cc in 0..in_channels {
+                    let u = transform_kernel(|i, j| {
+                        if flipped {
+                            w[(cc * c + oo) * 9 + (2 - i) * 3 + (2 - j)]
+                        } else {
+                            w[(oo * c + cc) * 9 + i * 3 + j]
+                        }
+                    });
+                    let at = panel * in_channels * MR + cc * MR + oo % MR;
+                    for (xi, value) in u.into_iter().enumerate() {
+                        // SAFETY: `at` lies in this task's panel region of plane ξ, inside
+                        // `panels` (at < plane_len), and no other task writes there.
+                        unsafe { *shared.0.add(xi * plane_len + at) = value };
                     }
-                };
-                let u = transform_kernel(kernel);
-                let at = (oo / MR) * in_channels * MR + cc * MR + oo % MR;
-                for (xi, &value) in u.iter().enumerate() {
-                    panels[xi * xi_stride + at] = value;
                 }
             }
-        }
+        });
         WinogradWeights {
             out_channels,
             in_channels,
@@ -148,23 +157,77 @@ fn at(m: [f32; ALPHA]) -> [f32; M] {
 
 /// Work space of one task.
 struct Scratch {
-    /// Six zero-padded input rows, or the output-row staging area.
+    tiles_w: usize,
+    /// Six zero-padded input rows back to back, each `4·(tiles_w + 1)` long; or the
+    /// output-row staging area.
     rows: Vec<f32>,
-    /// Six column-transformed rows.
-    columns: Vec<f32>,
-    /// 36 arrays of one value per tile of the tile row.
-    per_tile: Vec<f32>,
+    /// The four phases of those rows: `phases[k][g] = rows[4·g + k]`.
+    phases: Vec<f32>,
+    /// After the first pass: 6 arrays (one per column j), `6·(tiles_w + 1)` long.
+    first: Vec<f32>,
+    /// After both passes: 36 arrays of one value per tile of the tile row.
+    second: Vec<f32>,
 }
 
 impl Scratch {
     fn new(tiles_w: usize) -> Self {
-        let width = M * tiles_w + M;
+        let groups = ALPHA * (tiles_w + 1);
         Scratch {
-            rows: vec![0.0; ALPHA * width],
-            columns: vec![0.0; ALPHA * width],
-            per_tile: vec![0.0; XI * tiles_w],
+            tiles_w,
+            rows: vec![0.0; M * groups],
+            phases: vec![0.0; M * groups],
+            first: vec![0.0; ALPHA * groups],
+            second: vec![0.0; XI * tiles_w],
         }
     }
+}
+
+/// `out[k][t] = f(inputs[0][t], …, inputs[5][t])[k]` for every `t`: one of the transforms'
+/// 1-D passes over a whole row of tiles. Every slice has exactly `n` elements, so the loop has
+/// no bounds checks and the compiler vectorises it.
+#[inline(always)]
+fn pass<const K: usize>(
+    inputs: [&[f32]; ALPHA],
+    mut outputs: [&mut [f32]; K],
+    f: impl Fn([f32; ALPHA]) -> [f32; K],
+) {
+    let n = outputs[0].len();
+    let inputs = inputs.map(|x| &x[..n]);
+    for t in 0..n {
+        let v = f(std::array::from_fn(|r| inputs[r][t]));
+        for (out, value) in outputs.iter_mut().zip(v) {
+            out[t] = value;
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for runs of at most `NR` floats, as inline vector moves: a call
+/// to `memcpy` for each of these thousands of short runs costs more than the copy.
+#[inline(always)]
+fn copy_short(src: &[f32], dst: &mut [f32]) {
+    let mut src_chunks = src.chunks_exact(8);
+    let mut dst_chunks = dst.chunks_exact_mut(8);
+    for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {
+        let block: &[f32; 8] = s.try_into().unwrap_or(&[0.0; 8]);
+        d.copy_from_slice(block);
+    }
+    for (d, &s) in dst_chunks
+        .into_remainder()
+        .iter_mut()
+        .zip(src_chunks.remainder())
+    {
+        *d = s;
+    }
+}
+
+/// `K` consecutive `len`-element slices of `data`, from slice `first` on.
+fn slices_mut<const K: usize>(data: &mut [f32], first: usize, len: usize) -> [&mut [f32]; K] {
+    let mut rest = &mut data[first * len..(first + K) * len];
+    std::array::from_fn(|_| {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        head
+    })
 }
 
 /// Where one band's transformed input lives: `[ξ][tile / NR][c][NR]`.
@@ -202,67 +265,77 @@ fn input_transform_row(
     out: SharedOut,
     s: &mut Scratch,
 ) {
-    let tiles_w = s.per_tile.len() / XI;
-    let width = M * tiles_w + M;
+    with_wide_vectors!(input_transform_row_body(
+        plane, g, ty, channel, first_tile, layout, out, s
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn input_transform_row_body(
+    plane: &[f32],
+    g: &Conv2dGeometry,
+    ty: usize,
+    channel: usize,
+    first_tile: usize,
+    layout: &PanelLayout,
+    out: SharedOut,
+    s: &mut Scratch,
+) {
+    let tiles_w = s.tiles_w;
     let (ph, pw) = g.params.padding;
-    // 1. The six input rows under this tile row, zero-padded.
+    let width = M * (tiles_w + 1);
+    // 1. The six input rows under this tile row, zero-padded, back to back.
     for (r, row) in s.rows.chunks_exact_mut(width).enumerate() {
-        row.fill(0.0);
         let ih = (M * ty + r) as isize - ph as isize;
-        if ih >= 0 && (ih as usize) < g.in_h {
-            let src = &plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
-            let n = g.in_w.min(width.saturating_sub(pw));
-            row[pw..pw + n].copy_from_slice(&src[..n]);
+        if ih < 0 || ih as usize >= g.in_h {
+            row.fill(0.0);
+            continue;
         }
+        let src = &plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
+        let n = g.in_w.min(width.saturating_sub(pw));
+        row[..pw].fill(0.0);
+        row[pw..pw + n].copy_from_slice(&src[..n]);
+        row[pw + n..].fill(0.0);
     }
-    // 2. Bᵀ down the columns: six rows in, six rows out, every x at once.
+    // 2. Along the rows, all six at once: tile t of row r reads x = 4t … 4t + 5. Split the
+    //    rows into their four phases (groups of four floats, g = r·(tiles_w + 1) + t) so
+    //    that each of the six inputs is a contiguous array: x = 4t + 4 and 4t + 5 are phases
+    //    0 and 1 of group g + 1. The last group of each row computes a value nobody reads.
+    let groups = ALPHA * (tiles_w + 1);
     {
-        let d: [&[f32]; ALPHA] = std::array::from_fn(|r| &s.rows[r * width..(r + 1) * width]);
-        let (c0, rest) = s.columns.split_at_mut(width);
-        let (c1, rest) = rest.split_at_mut(width);
-        let (c2, rest) = rest.split_at_mut(width);
-        let (c3, rest) = rest.split_at_mut(width);
-        let (c4, c5) = rest.split_at_mut(width);
-        for x in 0..width {
-            let v = bt([d[0][x], d[1][x], d[2][x], d[3][x], d[4][x], d[5][x]]);
-            (c0[x], c1[x], c2[x], c3[x], c4[x], c5[x]) = (v[0], v[1], v[2], v[3], v[4], v[5]);
+        let [p0, p1, p2, p3] = slices_mut::<M>(&mut s.phases, 0, groups);
+        for (g, x) in s.rows.chunks_exact(M).enumerate() {
+            (p0[g], p1[g], p2[g], p3[g]) = (x[0], x[1], x[2], x[3]);
         }
     }
-    // 3. · B along each row: tile tx reads x = 4·tx .. 4·tx + 5.
-    for i in 0..ALPHA {
-        let row = &s.columns[i * width..(i + 1) * width];
-        let dst = &mut s.per_tile[i * ALPHA * tiles_w..(i + 1) * ALPHA * tiles_w];
-        let (d0, rest) = dst.split_at_mut(tiles_w);
-        let (d1, rest) = rest.split_at_mut(tiles_w);
-        let (d2, rest) = rest.split_at_mut(tiles_w);
-        let (d3, rest) = rest.split_at_mut(tiles_w);
-        let (d4, d5) = rest.split_at_mut(tiles_w);
-        for tx in 0..tiles_w {
-            let x = M * tx;
-            let v = bt([
-                row[x],
-                row[x + 1],
-                row[x + 2],
-                row[x + 3],
-                row[x + 4],
-                row[x + 5],
-            ]);
-            (d0[tx], d1[tx], d2[tx], d3[tx], d4[tx], d5[tx]) = (v[0], v[1], v[2], v[3], v[4], v[5]);
-        }
+    let n = groups - 1;
+    let p = |k: usize, shift: usize| &s.phases[k * groups + shift..][..n];
+    let inputs = [p(0, 0), p(1, 0), p(2, 0), p(3, 0), p(0, 1), p(1, 1)];
+    pass(
+        inputs,
+        slices_mut::<ALPHA>(&mut s.first, 0, groups).map(|a| &mut a[..n]),
+        bt,
+    );
+    // 3. Down the columns: Bᵀ over the six rows' results, for each column j. `second`
+    //    holds the results column by column: array 6j + i is position ξ = 6i + j.
+    for j in 0..ALPHA {
+        let inputs = std::array::from_fn(|r| &s.first[j * groups + r * (tiles_w + 1)..][..tiles_w]);
+        pass(inputs, slices_mut(&mut s.second, j * ALPHA, tiles_w), bt);
     }
     // 4. Into the panels, NR tiles per contiguous run.
     for xi in 0..XI {
-        let values = &s.per_tile[xi * tiles_w..(xi + 1) * tiles_w];
+        let (i, j) = (xi / ALPHA, xi % ALPHA);
+        let values = &s.second[(j * ALPHA + i) * tiles_w..][..tiles_w];
         let mut tx = 0;
         while tx < tiles_w {
             let tile = first_tile + tx;
             let run = (NR - tile % NR).min(tiles_w - tx);
             let at = layout.index(xi, channel, tile);
             // SAFETY: `at..at + run` lies inside the band's buffer (the layout covers every
-            // tile of the band) and belongs to this channel alone.
-            unsafe {
-                std::ptr::copy_nonoverlapping(values[tx..].as_ptr(), out.0.add(at), run);
-            }
+            // tile of the band), belongs to this channel alone, and nothing reads it meanwhile.
+            let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), run) };
+            copy_short(&values[tx..tx + run], dst);
             tx += run;
         }
     }
@@ -270,7 +343,6 @@ fn input_transform_row(
 
 /// `Y = Aᵀ M A` (+ bias) for tile row `ty` of one output channel: reads the 36 arrays
 /// `m(ξ)` (one value per tile of the row) and writes up to four rows of `plane`.
-#[allow(clippy::needless_range_loop)] // `tx` indexes six arrays at once
 fn output_transform_row<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
@@ -279,34 +351,39 @@ fn output_transform_row<'m>(
     plane: &mut [f32],
     s: &mut Scratch,
 ) {
-    let tiles_w = s.per_tile.len() / XI;
-    let width = M * tiles_w + M;
-    // Aᵀ down the columns: for each of the six columns j, four rows i.
+    with_wide_vectors!(output_transform_row_body(m, g, ty, bias, plane, s))
+}
+
+#[inline(always)]
+fn output_transform_row_body<'m>(
+    m: impl Fn(usize) -> &'m [f32],
+    g: &Conv2dGeometry,
+    ty: usize,
+    bias: f32,
+    plane: &mut [f32],
+    s: &mut Scratch,
+) {
+    let tiles_w = s.tiles_w;
+    // 1. Down the columns: Aᵀ over rows ξ = 6r + j; array 4j + i of `first` is (i, j).
     for j in 0..ALPHA {
-        let rows: [&[f32]; ALPHA] = std::array::from_fn(|r| m(r * ALPHA + j));
-        for tx in 0..tiles_w {
-            let v = at(std::array::from_fn(|r| rows[r][tx]));
-            for (i, &value) in v.iter().enumerate() {
-                s.per_tile[(i * ALPHA + j) * tiles_w + tx] = value;
-            }
-        }
+        let inputs = std::array::from_fn(|r| m(r * ALPHA + j));
+        pass(inputs, slices_mut(&mut s.first, j * M, tiles_w), at);
     }
-    // · A along each row: four outputs per tile, side by side.
+    // 2. Along each output row i: · A gives four outputs per tile, as four phase arrays,
+    //    which are then interleaved into the row.
     for i in 0..M {
         let oh = M * ty + i;
         if oh >= g.out_h {
             break;
         }
-        let cols: [&[f32]; ALPHA] =
-            std::array::from_fn(|j| &s.per_tile[(i * ALPHA + j) * tiles_w..][..tiles_w]);
-        let out_row = &mut s.rows[..width];
-        for tx in 0..tiles_w {
-            let v = at(std::array::from_fn(|j| cols[j][tx]));
-            for (k, &value) in v.iter().enumerate() {
-                out_row[M * tx + k] = value + bias;
-            }
+        let inputs = std::array::from_fn(|j| &s.first[(j * M + i) * tiles_w..][..tiles_w]);
+        let phases = slices_mut::<M>(&mut s.phases, 0, tiles_w + 1).map(|p| &mut p[..tiles_w]);
+        pass(inputs, phases, at);
+        let [q0, q1, q2, q3] = slices_mut::<M>(&mut s.phases, 0, tiles_w + 1);
+        for (t, x) in s.rows.chunks_exact_mut(M).take(tiles_w).enumerate() {
+            (x[0], x[1], x[2], x[3]) = (q0[t] + bias, q1[t] + bias, q2[t] + bias, q3[t] + bias);
         }
-        plane[oh * g.out_w..(oh + 1) * g.out_w].copy_from_slice(&out_row[..g.out_w]);
+        plane[oh * g.out_w..(oh + 1) * g.out_w].copy_from_slice(&s.rows[..g.out_w]);
     }
 }
 
@@ -329,8 +406,8 @@ pub fn conv2d(
     let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
     let kernel = Kernel::best();
     let mut out = vec![0.0f32; g.batch * o * pixels];
-    let mut v = vec![0.0f32; XI * c * most_tiles];
-    let mut m = vec![0.0f32; XI * o_pad * most_tiles];
+    let mut v = scratch::take(XI * c * most_tiles);
+    let mut m = scratch::take(XI * o_pad * most_tiles);
     for (xn, yn) in x
         .chunks_exact(c * image)
         .zip(out.chunks_exact_mut(o * pixels))

@@ -10,6 +10,7 @@ use crate::layout::Layout;
 use crate::ops::{BinaryOp, UnaryOp};
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 const CHUNK: usize = 1 << 14;
 
@@ -22,16 +23,32 @@ fn dense<'a>(data: &'a [f32], layout: &Layout) -> Cow<'a, [f32]> {
     }
 }
 
-/// Run `fill(dst, src_range)` over `n` outputs, in parallel chunks when worth it.
+/// `n` outputs computed by `fill(dst, start)` for consecutive chunks `dst` starting at output
+/// `start`, in parallel when worth it. The buffer is never zeroed first: each chunk is written
+/// exactly once, straight into the vector's spare capacity.
 fn fill_chunks(n: usize, fill: impl Fn(&mut [f32], usize) + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; n];
+    let mut out: Vec<f32> = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    let fill_uninit = |dst: &mut [MaybeUninit<f32>], start: usize| {
+        // Zero each chunk just before use (it is in cache by then), so `fill` gets
+        // initialised floats.
+        for d in dst.iter_mut() {
+            d.write(0.0);
+        }
+        // SAFETY: every element of `dst` was initialised on the line above.
+        let dst = unsafe { &mut *(dst as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        fill(dst, start);
+    };
     if n >= PARALLEL_THRESHOLD {
-        out.par_chunks_mut(CHUNK)
+        spare
+            .par_chunks_mut(CHUNK)
             .enumerate()
-            .for_each(|(i, dst)| fill(dst, i * CHUNK));
+            .for_each(|(i, dst)| fill_uninit(dst, i * CHUNK));
     } else {
-        fill(&mut out, 0);
+        fill_uninit(spare, 0);
     }
+    // SAFETY: all `n` elements were initialised above.
+    unsafe { out.set_len(n) };
     out
 }
 

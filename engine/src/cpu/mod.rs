@@ -12,7 +12,10 @@ pub mod elementwise;
 pub mod matmul;
 pub mod packed_gemm;
 pub mod pool;
+pub mod pool_2x2;
 pub mod reduce;
+pub mod scratch;
+pub mod simd;
 pub mod winograd_cache;
 
 /// Below this many elements, splitting work across threads costs more than it saves.

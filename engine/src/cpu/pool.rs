@@ -153,6 +153,14 @@ fn argmax(g: &Pool2dGeometry, plane: &[f32], oh: usize, ow: usize) -> usize {
 
 /// Max pooling forward: dense `[n, c, out_h, out_w]`.
 pub fn max_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    if super::pool_2x2::supports(g) {
+        return super::pool_2x2::max_pool2d(x, g);
+    }
+    max_pool2d_any(x, g)
+}
+
+/// Max pooling forward for any window (the reference the 2×2 fast path is tested against).
+pub(super) fn max_pool2d_any(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     let mut out = vec![0.0; g.batch * g.channels * g.out_h * g.out_w];
     per_plane(
         x,
@@ -171,6 +179,14 @@ pub fn max_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
 /// Max pooling backward: each output's gradient goes to the input that won its window
 /// (found again from `x`, so no index buffer has to be kept from the forward pass).
 pub fn max_pool2d_backward(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    if super::pool_2x2::supports(g) {
+        return super::pool_2x2::max_pool2d_backward(x, dy, g);
+    }
+    max_pool2d_backward_any(x, dy, g)
+}
+
+/// Max pooling backward for any window.
+pub(super) fn max_pool2d_backward_any(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     let mut dx = vec![0.0; x.len()];
     let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_h * g.out_w);
     // Planes of dx are disjoint, so walk dx by plane and read x and dy at the same index.

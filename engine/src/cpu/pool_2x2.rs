@@ -1,0 +1,131 @@
+//! Max pooling with a 2×2 window and stride 2 (every pool in VGG), vectorised.
+//!
+//! The general kernel finds each window's maximum with a loop over its cells; here the four
+//! cells of all windows in a row pair are compared as whole arrays, which the compiler turns
+//! into vector compares and selects. Semantics match the general kernel exactly: NaN wins
+//! (it propagates, as in PyTorch), and on ties the first cell in reading order wins.
+
+use super::pool::Pool2dGeometry;
+use rayon::prelude::*;
+
+/// Whether this fast path computes `g`.
+pub fn supports(g: &Pool2dGeometry) -> bool {
+    g.kernel == 2 && g.stride == 2 && g.padding == 0
+}
+
+/// `a` unless `b` beats it: `b` wins when larger, or when it is NaN and `a` is not.
+#[inline(always)]
+fn pick(a: f32, b: f32) -> bool {
+    (b > a || b.is_nan()) && !a.is_nan()
+}
+
+/// Index (0–3, reading order) of the winning cell of the window `[a, b; c, d]`.
+#[inline(always)]
+fn winner(a: f32, b: f32, c: f32, d: f32) -> u8 {
+    let (mut best, mut at) = (a, 0);
+    for (i, v) in [b, c, d].into_iter().enumerate() {
+        if pick(best, v) {
+            (best, at) = (v, i as u8 + 1);
+        }
+    }
+    at
+}
+
+fn planes(g: &Pool2dGeometry) -> (usize, usize) {
+    (g.in_h * g.in_w, g.out_h * g.out_w)
+}
+
+pub fn max_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    let (in_plane, out_plane) = planes(g);
+    let mut out = vec![0.0; g.batch * g.channels * out_plane];
+    if out_plane == 0 {
+        return out;
+    }
+    out.par_chunks_mut(g.out_w)
+        .enumerate()
+        .for_each(|(row_index, dst)| {
+            let (plane, oh) = (row_index / g.out_h, row_index % g.out_h);
+            let top = &x[plane * in_plane + 2 * oh * g.in_w..][..2 * g.out_w];
+            let bottom = &x[plane * in_plane + (2 * oh + 1) * g.in_w..][..2 * g.out_w];
+            for ((y, t), b) in dst
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
+                let cells = [t[0], t[1], b[0], b[1]];
+                *y = cells[winner(t[0], t[1], b[0], b[1]) as usize];
+            }
+        });
+    out
+}
+
+pub fn max_pool2d_backward(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
+    let (in_plane, out_plane) = planes(g);
+    let mut dx = vec![0.0; x.len()];
+    if out_plane == 0 {
+        return dx;
+    }
+    // One task per input row pair: windows do not overlap, so every cell is written once.
+    dx.par_chunks_mut(in_plane)
+        .zip(x.par_chunks(in_plane))
+        .zip(dy.par_chunks(out_plane))
+        .for_each(|((dst, src), grads)| {
+            for (oh, gy) in grads.chunks_exact(g.out_w).enumerate() {
+                let (rows, rest) = dst[2 * oh * g.in_w..].split_at_mut(g.in_w);
+                let (d0, d1) = (&mut rows[..2 * g.out_w], &mut rest[..2 * g.out_w]);
+                let s0 = &src[2 * oh * g.in_w..][..2 * g.out_w];
+                let s1 = &src[(2 * oh + 1) * g.in_w..][..2 * g.out_w];
+                for (ow, &grad) in gy.iter().enumerate() {
+                    let (i, j) = (2 * ow, 2 * ow + 1);
+                    let w = winner(s0[i], s0[j], s1[i], s1[j]);
+                    d0[i] = if w == 0 { grad } else { 0.0 };
+                    d0[j] = if w == 1 { grad } else { 0.0 };
+                    d1[i] = if w == 2 { grad } else { 0.0 };
+                    d1[j] = if w == 3 { grad } else { 0.0 };
+                }
+            }
+        });
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pool::{max_pool2d_any, max_pool2d_backward_any};
+    use super::*;
+
+    #[test]
+    fn matches_the_general_kernel_with_ties_nans_and_odd_sizes() {
+        for (h, w) in [(4, 6), (5, 7), (2, 2), (3, 3), (9, 4)] {
+            let g = Pool2dGeometry::new("test", &[2, 3, h, w], 2, 2, 0).unwrap();
+            let n = 2 * 3 * h * w;
+            // Few distinct values (many ties), some NaNs and infinities.
+            let x: Vec<f32> = (0..n)
+                .map(|i| match (i * 7919) % 23 {
+                    0 => f32::NAN,
+                    1 => f32::NEG_INFINITY,
+                    k => (k % 4) as f32,
+                })
+                .collect();
+            let dy: Vec<f32> = (0..2 * 3 * g.out_h * g.out_w)
+                .map(|i| i as f32 + 1.0)
+                .collect();
+            let same = |a: &[f32], b: &[f32]| {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(u, v)| u == v || (u.is_nan() && v.is_nan()))
+            };
+            assert!(
+                same(&max_pool2d(&x, &g), &max_pool2d_any(&x, &g)),
+                "{h}×{w} forward"
+            );
+            assert!(
+                same(
+                    &max_pool2d_backward(&x, &dy, &g),
+                    &max_pool2d_backward_any(&x, &dy, &g)
+                ),
+                "{h}×{w} backward"
+            );
+        }
+    }
+}
