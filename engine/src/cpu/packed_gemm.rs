@@ -19,6 +19,8 @@
 pub const MR: usize = 8;
 /// Columns of `B` (Winograd tiles) per micro-tile.
 pub const NR: usize = 32;
+/// Depth per pass: a `KC × NR` slice of B is 32 KB, two thirds of a 48 KB L1.
+const KC: usize = 256;
 
 /// Which micro-kernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,31 +65,53 @@ pub fn gemm_panels(
         "gemm_panels: output too short"
     );
     assert!(ldc >= n, "gemm_panels: ldc {ldc} < n {n}");
-    // Each B panel (k × NR) is read once per A panel; with k ≤ 512 it stays in L1/L2 while
-    // all of A streams past it.
-    for (nb, b_panel) in b.chunks_exact(k * NR).take(n / NR).enumerate() {
-        for (mb, a_panel) in a.chunks_exact(k * MR).take(m / MR).enumerate() {
-            let c_block = &mut c[mb * MR * ldc + nb * NR..];
-            match kernel {
-                Kernel::Portable => kernel_portable(k, a_panel, b_panel, c_block, ldc),
-                #[cfg(target_arch = "x86_64")]
-                Kernel::Avx512 => {
-                    assert!(std::arch::is_x86_feature_detected!("avx512f"));
-                    // SAFETY: AVX-512F is present (checked above); the panels hold k·MR and
-                    // k·NR floats and the MR rows of C at stride ldc hold NR floats each
-                    // (lengths asserted at the top).
-                    unsafe { kernel_avx512(k, a_panel.as_ptr(), b_panel.as_ptr(), c_block, ldc) }
+    // The depth is split into slices of KC: one slice of a B panel (KC × NR floats, 32 KB)
+    // stays in L1 while every A panel's slice streams past it; C accumulates across slices.
+    for k0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - k0);
+        let accumulate = k0 > 0;
+        for (nb, b_panel) in b.chunks_exact(k * NR).take(n / NR).enumerate() {
+            let b_slice = &b_panel[k0 * NR..(k0 + kc) * NR];
+            for (mb, a_panel) in a.chunks_exact(k * MR).take(m / MR).enumerate() {
+                let a_slice = &a_panel[k0 * MR..(k0 + kc) * MR];
+                let c_block = &mut c[mb * MR * ldc + nb * NR..];
+                match kernel {
+                    Kernel::Portable => {
+                        kernel_portable(kc, a_slice, b_slice, c_block, ldc, accumulate)
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    Kernel::Avx512 => {
+                        assert!(std::arch::is_x86_feature_detected!("avx512f"));
+                        // SAFETY: AVX-512F is present (checked above); the slices hold kc·MR
+                        // and kc·NR floats and the MR rows of C at stride ldc hold NR floats
+                        // each (lengths asserted at the top).
+                        unsafe {
+                            kernel_avx512(
+                                kc,
+                                a_slice.as_ptr(),
+                                b_slice.as_ptr(),
+                                c_block,
+                                ldc,
+                                accumulate,
+                            )
+                        }
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    Kernel::Avx512 => panic!("the AVX-512 kernel needs an x86-64 CPU"),
                 }
-                #[cfg(not(target_arch = "x86_64"))]
-                Kernel::Avx512 => panic!("the AVX-512 kernel needs an x86-64 CPU"),
             }
         }
     }
 }
 
-/// One `MR × NR` block of `C`, in plain Rust.
-fn kernel_portable(k: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize) {
+/// One `MR × NR` block of `C` (`+=` with `accumulate`), in plain Rust.
+fn kernel_portable(k: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, accumulate: bool) {
     let mut acc = [[0.0f32; NR]; MR];
+    if accumulate {
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            acc_row.copy_from_slice(&c[r * ldc..r * ldc + NR]);
+        }
+    }
     for (a_col, b_row) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(k) {
         for (acc_row, &a_value) in acc.iter_mut().zip(a_col) {
             for (sum, &b_value) in acc_row.iter_mut().zip(b_row) {
@@ -103,9 +127,23 @@ fn kernel_portable(k: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize) {
 /// One `MR × NR` block of `C` with AVX-512: 16 accumulator registers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel_avx512(k: usize, a: *const f32, b: *const f32, c: &mut [f32], ldc: usize) {
+unsafe fn kernel_avx512(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
     use std::arch::x86_64::*;
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    if accumulate {
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            let row = c[r * ldc..r * ldc + NR].as_ptr();
+            acc_row[0] = _mm512_loadu_ps(row);
+            acc_row[1] = _mm512_loadu_ps(row.add(16));
+        }
+    }
     for p in 0..k {
         let b0 = _mm512_loadu_ps(b.add(p * NR));
         let b1 = _mm512_loadu_ps(b.add(p * NR + 16));
@@ -149,7 +187,7 @@ mod tests {
 
     #[test]
     fn both_kernels_match_the_textbook_product() {
-        let (m, k, n, ldc) = (2 * MR, 37, 3 * NR, 3 * NR + 5);
+        let (m, k, n, ldc) = (2 * MR, 2 * KC + 37, 3 * NR, 3 * NR + 5);
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 13) as f32 - 6.0).collect();
         let b: Vec<f32> = (0..k * n)
             .map(|i| ((i * 17) % 11) as f32 * 0.5 - 2.0)
