@@ -146,6 +146,70 @@ fn stylize_writes_image_report_frames_and_gif() {
 }
 
 #[test]
+fn stylize_with_the_strong_wolfe_line_search_stays_within_the_budget() {
+    let (Some(content), Some(style)) = (
+        shared_file("images/content/chelsea.png"),
+        shared_file("images/style/udnie.jpg"),
+    ) else {
+        return;
+    };
+    let dir = temp_dir("wolfe");
+    let out = dir.join("cat.png");
+    let report = dir.join("report.json");
+    // The first L-BFGS step is scaled by 1/‖g‖₁, far too short for this loss, so the line
+    // search keeps extrapolating: five evaluations end in the middle of its first search, which
+    // must be cut short at the budget (PyTorch's own loop would take one more).
+    let run = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "64",
+        "--iters",
+        "5",
+        "--line-search",
+        "strong-wolfe",
+        "--report",
+        s(&report),
+        "--quiet",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(image::open(&out).is_ok());
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let evaluations = r["evaluations"].as_u64().unwrap();
+    assert!(
+        (2..=5).contains(&evaluations),
+        "{evaluations} evaluations for --iters 5"
+    );
+    assert_eq!(r["scales"][0]["evaluations"], evaluations);
+    assert_eq!(r["settings"]["line_search"], "strong-wolfe");
+    assert!(r["total"].as_f64().unwrap().is_finite());
+
+    // Only L-BFGS searches for its step length.
+    let refused = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&dir.join("adam.png")),
+        "--optimizer",
+        "adam",
+        "--line-search",
+        "strong-wolfe",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--line-search"),
+        "{}",
+        text(&refused)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn stylize_refuses_bad_requests_before_doing_work() {
     let (Some(content), Some(style)) = (
         shared_file("images/content/chelsea.png"),

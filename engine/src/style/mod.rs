@@ -3,12 +3,13 @@
 
 pub mod gram;
 pub mod lbfgs;
+pub mod line_search;
 pub mod objective;
 pub mod total_variation;
 pub mod transfer;
 
 pub use gram::gram_matrix;
-pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use lbfgs::{Converged, Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 pub use objective::{
     Evaluation, FeatureExtractor, LayerWeight, LossTerms, Objective, ObjectiveConfig,
 };

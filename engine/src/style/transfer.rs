@@ -2,7 +2,7 @@
 //! evaluation runs the network forward and backward to get ∂L/∂pixels, and an optimiser moves
 //! the pixels downhill.
 
-use super::lbfgs::{Lbfgs, LbfgsConfig};
+use super::lbfgs::{Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 use super::objective::{FeatureExtractor, LossTerms, Objective};
 use crate::error::{Error, Result};
 use crate::nn::optim::{Adam, Optimizer};
@@ -31,6 +31,11 @@ pub struct Progress<'a> {
     pub total: f64,
     /// The image that was just evaluated.
     pub image: &'a Tensor,
+    /// The image the optimiser stands on: the last one it accepted. Without a line search
+    /// every evaluated image is accepted, so this is `image`; during a line search `image` is a
+    /// trial point that may yet be rejected, and this is where the search started. Checkpoints
+    /// should save this one.
+    pub current: &'a Tensor,
 }
 
 /// The caller's answer: go on or stop now (Ctrl-C, a time limit...).
@@ -53,26 +58,99 @@ pub enum StopReason {
     Diverged,
 }
 
-/// The result: the last image with a finite loss, and how we got there.
+/// The result: the optimiser's last accepted image (always one with a finite loss), and how we
+/// got there.
 pub struct Outcome {
     pub image: Tensor,
     pub terms: LossTerms,
     pub total: f64,
     pub evaluations: usize,
     pub reason: StopReason,
-    /// Total loss after every evaluation.
+    /// Total loss after every evaluation (line-search trials included).
     pub history: Vec<f64>,
 }
 
+/// What the loop keeps with each evaluated point, handed back by the optimiser when it accepts
+/// the point.
+#[derive(Clone)]
+struct Evaluated {
+    image: Tensor,
+    terms: LossTerms,
+}
+
+// ANCHOR: evaluator
+/// The one place where the objective is evaluated, whoever asks (the loop, or L-BFGS's line
+/// search at its trial points): it counts every evaluation against the budget, stops at a NaN,
+/// shows each result to the caller and remembers a request to stop. Once the budget is spent or
+/// a stop is due it refuses further evaluations, and the optimiser gives up its step.
+struct Evaluator<'a, F> {
+    net: &'a dyn FeatureExtractor,
+    objective: &'a Objective,
+    shape: Vec<usize>,
+    budget: usize,
+    /// Total loss of every evaluation so far.
+    history: Vec<f64>,
+    /// Set when the run must end: the caller asked to stop, or the loss was not finite.
+    stop: Option<StopReason>,
+    /// Whether evaluated points can be line-search trials rather than accepted steps.
+    trials: bool,
+    /// The optimiser's current (accepted) image, kept up to date by the loop.
+    current: Option<Tensor>,
+    on_evaluation: F,
+}
+
+impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
+    fn remaining(&self) -> usize {
+        self.budget - self.history.len()
+    }
+
+    fn evaluate(&mut self, pixels: &[f32]) -> Result<Option<Sample<Evaluated>>> {
+        if self.stop.is_some() || self.remaining() == 0 {
+            return Ok(None);
+        }
+        let image = Tensor::from_vec(pixels.to_vec(), &self.shape)?;
+        let eval = self.objective.evaluate(self.net, &image)?;
+        if !eval.total.is_finite() || !eval.grad.all_finite() {
+            self.stop = Some(StopReason::Diverged);
+            return Ok(None);
+        }
+        self.history.push(eval.total);
+        let current = match (&self.current, self.trials) {
+            (Some(current), true) => current,
+            _ => &image,
+        };
+        let control = (self.on_evaluation)(&Progress {
+            evaluation: self.history.len(),
+            terms: eval.terms,
+            total: eval.total,
+            image: &image,
+            current,
+        })?;
+        if control == Control::Stop {
+            self.stop = Some(StopReason::Interrupted);
+        }
+        Ok(Some(Sample {
+            loss: eval.total,
+            grad: eval.grad.to_vec(),
+            tag: Evaluated {
+                image,
+                terms: eval.terms,
+            },
+        }))
+    }
+}
+// ANCHOR_END: evaluator
+
 /// Optimise `init` for at most `evaluations` forward+backward passes. Every evaluation counts,
-/// so L-BFGS and Adam runs with the same budget cost the same.
+/// line-search trials included, so runs with the same budget cost the same whatever the
+/// optimiser.
 pub fn optimise(
     net: &dyn FeatureExtractor,
     objective: &Objective,
     init: &Tensor,
     optimizer: ImageOptimizer,
     evaluations: usize,
-    mut on_evaluation: impl FnMut(&Progress) -> Result<Control>,
+    on_evaluation: impl FnMut(&Progress) -> Result<Control>,
 ) -> Result<Outcome> {
     if evaluations == 0 {
         return Err(Error::invalid(
@@ -86,62 +164,74 @@ pub fn optimise(
         ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Lbfgs::new(config)?),
         ImageOptimizer::Adam { lr } => Stepper::Adam(Adam::new(lr)?),
     };
-    let mut best: Option<(Tensor, LossTerms, f64)> = None;
-    let mut history = Vec::with_capacity(evaluations);
-    let mut reason = StopReason::Budget;
+    let mut evaluator = Evaluator {
+        net,
+        objective,
+        shape: shape.clone(),
+        budget: evaluations,
+        history: Vec::with_capacity(evaluations),
+        stop: None,
+        trials: matches!(
+            optimizer,
+            ImageOptimizer::Lbfgs(LbfgsConfig {
+                line_search: LineSearch::StrongWolfe,
+                ..
+            })
+        ),
+        current: None,
+        on_evaluation,
+    };
     // ANCHOR: loop
-    for evaluation in 1..=evaluations {
-        let image = Tensor::from_vec(pixels.clone(), &shape)?;
-        let eval = objective.evaluate(net, &image)?;
-        if !eval.total.is_finite() || !eval.grad.all_finite() {
-            reason = StopReason::Diverged;
-            break;
+    // The first evaluation can only be refused because its loss is not finite.
+    let Some(mut current) = evaluator.evaluate(&pixels)? else {
+        return Err(Error::NonFinite {
+            op: "style transfer",
+            what: "the loss of the initial image",
+            shape,
+        });
+    };
+    let reason = loop {
+        evaluator.current = Some(current.tag.image.clone());
+        if let Some(stop) = evaluator.stop {
+            break stop;
         }
-        history.push(eval.total);
-        let control = on_evaluation(&Progress {
-            evaluation,
-            terms: eval.terms,
-            total: eval.total,
-            image: &image,
-        })?;
-        best = Some((image.clone(), eval.terms, eval.total));
-        if control == Control::Stop {
-            reason = StopReason::Interrupted;
-            break;
+        let remaining = evaluator.remaining();
+        if remaining == 0 {
+            break StopReason::Budget;
         }
-        if evaluation == evaluations {
-            break;
-        }
-        match &mut stepper {
+        let mut evaluate = |x: &[f32]| evaluator.evaluate(x);
+        let next = match &mut stepper {
+            // L-BFGS evaluates through the closure: once with a fixed step, as often as its
+            // line search needs (never more than `remaining`) with one.
             Stepper::Lbfgs(opt) => {
-                if opt
-                    .step(&mut pixels, eval.total, &eval.grad.to_vec())?
-                    .is_err()
-                {
-                    reason = StopReason::Converged;
-                    break;
+                match opt.iterate(&mut pixels, &current, remaining, &mut evaluate)? {
+                    Iteration::Moved(sample) => Some(sample),
+                    Iteration::Converged(_) => break StopReason::Converged,
+                    Iteration::Stopped => None,
                 }
             }
             Stepper::Adam(opt) => {
-                let mut param = image.requires_grad();
-                let grads = crate::autograd::Gradients::single(&param, eval.grad.clone());
+                let mut param = current.tag.image.requires_grad();
+                let grad = Tensor::from_vec(current.grad.clone(), &shape)?;
+                let grads = crate::autograd::Gradients::single(&param, grad);
                 opt.step(&mut [&mut param], &grads)?;
                 pixels = param.to_vec();
+                evaluate(&pixels)?
             }
+        };
+        match next {
+            Some(sample) => current = sample,
+            // Refused: the evaluator knows why (a stop or a NaN; the budget is never overrun).
+            None => break evaluator.stop.unwrap_or(StopReason::Budget),
         }
-    }
+    };
     // ANCHOR_END: loop
-    let (image, terms, total) = best.ok_or_else(|| Error::NonFinite {
-        op: "style transfer",
-        what: "the loss of the initial image",
-        shape: shape.clone(),
-    })?;
     Ok(Outcome {
-        image,
-        terms,
-        total,
-        evaluations: history.len(),
+        image: current.tag.image,
+        terms: current.tag.terms,
+        total: current.loss,
+        evaluations: evaluator.history.len(),
         reason,
-        history,
+        history: evaluator.history,
     })
 }

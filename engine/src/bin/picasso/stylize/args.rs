@@ -12,6 +12,15 @@ pub enum OptimizerArg {
     Adam,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LineSearchArg {
+    /// Fixed step length --lr: one evaluation per step (PyTorch's default).
+    None,
+    /// Search each step for a length that satisfies the strong Wolfe conditions (PyTorch's
+    /// line_search_fn="strong_wolfe"): steadier, sometimes several evaluations per step.
+    StrongWolfe,
+}
+
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
     /// The photo to repaint.
@@ -33,6 +42,9 @@ pub struct StylizeArgs {
     /// L-BFGS history size: fewer saves memory at high resolution.
     #[arg(long, default_value_t = 100)]
     pub history: usize,
+    /// L-BFGS step length: fixed, or found by a line search (its evaluations count in --iters).
+    #[arg(long, value_enum, default_value = "none")]
+    pub line_search: LineSearchArg,
     /// Step size: L-BFGS step length, or Adam's learning rate in pixel units (0..255).
     #[arg(long)]
     pub lr: Option<f32>,

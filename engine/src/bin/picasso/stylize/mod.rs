@@ -86,7 +86,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             let wants_gif = args.gif.is_some()
                 && p.evaluation % args.save_every.unwrap_or(GIF_FRAME_EVERY) == 0;
             if is_checkpoint || wants_frame || wants_gif {
-                let finished = finished_image(&args, p.image, &images)?;
+                // The accepted image, not a line-search trial that may be rejected.
+                let finished = finished_image(&args, p.current, &images)?;
                 if is_checkpoint {
                     save_image(&finished, &args.output, &plan.inputs)?;
                 }

@@ -1,9 +1,9 @@
 //! Turning the command line into a checked plan before any slow work starts: a typo in a layer
 //! name or an output over an input should fail in milliseconds, not after the network loads.
 
-use super::args::{OptimizerArg, StylizeArgs};
+use super::args::{LineSearchArg, OptimizerArg, StylizeArgs};
 use engine::io::{ensure_not_input, OutputFormat};
-use engine::style::{ImageOptimizer, LayerWeight, LbfgsConfig, ObjectiveConfig};
+use engine::style::{ImageOptimizer, LayerWeight, LbfgsConfig, LineSearch, ObjectiveConfig};
 use engine::{Error, Result};
 use std::path::PathBuf;
 
@@ -172,12 +172,23 @@ impl Plan {
                 }
             })
             .collect();
+        let line_search = match args.line_search {
+            LineSearchArg::None => LineSearch::None,
+            LineSearchArg::StrongWolfe => LineSearch::StrongWolfe,
+        };
         let optimizer = match args.optimizer {
             OptimizerArg::Lbfgs => ImageOptimizer::Lbfgs(LbfgsConfig {
                 history: args.history,
                 lr: args.lr.unwrap_or(1.0),
+                line_search,
                 ..LbfgsConfig::default()
             }),
+            OptimizerArg::Adam if line_search != LineSearch::None => {
+                return Err(Error::invalid(
+                    "--line-search",
+                    "applies to --optimizer lbfgs only; Adam takes fixed steps",
+                ))
+            }
             OptimizerArg::Adam => ImageOptimizer::Adam {
                 lr: args.lr.unwrap_or(10.0),
             },

@@ -3,7 +3,7 @@
 use super::args::StylizeArgs;
 use super::plan::Plan;
 use engine::io::write_atomic;
-use engine::style::LossTerms;
+use engine::style::{ImageOptimizer, LineSearch, LossTerms};
 use engine::Result;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -63,6 +63,13 @@ pub fn write_report(
         "settings": {
             "weights": weights,
             "optimizer": format!("{:?}", plan.optimizer),
+            "line_search": match plan.optimizer {
+                ImageOptimizer::Lbfgs(config) => match config.line_search {
+                    LineSearch::None => "none",
+                    LineSearch::StrongWolfe => "strong-wolfe",
+                },
+                ImageOptimizer::Adam { .. } => "none",
+            },
             "content_weight": c.content_weight,
             "style_weight": c.style_weight,
             "tv_weight": c.tv_weight,
