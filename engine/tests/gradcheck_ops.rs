@@ -118,6 +118,26 @@ fn matmul_plain_batched_and_transposed() {
     check("transposed operand", &[&a, &bt], |t| {
         t[0].matmul(&t[1].t()?)
     });
+    let at = randn(&[4, 3], 17);
+    check("transposed left operand", &[&at, &b], |t| {
+        t[0].t()?.matmul(&t[1])
+    });
+    check("F·Fᵀ through matmul", &[&a], |t| t[0].matmul(&t[0].t()?));
+    check("F·Fᵀ as one op", &[&a], |t| t[0].matmul_own_transpose());
+}
+
+#[test]
+fn own_transpose_product_matches_the_general_matmul() {
+    let f = randn(&[5, 7], 18).requires_grad();
+    let seed = randn(&[5, 5], 19);
+    let fused = f.matmul_own_transpose().unwrap();
+    let general = f.matmul(&f.t().unwrap()).unwrap();
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    assert!(close(&fused.to_vec(), &general.to_vec()));
+    let g_fused = fused.backward_with(&seed).unwrap().get_or_zeros(&f);
+    let g_general = general.backward_with(&seed).unwrap().get_or_zeros(&f);
+    assert!(close(&g_fused.to_vec(), &g_general.to_vec()));
+    assert!(randn(&[2, 3, 4], 20).matmul_own_transpose().is_err());
 }
 
 #[test]

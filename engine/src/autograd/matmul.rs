@@ -73,6 +73,32 @@ impl Tensor {
             },
         ))
     }
+    /// `F·Fᵀ` for an `[m, k]` matrix `F` (a Gram matrix, up to scale): the same numbers as
+    /// `f.matmul(&f.t()?)`, but with a backward rule that uses the symmetry. The general
+    /// rule would run two matrix products, `∂L/∂C·F` for the left factor and `(Fᵀ·∂L/∂C)ᵀ` for
+    /// the right; both factors are `F`, so their sum is `(∂L/∂C + ∂L/∂Cᵀ)·F` — one product,
+    /// after adding an `m × m` matrix to its own transpose.
+    pub fn matmul_own_transpose(&self) -> Result<Tensor> {
+        if self.rank() != 2 {
+            return Err(Error::shape(
+                "matmul_own_transpose",
+                format!("expected an [m, k] matrix, got shape {:?}", self.shape()),
+            ));
+        }
+        let ft = self.t()?;
+        let storage = self
+            .storage()
+            .matmul(self.layout(), ft.storage(), ft.layout())?;
+        let m = self.shape()[0];
+        let f = self.clone();
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            crate::layout::Layout::contiguous(&[m, m]),
+            "matmul_own_transpose",
+            &[self],
+            move |g, _| Ok(vec![Some(g.add(&g.t()?)?.matmul(&f)?)]),
+        ))
+    }
 }
 
 /// Whether the last two axes are stored column by column (a transposed dense matrix).

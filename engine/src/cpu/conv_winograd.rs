@@ -27,6 +27,8 @@ use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
 use super::scratch;
 use super::simd::with_wide_vectors;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
+use std::ops::Range;
 
 /// Output tile side (m) and input tile side (m + r − 1).
 const M: usize = 4;
@@ -158,20 +160,21 @@ fn at(m: [f32; ALPHA]) -> [f32; M] {
 /// Work space of one task.
 struct Scratch {
     tiles_w: usize,
-    /// Six zero-padded input rows back to back, each `4·(tiles_w + 1)` long; or the
-    /// output-row staging area.
+    /// Zero-padded input rows back to back, each `4·(tiles_w + 1)` long; or the output-row
+    /// staging area.
     rows: Vec<f32>,
     /// The four phases of those rows: `phases[k][g] = rows[4·g + k]`.
     phases: Vec<f32>,
-    /// After the first pass: 6 arrays (one per column j), `6·(tiles_w + 1)` long.
+    /// After the first pass: 6 arrays (one per column j) of `tiles_w + 1` values per row.
     first: Vec<f32>,
-    /// After both passes: 36 arrays of one value per tile of the tile row.
+    /// After both passes: 36 arrays of one value per tile of a tile row.
     second: Vec<f32>,
 }
 
 impl Scratch {
-    fn new(tiles_w: usize) -> Self {
-        let groups = ALPHA * (tiles_w + 1);
+    /// Room for `input_rows` rows (at least the six of one tile row).
+    fn new(tiles_w: usize, input_rows: usize) -> Self {
+        let groups = input_rows.max(ALPHA) * (tiles_w + 1);
         Scratch {
             tiles_w,
             rows: vec![0.0; M * groups],
@@ -232,6 +235,8 @@ fn slices_mut<const K: usize>(data: &mut [f32], first: usize, len: usize) -> [&m
 
 /// Where one band's transformed input lives: `[ξ][tile / NR][c][NR]`.
 struct PanelLayout {
+    /// The band's first tile row.
+    first_row: usize,
     channels: usize,
     padded_tiles: usize,
 }
@@ -252,42 +257,42 @@ struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
-/// `V = Bᵀ d B` for every tile of tile row `ty` of one channel `plane`, written into the
-/// band's panels at tiles `first_tile..first_tile + tiles_w`.
-#[allow(clippy::too_many_arguments)]
-fn input_transform_row(
+/// `V = Bᵀ d B` for every tile of the band's tile rows `tile_rows` of one channel `plane`,
+/// written into the band's panels.
+fn input_transform_band(
     plane: &[f32],
     g: &Conv2dGeometry,
-    ty: usize,
+    tile_rows: Range<usize>,
     channel: usize,
-    first_tile: usize,
     layout: &PanelLayout,
     out: SharedOut,
     s: &mut Scratch,
 ) {
-    with_wide_vectors!(input_transform_row_body(
-        plane, g, ty, channel, first_tile, layout, out, s
+    with_wide_vectors!(input_transform_band_body(
+        plane, g, tile_rows, channel, layout, out, s
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn input_transform_row_body(
+fn input_transform_band_body(
     plane: &[f32],
     g: &Conv2dGeometry,
-    ty: usize,
+    tile_rows: Range<usize>,
     channel: usize,
-    first_tile: usize,
     layout: &PanelLayout,
     out: SharedOut,
     s: &mut Scratch,
 ) {
     let tiles_w = s.tiles_w;
     let (ph, pw) = g.params.padding;
-    let width = M * (tiles_w + 1);
-    // 1. The six input rows under this tile row, zero-padded, back to back.
-    for (r, row) in s.rows.chunks_exact_mut(width).enumerate() {
-        let ih = (M * ty + r) as isize - ph as isize;
+    let stride = tiles_w + 1;
+    let width = M * stride;
+    // Tile row ty reads input rows 4·ty … 4·ty + 5: neighbours share two rows, so every input
+    // row of the band is transformed along its length once, before any column is.
+    let input_rows = M * tile_rows.len() + 2;
+    // 1. The band's input rows, zero-padded, back to back.
+    for (r, row) in s.rows.chunks_exact_mut(width).take(input_rows).enumerate() {
+        let ih = (M * tile_rows.start + r) as isize - ph as isize;
         if ih < 0 || ih as usize >= g.in_h {
             row.fill(0.0);
             continue;
@@ -298,45 +303,48 @@ fn input_transform_row_body(
         row[pw..pw + n].copy_from_slice(&src[..n]);
         row[pw + n..].fill(0.0);
     }
-    // 2. Along the rows, all six at once: tile t of row r reads x = 4t … 4t + 5. Split the
-    //    rows into their four phases (groups of four floats, g = r·(tiles_w + 1) + t) so
-    //    that each of the six inputs is a contiguous array: x = 4t + 4 and 4t + 5 are phases
-    //    0 and 1 of group g + 1. The last group of each row computes a value nobody reads.
-    let groups = ALPHA * (tiles_w + 1);
+    // 2. Along all rows at once: tile t of row r reads x = 4t … 4t + 5. Split the rows into
+    //    their four phases (groups of four floats, group r·(tiles_w + 1) + t) so that each of
+    //    the six inputs is a contiguous array: x = 4t + 4 and 4t + 5 are phases 0 and 1 of the
+    //    next group. The last group of each row computes a value nobody reads.
+    let groups = input_rows * stride;
     {
         let [p0, p1, p2, p3] = slices_mut::<M>(&mut s.phases, 0, groups);
-        for (g, x) in s.rows.chunks_exact(M).enumerate() {
+        for (g, x) in s.rows[..M * groups].chunks_exact(M).enumerate() {
             (p0[g], p1[g], p2[g], p3[g]) = (x[0], x[1], x[2], x[3]);
         }
     }
     let n = groups - 1;
     let p = |k: usize, shift: usize| &s.phases[k * groups + shift..][..n];
     let inputs = [p(0, 0), p(1, 0), p(2, 0), p(3, 0), p(0, 1), p(1, 1)];
-    pass(
-        inputs,
-        slices_mut::<ALPHA>(&mut s.first, 0, groups).map(|a| &mut a[..n]),
-        bt,
-    );
-    // 3. Down the columns: Bᵀ over the six rows' results, for each column j. `second`
-    //    holds the results column by column: array 6j + i is position ξ = 6i + j.
-    for j in 0..ALPHA {
-        let inputs = std::array::from_fn(|r| &s.first[j * groups + r * (tiles_w + 1)..][..tiles_w]);
-        pass(inputs, slices_mut(&mut s.second, j * ALPHA, tiles_w), bt);
-    }
-    // 4. Into the panels, NR tiles per contiguous run.
-    for xi in 0..XI {
-        let (i, j) = (xi / ALPHA, xi % ALPHA);
-        let values = &s.second[(j * ALPHA + i) * tiles_w..][..tiles_w];
-        let mut tx = 0;
-        while tx < tiles_w {
-            let tile = first_tile + tx;
-            let run = (NR - tile % NR).min(tiles_w - tx);
-            let at = layout.index(xi, channel, tile);
-            // SAFETY: `at..at + run` lies inside the band's buffer (the layout covers every
-            // tile of the band), belongs to this channel alone, and nothing reads it meanwhile.
-            let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), run) };
-            copy_short(&values[tx..tx + run], dst);
-            tx += run;
+    let outputs = slices_mut::<ALPHA>(&mut s.first, 0, groups).map(|a| &mut a[..n]);
+    pass(inputs, outputs, bt);
+    for ty in tile_rows.clone() {
+        let top = M * (ty - tile_rows.start);
+        // 3. Down the columns: Bᵀ over the six rows' results, for each column j. `second`
+        //    holds the results column by column: array 6j + i is position ξ = 6i + j.
+        for j in 0..ALPHA {
+            let inputs =
+                std::array::from_fn(|r| &s.first[j * groups + (top + r) * stride..][..tiles_w]);
+            pass(inputs, slices_mut(&mut s.second, j * ALPHA, tiles_w), bt);
+        }
+        // 4. Into the panels, NR tiles per contiguous run.
+        let first_tile = (ty - layout.first_row) * tiles_w;
+        for xi in 0..XI {
+            let (i, j) = (xi / ALPHA, xi % ALPHA);
+            let values = &s.second[(j * ALPHA + i) * tiles_w..][..tiles_w];
+            let mut tx = 0;
+            while tx < tiles_w {
+                let tile = first_tile + tx;
+                let run = (NR - tile % NR).min(tiles_w - tx);
+                let at = layout.index(xi, channel, tile);
+                // SAFETY: `at..at + run` lies inside the band's buffer (the layout covers
+                // every tile of the band), belongs to this channel alone, and nothing reads it
+                // meanwhile.
+                let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), run) };
+                copy_short(&values[tx..tx + run], dst);
+                tx += run;
+            }
         }
     }
 }
@@ -348,7 +356,7 @@ fn output_transform_row<'m>(
     g: &Conv2dGeometry,
     ty: usize,
     bias: f32,
-    plane: &mut [f32],
+    plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
     with_wide_vectors!(output_transform_row_body(m, g, ty, bias, plane, s))
@@ -360,7 +368,7 @@ fn output_transform_row_body<'m>(
     g: &Conv2dGeometry,
     ty: usize,
     bias: f32,
-    plane: &mut [f32],
+    plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
     let tiles_w = s.tiles_w;
@@ -383,7 +391,10 @@ fn output_transform_row_body<'m>(
         for (t, x) in s.rows.chunks_exact_mut(M).take(tiles_w).enumerate() {
             (x[0], x[1], x[2], x[3]) = (q0[t] + bias, q1[t] + bias, q2[t] + bias, q3[t] + bias);
         }
-        plane[oh * g.out_w..(oh + 1) * g.out_w].copy_from_slice(&s.rows[..g.out_w]);
+        let dst = &mut plane[oh * g.out_w..(oh + 1) * g.out_w];
+        for (d, &value) in dst.iter_mut().zip(&s.rows[..g.out_w]) {
+            d.write(value);
+        }
     }
 }
 
@@ -405,18 +416,21 @@ pub fn conv2d(
     let most_tiles = (band_rows * tiles_w).next_multiple_of(NR);
     let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
     let kernel = Kernel::best();
-    let mut out = vec![0.0f32; g.batch * o * pixels];
+    // The output is not zeroed first: the output transform writes every element once.
+    let total = g.batch * o * pixels;
+    let mut out: Vec<f32> = Vec::with_capacity(total);
     let mut v = scratch::take(XI * c * most_tiles);
     let mut m = scratch::take(XI * o_pad * most_tiles);
     for (xn, yn) in x
         .chunks_exact(c * image)
-        .zip(out.chunks_exact_mut(o * pixels))
+        .zip(out.spare_capacity_mut()[..total].chunks_exact_mut(o * pixels))
     {
         for band in (0..tiles_h).step_by(band_rows) {
             let rows = band..(band + band_rows).min(tiles_h);
             let tiles = rows.len() * tiles_w;
             let padded_tiles = tiles.next_multiple_of(NR);
             let layout = PanelLayout {
+                first_row: band,
                 channels: c,
                 padded_tiles,
             };
@@ -424,12 +438,9 @@ pub fn conv2d(
             //    `tiles` keep stale values: their GEMM columns are never read.
             let v_out = SharedOut(v.as_mut_ptr());
             xn.par_chunks_exact(image).enumerate().for_each_init(
-                || Scratch::new(tiles_w),
+                || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (channel, plane)| {
-                    for ty in rows.clone() {
-                        let first = (ty - band) * tiles_w;
-                        input_transform_row(plane, g, ty, channel, first, &layout, v_out, s);
-                    }
+                    input_transform_band(plane, g, rows.clone(), channel, &layout, v_out, s);
                 },
             );
             // 2. 36 GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
@@ -452,7 +463,7 @@ pub fn conv2d(
             // 3. Y = Aᵀ M A (+ bias), one output channel per task.
             let m = &m[..XI * o_pad * padded_tiles];
             yn.par_chunks_mut(pixels).enumerate().for_each_init(
-                || Scratch::new(tiles_w),
+                || Scratch::new(tiles_w, ALPHA),
                 |s, (oc, plane)| {
                     let b0 = bias.map_or(0.0, |b| b[oc]);
                     for ty in rows.clone() {
@@ -467,6 +478,9 @@ pub fn conv2d(
             );
         }
     }
+    // SAFETY: every output row of every channel of every image was written by the output
+    // transform (the bands' tile rows cover rows 0..out_h, each row in full).
+    unsafe { out.set_len(total) };
     out
 }
 

@@ -16,7 +16,8 @@ pub fn gram_matrix(features: &Tensor) -> Result<Tensor> {
     }
     let (c, m) = (shape[1], shape[2] * shape[3]);
     let f = features.reshape(&[c, m])?;
-    f.matmul(&f.t()?)?.mul_scalar(1.0 / (c * m) as f32)
+    // F·Fᵀ, i.e. f.matmul(&f.t()?), as one op whose backward needs one product, not two.
+    f.matmul_own_transpose()?.mul_scalar(1.0 / (c * m) as f32)
 }
 // ANCHOR_END: gram
 
