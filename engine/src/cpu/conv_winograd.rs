@@ -172,7 +172,8 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// Room for `input_rows` rows (at least the six of one tile row).
+    /// Room for `input_rows` rows (at least the six of one tile row); enough too for the
+    /// output transform of `(input_rows − 2) / 4` tile rows.
     fn new(tiles_w: usize, input_rows: usize) -> Self {
         let groups = input_rows.max(ALPHA) * (tiles_w + 1);
         Scratch {
@@ -186,17 +187,39 @@ impl Scratch {
 }
 
 /// `out[k][t] = f(inputs[0][t], …, inputs[5][t])[k]` for every `t`: one of the transforms'
-/// 1-D passes over a whole row of tiles. Every slice has exactly `n` elements, so the loop has
-/// no bounds checks and the compiler vectorises it.
+/// 1-D passes over a whole row (or band) of tiles.
+///
+/// It works in blocks of 16: load each input's block into a local array, compute, store each
+/// output's block. The compiler cannot prove that twelve slices never overlap, so a plain loop
+/// over them stays scalar; local arrays cannot overlap, so the blocks become vector code.
 #[inline(always)]
 fn pass<const K: usize>(
     inputs: [&[f32]; ALPHA],
     mut outputs: [&mut [f32]; K],
     f: impl Fn([f32; ALPHA]) -> [f32; K],
 ) {
+    const LANES: usize = 16;
     let n = outputs[0].len();
     let inputs = inputs.map(|x| &x[..n]);
-    for t in 0..n {
+    let whole = n / LANES * LANES;
+    for t in (0..whole).step_by(LANES) {
+        let x: [[f32; LANES]; ALPHA] = std::array::from_fn(|r| {
+            let mut block = [0.0; LANES];
+            block.copy_from_slice(&inputs[r][t..t + LANES]);
+            block
+        });
+        let mut y = [[0.0f32; LANES]; K];
+        for lane in 0..LANES {
+            let v = f(std::array::from_fn(|r| x[r][lane]));
+            for (yk, value) in y.iter_mut().zip(v) {
+                yk[lane] = value;
+            }
+        }
+        for (out, block) in outputs.iter_mut().zip(&y) {
+            out[t..t + LANES].copy_from_slice(block);
+        }
+    }
+    for t in whole..n {
         let v = f(std::array::from_fn(|r| inputs[r][t]));
         for (out, value) in outputs.iter_mut().zip(v) {
             out[t] = value;
@@ -349,51 +372,63 @@ fn input_transform_band_body(
     }
 }
 
-/// `Y = Aᵀ M A` (+ bias) for tile row `ty` of one output channel: reads the 36 arrays
-/// `m(ξ)` (one value per tile of the row) and writes up to four rows of `plane`.
-fn output_transform_row<'m>(
+/// `Y = Aᵀ M A` (+ bias) for the band's tile rows `tile_rows` of one output channel: reads
+/// the 36 arrays `m(ξ)` (one value per tile of the band, row after row) and writes the band's
+/// output rows of `plane`.
+fn output_transform_band<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
-    ty: usize,
+    tile_rows: Range<usize>,
     bias: f32,
     plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
-    with_wide_vectors!(output_transform_row_body(m, g, ty, bias, plane, s))
+    with_wide_vectors!(output_transform_band_body(m, g, tile_rows, bias, plane, s))
 }
 
 #[inline(always)]
-fn output_transform_row_body<'m>(
+fn output_transform_band_body<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
-    ty: usize,
+    tile_rows: Range<usize>,
     bias: f32,
     plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
     let tiles_w = s.tiles_w;
+    let tiles = tile_rows.len() * tiles_w;
+    // Both passes run over every tile of the band at once (long arrays, few loop starts).
     // 1. Down the columns: Aᵀ over rows ξ = 6r + j; array 4j + i of `first` is (i, j).
     for j in 0..ALPHA {
-        let inputs = std::array::from_fn(|r| m(r * ALPHA + j));
-        pass(inputs, slices_mut(&mut s.first, j * M, tiles_w), at);
+        let inputs = std::array::from_fn(|r| &m(r * ALPHA + j)[..tiles]);
+        pass(inputs, slices_mut(&mut s.first, j * M, tiles), at);
     }
-    // 2. Along each output row i: · A gives four outputs per tile, as four phase arrays,
-    //    which are then interleaved into the row.
+    // 2. Along the output rows: · A gives four outputs per tile, as four phase arrays, which
+    //    are then interleaved (plus the bias) into each tile row's output row i.
     for i in 0..M {
-        let oh = M * ty + i;
-        if oh >= g.out_h {
-            break;
-        }
-        let inputs = std::array::from_fn(|j| &s.first[(j * M + i) * tiles_w..][..tiles_w]);
-        let phases = slices_mut::<M>(&mut s.phases, 0, tiles_w + 1).map(|p| &mut p[..tiles_w]);
-        pass(inputs, phases, at);
-        let [q0, q1, q2, q3] = slices_mut::<M>(&mut s.phases, 0, tiles_w + 1);
-        for (t, x) in s.rows.chunks_exact_mut(M).take(tiles_w).enumerate() {
-            (x[0], x[1], x[2], x[3]) = (q0[t] + bias, q1[t] + bias, q2[t] + bias, q3[t] + bias);
-        }
-        let dst = &mut plane[oh * g.out_w..(oh + 1) * g.out_w];
-        for (d, &value) in dst.iter_mut().zip(&s.rows[..g.out_w]) {
-            d.write(value);
+        let inputs = std::array::from_fn(|j| &s.first[(j * M + i) * tiles..][..tiles]);
+        pass(inputs, slices_mut::<M>(&mut s.phases, 0, tiles), at);
+        let [q0, q1, q2, q3] = slices_mut::<M>(&mut s.phases, 0, tiles).map(|q| &*q);
+        for ty in tile_rows.clone() {
+            let oh = M * ty + i;
+            if oh >= g.out_h {
+                break;
+            }
+            let first = (ty - tile_rows.start) * tiles_w;
+            let row = &mut plane[oh * g.out_w..(oh + 1) * g.out_w];
+            let (whole, rest) = row.split_at_mut(g.out_w / M * M);
+            let q = |k: usize, t: usize| [q0, q1, q2, q3][k][first + t] + bias;
+            for (t, x) in whole.chunks_exact_mut(M).enumerate() {
+                let (a, b, c, d) = (q0[first + t], q1[first + t], q2[first + t], q3[first + t]);
+                x[0].write(a + bias);
+                x[1].write(b + bias);
+                x[2].write(c + bias);
+                x[3].write(d + bias);
+            }
+            // The last, partial tile of a row whose width is not a multiple of 4.
+            for (k, x) in rest.iter_mut().enumerate() {
+                x.write(q(k, g.out_w / M));
+            }
         }
     }
 }
@@ -463,17 +498,14 @@ pub fn conv2d(
             // 3. Y = Aᵀ M A (+ bias), one output channel per task.
             let m = &m[..XI * o_pad * padded_tiles];
             yn.par_chunks_mut(pixels).enumerate().for_each_init(
-                || Scratch::new(tiles_w, ALPHA),
+                || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (oc, plane)| {
                     let b0 = bias.map_or(0.0, |b| b[oc]);
-                    for ty in rows.clone() {
-                        let first = (ty - band) * tiles_w;
-                        let row = |xi: usize| {
-                            let at = xi * o_pad * padded_tiles + oc * padded_tiles + first;
-                            &m[at..at + tiles_w]
-                        };
-                        output_transform_row(row, g, ty, b0, plane, s);
-                    }
+                    let band_of = |xi: usize| {
+                        let at = xi * o_pad * padded_tiles + oc * padded_tiles;
+                        &m[at..at + tiles]
+                    };
+                    output_transform_band(band_of, g, rows.clone(), b0, plane, s);
                 },
             );
         }
