@@ -60,11 +60,8 @@ fn forward(layers: &[Option<Conv>], image: &Tensor) -> Tensor {
     let mut x = image.clone();
     for layer in layers {
         x = match layer {
-            Some(c) => x
-                .conv2d(&c.weight, Some(&c.bias), same)
-                .unwrap()
-                .relu()
-                .unwrap(),
+            // The fused op, as the VGG model uses it.
+            Some(c) => x.conv2d_relu(&c.weight, Some(&c.bias), same).unwrap(),
             None => x.max_pool2d(2, 2, 0).unwrap(),
         };
     }

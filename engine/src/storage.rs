@@ -23,6 +23,16 @@ impl Storage {
         }
     }
 
+    /// `max(x, 0)` for every element of this dense buffer, reusing it.
+    pub fn relu_in_place(self) -> Storage {
+        match self {
+            Storage::Cpu(mut data) => {
+                cpu::elementwise::relu_in_place(&mut data);
+                Storage::Cpu(data)
+            }
+        }
+    }
+
     /// Elements seen through `layout`, copied into a new row-major vector on the host.
     pub fn to_host(&self, layout: &Layout) -> Vec<f32> {
         match self {

@@ -79,3 +79,37 @@ fn through_a_small_network() {
     .unwrap();
     assert!(report.passed(), "{report}");
 }
+
+#[test]
+fn fused_conv_relu_equals_conv_then_relu() {
+    // The fused op must give the same numbers and the same gradients for x, w and b as the two
+    // ops it replaces, on an im2col-sized and a Winograd-sized layer.
+    let mut rng = Rng::new(6);
+    for (x_shape, w_shape) in [
+        ([2, 3, 7, 5], [4, 3, 3, 3]),
+        ([1, 16, 12, 12], [16, 16, 3, 3]),
+    ] {
+        let x = Tensor::randn(&x_shape, &mut rng).requires_grad();
+        let w = Tensor::randn(&w_shape, &mut rng).requires_grad();
+        let b = Tensor::randn(&[w_shape[0]], &mut rng).requires_grad();
+        let same = Conv2dParams::default().padding(1);
+        let fused = x.conv2d_relu(&w, Some(&b), same).unwrap();
+        let plain = x.conv2d(&w, Some(&b), same).unwrap().relu().unwrap();
+        assert_eq!(fused.to_vec(), plain.to_vec(), "{x_shape:?} values");
+        assert!(
+            fused.to_vec().iter().any(|&v| v == 0.0) && fused.to_vec().iter().any(|&v| v > 0.0)
+        );
+        let seed = Tensor::randn(fused.shape(), &mut rng);
+        let (gf, gp) = (
+            fused.backward_with(&seed).unwrap(),
+            plain.backward_with(&seed).unwrap(),
+        );
+        for (name, t) in [("x", &x), ("w", &w), ("b", &b)] {
+            assert_eq!(
+                gf.get_or_zeros(t).to_vec(),
+                gp.get_or_zeros(t).to_vec(),
+                "{x_shape:?} gradient of {name}"
+            );
+        }
+    }
+}

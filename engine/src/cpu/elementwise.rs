@@ -93,3 +93,13 @@ fn map2(dst: &mut [f32], x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) {
         *d = f(a, b);
     }
 }
+
+/// `max(x, 0)` in place.
+pub fn relu_in_place(data: &mut [f32]) {
+    let relu = |chunk: &mut [f32]| chunk.iter_mut().for_each(|x| *x = x.max(0.0));
+    if data.len() >= PARALLEL_THRESHOLD {
+        data.par_chunks_mut(CHUNK).for_each(relu);
+    } else {
+        relu(data);
+    }
+}

@@ -181,9 +181,15 @@ impl Vgg {
             if position > deepest {
                 break;
             }
-            x = x.conv2d(&conv.weight, Some(&conv.bias), same)?;
-            keep(&format!("conv{}_{}", conv.block, conv.index), &x);
-            x = x.relu()?;
+            let conv_name = format!("conv{}_{}", conv.block, conv.index);
+            if layers.contains(&conv_name) {
+                x = x.conv2d(&conv.weight, Some(&conv.bias), same)?;
+                keep(&conv_name, &x);
+                x = x.relu()?;
+            } else {
+                // Nobody asked for the pre-ReLU values: the fused op never keeps them.
+                x = x.conv2d_relu(&conv.weight, Some(&conv.bias), same)?;
+            }
             keep(&format!("relu{}_{}", conv.block, conv.index), &x);
             position += 2;
             if names.get(position).is_some_and(|n| n.starts_with("pool")) {
