@@ -32,13 +32,14 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU supports.
+    /// The fastest kernel this CPU supports (the portable one when
+    /// [`super::simd::DISABLE_ENV`] is set).
     pub fn best() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Kernel::Avx512;
+        if super::simd::has_avx512() {
+            Kernel::Avx512
+        } else {
+            Kernel::Portable
         }
-        Kernel::Portable
     }
 }
 

@@ -6,17 +6,28 @@
 //! [`with_wide_vectors!`] compiles a hot function a second time with AVX-512 enabled and picks
 //! that copy at run time when the CPU supports it.
 
-/// Whether this CPU runs AVX-512F code (detected once, then cached by the standard library).
+/// Set this environment variable (to anything) to run the portable code even on a CPU with
+/// AVX-512: for tests of the fallback, and for comparing the two.
+pub const DISABLE_ENV: &str = "PICASSO_NO_AVX512";
+
+/// Whether to run AVX-512F code: the CPU has it and [`DISABLE_ENV`] is not set (both read
+/// once per process).
 #[inline]
 pub fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    static CHOICE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        if std::env::var_os(DISABLE_ENV).is_some() {
+            return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
 /// Call `f(args…)` — an `#[inline(always)]` function — through a copy compiled with AVX-512
