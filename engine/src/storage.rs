@@ -1,8 +1,9 @@
 //! The buffer behind a tensor, and the one place that dispatches kernels to a device.
 
 use crate::cpu;
-use crate::cpu::conv::{dense, Weight};
+use crate::cpu::conv::Weight;
 use crate::cpu::conv_geometry::Conv2dGeometry;
+use crate::cpu::copy::dense;
 use crate::cpu::pool::Pool2dGeometry;
 use crate::device::Device;
 use crate::error::Result;

@@ -333,15 +333,3 @@ pub fn conv2d_backward_bias(dy: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
     }
     db
 }
-
-/// The elements of a view as one dense slice: borrowed when already dense, copied otherwise.
-pub(crate) fn dense<'a>(
-    data: &'a [f32],
-    layout: &crate::layout::Layout,
-) -> std::borrow::Cow<'a, [f32]> {
-    if layout.is_contiguous() {
-        std::borrow::Cow::Borrowed(&data[layout.offset()..layout.offset() + layout.numel()])
-    } else {
-        std::borrow::Cow::Owned(super::copy::gather(data, layout))
-    }
-}

@@ -1,6 +1,16 @@
 //! Turning strided views into dense buffers.
 
 use crate::layout::Layout;
+use std::borrow::Cow;
+
+/// The elements of a view as one dense slice: borrowed when already dense, copied otherwise.
+pub(crate) fn dense<'a>(data: &'a [f32], layout: &Layout) -> Cow<'a, [f32]> {
+    if layout.is_contiguous() {
+        Cow::Borrowed(&data[layout.offset()..layout.offset() + layout.numel()])
+    } else {
+        Cow::Owned(gather(data, layout))
+    }
+}
 
 /// The elements of `layout` over `data`, densely, in row-major order.
 pub fn gather(data: &[f32], layout: &Layout) -> Vec<f32> {

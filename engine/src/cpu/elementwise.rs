@@ -4,24 +4,14 @@
 //! cores); strided views are gathered first. The operation is matched once per chunk, not per
 //! element, so each loop is a tight one the compiler can vectorise.
 
-use super::copy::gather;
+use super::copy::dense;
 use super::PARALLEL_THRESHOLD;
 use crate::layout::Layout;
 use crate::ops::{BinaryOp, UnaryOp};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
 const CHUNK: usize = 1 << 14;
-
-/// The elements of a view as one dense slice: borrowed when already dense.
-fn dense<'a>(data: &'a [f32], layout: &Layout) -> Cow<'a, [f32]> {
-    if layout.is_contiguous() {
-        Cow::Borrowed(&data[layout.offset()..layout.offset() + layout.numel()])
-    } else {
-        Cow::Owned(gather(data, layout))
-    }
-}
 
 /// `n` outputs computed by `fill(dst, start)` for consecutive chunks `dst` starting at output
 /// `start`, in parallel when worth it. The buffer is never zeroed first: each chunk is written

@@ -66,6 +66,13 @@ pub fn gemm_panels(
         "gemm_panels: output too short"
     );
     assert!(ldc >= n, "gemm_panels: ldc {ldc} < n {n}");
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx512 {
+        assert!(
+            std::arch::is_x86_feature_detected!("avx512f"),
+            "this CPU has no AVX-512F"
+        );
+    }
     // The depth is split into slices of KC: one slice of a B panel (KC × NR floats, 32 KB)
     // stays in L1 while every A panel's slice streams past it; C accumulates across slices.
     for k0 in (0..k).step_by(KC) {
@@ -82,8 +89,7 @@ pub fn gemm_panels(
                     }
                     #[cfg(target_arch = "x86_64")]
                     Kernel::Avx512 => {
-                        assert!(std::arch::is_x86_feature_detected!("avx512f"));
-                        // SAFETY: AVX-512F is present (checked above); the slices hold kc·MR
+                        // SAFETY: AVX-512F is present (asserted at the top); the slices hold kc·MR
                         // and kc·NR floats and the MR rows of C at stride ldc hold NR floats
                         // each (lengths asserted at the top).
                         unsafe {

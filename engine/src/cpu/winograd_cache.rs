@@ -71,14 +71,3 @@ pub fn transformed(
     }
     weights
 }
-
-/// How many transformed weights are held (for tests).
-pub fn entries() -> usize {
-    let cache = CACHE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache
-        .iter()
-        .filter(|e| e.storage.strong_count() > 0)
-        .count()
-}
