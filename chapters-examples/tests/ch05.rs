@@ -3,26 +3,11 @@
 //! Each test runs a binary with `--quick --out <fresh folder>`, then checks the exit status,
 //! that each promised PNG exists and decodes, and (for the CNN) the accuracy it printed.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{assert_pictures, TempDir};
+use std::path::Path;
 use std::process::{Command, Output};
-
-/// A fresh, empty folder for one test's pictures, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("ch05-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temporary folder");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run_quick(binary: &str, out: &Path) -> Output {
     let output = Command::new(binary)
@@ -38,21 +23,6 @@ fn run_quick(binary: &str, out: &Path) -> Output {
         output.status
     );
     output
-}
-
-/// Every file exists and decodes as a picture of at least `min_side` pixels per side.
-fn assert_pictures(out: &Path, files: &[&str], min_side: u32) {
-    for file in files {
-        let path = out.join(file);
-        let picture = image::open(&path)
-            .unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()));
-        assert!(
-            picture.width() >= min_side && picture.height() >= min_side,
-            "{file} is only {}×{}",
-            picture.width(),
-            picture.height()
-        );
-    }
 }
 
 /// The number after `label` on the line that starts with it, e.g. "final test accuracy: 97.3 %".
@@ -77,7 +47,7 @@ const QUICK_MIN_ACCURACY: f32 = 70.0;
 
 #[test]
 fn cnn_learns_the_shapes_and_draws_its_pictures() {
-    let out = TempDir::new("cnn");
+    let out = TempDir::new("ch05-cnn");
     let output = run_quick(env!("CARGO_BIN_EXE_ch05_cnn"), &out.0);
     let stdout = String::from_utf8_lossy(&output.stdout);
 
@@ -108,7 +78,7 @@ fn filters_example_matches_conv2d_and_draws_its_pictures() {
     if engine::shared_data::shared_file("images/content/chelsea.png").is_none() {
         return; // shared_file printed why
     }
-    let out = TempDir::new("filters");
+    let out = TempDir::new("ch05-filters");
     let output = run_quick(env!("CARGO_BIN_EXE_ch05_filters"), &out.0);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -136,7 +106,7 @@ fn filters_example_matches_conv2d_and_draws_its_pictures() {
 
 #[test]
 fn filters_example_reports_a_missing_image_clearly() {
-    let out = TempDir::new("missing");
+    let out = TempDir::new("ch05-missing");
     let output = Command::new(env!("CARGO_BIN_EXE_ch05_filters"))
         .args(["--quick", "--image", "no/such/photo.png", "--out"])
         .arg(&out.0)

@@ -1,28 +1,13 @@
 //! Chapter 6's example runs with `--quick` and writes every picture the book shows, and each
 //! one decodes; a missing photo gives a clear error rather than a panic.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{assert_pictures, TempDir};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ch06_what_cnns_learn");
-
-/// A fresh, empty folder for one test's pictures, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("ch06-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temporary folder");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn run(args: &[&str], out: &Path) -> Output {
     Command::new(BINARY)
@@ -53,7 +38,7 @@ fn quick_run_writes_every_picture() {
     let Some(photo) = engine::shared_data::shared_file("images/content/tubingen.jpg") else {
         return; // shared data missing: shared_file printed why
     };
-    let out = TempDir::new("quick");
+    let out = TempDir::new("ch06-quick");
     let output = run(&["--quick", "--image", &photo.to_string_lossy()], &out.0);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -62,15 +47,7 @@ fn quick_run_writes_every_picture() {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    for file in PICTURES {
-        let path = out.0.join(file);
-        let picture = image::open(&path)
-            .unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()));
-        assert!(
-            picture.width() >= 16 && picture.height() >= 16,
-            "{file} is tiny"
-        );
-    }
+    assert_pictures(&out.0, &PICTURES, 16);
     // The 64 filters of conv1_1: 8×8 tiles of 24 px with 2-px gaps.
     let filters = image::open(out.0.join(PICTURES[0])).unwrap();
     assert_eq!((filters.width(), filters.height()), (210, 210));
@@ -81,7 +58,7 @@ fn quick_run_writes_every_picture() {
 
 #[test]
 fn a_missing_photo_is_a_clear_error() {
-    let out = TempDir::new("missing");
+    let out = TempDir::new("ch06-missing");
     let output = run(&["--quick", "--image", "no/such/photo.jpg"], &out.0);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -1,12 +1,9 @@
 //! Chapters 7 and 9: the VGG tour and the minimal style transfer run as a reader runs them.
 
-use std::process::Command;
+mod common;
 
-fn out_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("picasso-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{assert_pictures, TempDir};
+use std::process::Command;
 
 #[test]
 fn ch07_lists_every_layer_and_the_parameter_count() {
@@ -39,10 +36,10 @@ fn ch09_stylizes_and_lowers_the_loss() {
     if engine::shared_data::shared_file("images/content/tubingen.jpg").is_none() {
         return;
     }
-    let dir = out_dir("ch09");
+    let dir = TempDir::new("ch09");
     let run = Command::new(env!("CARGO_BIN_EXE_ch09_style_transfer"))
         .args(["--quick", "--out"])
-        .arg(&dir)
+        .arg(&dir.0)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -64,8 +61,5 @@ fn ch09_stylizes_and_lowers_the_loss() {
         .and_then(|v| v.parse().ok())
         .expect("final total printed");
     assert!(last < first, "loss went from {first} to {last}");
-    for picture in ["stylized.png", "loss_curve.png"] {
-        image::open(dir.join(picture)).unwrap();
-    }
-    std::fs::remove_dir_all(&dir).ok();
+    assert_pictures(&dir.0, &["stylized.png", "loss_curve.png"], 1);
 }

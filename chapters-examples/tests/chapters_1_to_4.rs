@@ -2,25 +2,10 @@
 //! the book promises: they succeed, draw the pictures the chapters show, and print the facts
 //! the text quotes.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{assert_pictures, TempDir};
 use std::process::{Command, Output};
-
-/// A fresh folder for one example's pictures, removed afterwards.
-struct OutDir(PathBuf);
-
-impl OutDir {
-    fn new(example: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("picasso-{example}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        OutDir(path)
-    }
-}
-
-impl Drop for OutDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Run an example binary with `args`, returning its output.
 fn run(binary: &str, args: &[&str]) -> Output {
@@ -31,8 +16,8 @@ fn run(binary: &str, args: &[&str]) -> Output {
 }
 
 /// Run with `--quick --out <temp>`; assert success; return stdout and the output folder.
-fn run_quick(binary: &str, name: &str) -> (String, OutDir) {
-    let out = OutDir::new(name);
+fn run_quick(binary: &str, name: &str) -> (String, TempDir) {
+    let out = TempDir::new(name);
     let output = run(binary, &["--quick", "--out", out.0.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -42,21 +27,6 @@ fn run_quick(binary: &str, name: &str) -> (String, OutDir) {
         String::from_utf8_lossy(&output.stderr)
     );
     (stdout, out)
-}
-
-/// Each picture exists and decodes as a reasonably sized image.
-fn assert_pictures(dir: &Path, names: &[&str]) {
-    for name in names {
-        let path = dir.join(name);
-        let picture = image::open(&path)
-            .unwrap_or_else(|e| panic!("{} is not a readable image: {e}", path.display()));
-        assert!(
-            picture.width() >= 300 && picture.height() >= 300,
-            "{name} is only {}×{}",
-            picture.width(),
-            picture.height()
-        );
-    }
 }
 
 /// The number printed right after `label` on some line of `text`.
@@ -92,7 +62,7 @@ fn ch01_prints_the_forward_pass_the_book_shows() {
         "{stdout}"
     );
     assert!(stdout.contains("= 17"), "parameter count: {stdout}");
-    assert_pictures(&out.0, &["neuron_response.png", "network_output.png"]);
+    assert_pictures(&out.0, &["neuron_response.png", "network_output.png"], 300);
 }
 
 #[test]
@@ -110,6 +80,7 @@ fn ch02_autodiff_matches_the_derivative_formulas() {
     assert_pictures(
         &out.0,
         &["activations.png", "softmax.png", "saturation.png"],
+        300,
     );
 }
 
@@ -130,6 +101,7 @@ fn ch03_neuron_matches_newtons_logistic_regression() {
             "loss_surface.png",
             "logistic_regression.png",
         ],
+        300,
     );
 }
 
@@ -148,7 +120,7 @@ fn ch04_backprop_matches_autodiff_and_the_network_learns_the_spirals() {
         unseen > 85.0,
         "accuracy on unseen points {unseen}%:\n{stdout}"
     );
-    assert_pictures(&out.0, &["loss_curve.png", "decision_boundary.png"]);
+    assert_pictures(&out.0, &["loss_curve.png", "decision_boundary.png"], 300);
 }
 
 #[test]
