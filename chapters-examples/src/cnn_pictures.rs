@@ -47,7 +47,7 @@ impl Map {
                 format!("expected a [n, c, h, w] tensor, got {:?}", t.shape()),
             ));
         };
-        let data = t.to_vec();
+        let data = t.to_vec()?;
         (0..n * c)
             .map(|k| Map::new(h, w, data[k * h * w..(k + 1) * h * w].to_vec()))
             .collect()

@@ -119,7 +119,7 @@ fn time_layer(x: &Tensor, c: &Conv, iters: usize) -> (f64, f64, Tensor) {
         fwd = fwd.min(t.elapsed().as_secs_f64() * 1e3);
         let seed = out.ones_like();
         let t = Instant::now();
-        out.backward_with(&seed).unwrap();
+        out.backward_with(&seed.unwrap()).unwrap();
         bwd = bwd.min(t.elapsed().as_secs_f64() * 1e3);
         y = Some(out);
     }
@@ -216,7 +216,7 @@ fn naive_row() {
     let w = Tensor::randn(&[o, c, 3, 3], &mut rng);
     let flops = 2.0 * (o * c * 9 * s * s) as f64;
     let t = Instant::now();
-    let y = naive_conv(&x.to_vec(), &w.to_vec(), c, o, s);
+    let y = naive_conv(&x.to_vec().unwrap(), &w.to_vec().unwrap(), c, o, s);
     let naive = t.elapsed().as_secs_f64();
     let same = Conv2dParams::default().padding(1);
     let t = Instant::now();
@@ -224,7 +224,7 @@ fn naive_row() {
     let fast = t.elapsed().as_secs_f64();
     let diff = y
         .iter()
-        .zip(ours.to_vec())
+        .zip(ours.to_vec().unwrap())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max);
     println!(
@@ -276,7 +276,9 @@ fn main() {
     for i in 0..=iters {
         let (t, c) = (Instant::now(), cpu_ms());
         let features = forward(&layers, &image);
-        let grads = features.backward_with(&features.ones_like()).unwrap();
+        let grads = features
+            .backward_with(&features.ones_like().unwrap())
+            .unwrap();
         assert!(grads.get(&image).is_some() && grads.len() == 1);
         if i > 0 {
             // iteration 0 is a warm-up (page faults, thread pools)

@@ -64,6 +64,47 @@ pub enum Error {
     /// A weights file could not be used (unreadable, corrupt, wrong layers).
     #[error("weights {source_name}: {msg}")]
     Weights { source_name: String, msg: String },
+    /// A device cannot be used at all here: no driver, no GPU with that number, a missing
+    /// library. `msg` says what is missing and what to do.
+    #[error("{device} is not available: {msg}")]
+    DeviceUnavailable { device: String, msg: String },
+    /// A device allocation failed for lack of memory.
+    #[error(
+        "{op}: out of memory on {device}: asked for {} with {} free of {}; \
+         try a smaller image (--size), a shorter L-BFGS history (--history) or --device cpu",
+        human_bytes(*requested), human_bytes(*free), human_bytes(*total)
+    )]
+    OutOfMemory {
+        op: &'static str,
+        device: String,
+        requested: usize,
+        free: usize,
+        total: usize,
+    },
+    /// The device reported an error while running an operation (a failed launch, a driver
+    /// error, a kernel that does not compile).
+    #[error("{op} on {device}: {msg}")]
+    Device {
+        op: &'static str,
+        device: String,
+        msg: String,
+    },
+}
+
+/// `1536` → `1.5 KiB`: sizes in messages people read.
+pub fn human_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Result with the engine's [`Error`].

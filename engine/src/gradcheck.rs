@@ -69,7 +69,7 @@ pub fn check_gradients(
     inputs: &[Tensor],
     config: GradCheck,
 ) -> Result<GradCheckReport> {
-    let values: Vec<Vec<f32>> = inputs.iter().map(|t| t.to_vec()).collect();
+    let values: Vec<Vec<f32>> = inputs.iter().map(|t| t.to_vec()).collect::<Result<_>>()?;
     let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
     let leaves = |values: &[Vec<f32>]| -> Result<Vec<Tensor>> {
         values
@@ -83,11 +83,11 @@ pub fn check_gradients(
     let out = f(&x)?;
     let mut rng = Rng::new(config.seed);
     let cotangent = Tensor::randn(out.shape(), &mut rng);
-    let r = cotangent.to_vec();
+    let r = cotangent.to_vec()?;
     let grads = out.backward_with(&cotangent)?;
 
     let objective = |values: &[Vec<f32>]| -> Result<f64> {
-        let y = crate::autograd::no_grad(|| f(&leaves(values)?))?.to_vec();
+        let y = crate::autograd::no_grad(|| f(&leaves(values)?))?.to_vec()?;
         Ok(y.iter().zip(&r).map(|(&a, &b)| a as f64 * b as f64).sum())
     };
 
@@ -98,7 +98,7 @@ pub fn check_gradients(
     };
     let mut probe = values.clone();
     for (i, leaf) in x.iter().enumerate() {
-        let analytic = grads.get_or_zeros(leaf).to_vec();
+        let analytic = grads.get_or_zeros(leaf)?.to_vec()?;
         for j in 0..values[i].len() {
             probe[i][j] = values[i][j] + config.eps;
             let plus = objective(&probe)?;

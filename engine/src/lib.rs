@@ -5,8 +5,10 @@
 
 pub mod autograd;
 pub mod cpu;
+pub mod cuda;
 pub mod device;
 pub mod error;
+pub mod geometry;
 pub mod gradcheck;
 pub mod io;
 pub mod layout;
@@ -18,6 +20,7 @@ pub mod shared_data;
 pub mod storage;
 pub mod style;
 pub mod tensor;
+pub mod vector;
 pub mod vis;
 
 pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard};

@@ -1,12 +1,19 @@
 //! The buffer behind a tensor, and the one place that dispatches kernels to a device.
+//!
+//! Every method matches on where the data lives and calls the twin function of `cpu/` or
+//! `cuda/`. Operands on two different devices are an error naming both; nothing is ever
+//! copied between devices behind the caller's back (that is [`Storage::to_device`], and the
+//! tracked op `Tensor::to_device`).
 
 use crate::cpu;
 use crate::cpu::conv::Weight;
-use crate::cpu::conv_geometry::Conv2dGeometry;
 use crate::cpu::copy::dense;
-use crate::cpu::pool::Pool2dGeometry;
+use crate::cpu::winograd_cache::WeightOwner;
+use crate::cuda;
+use crate::cuda::{CudaBuffer, CudaDevice};
 use crate::device::Device;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::geometry::{Conv2dGeometry, Pool2dGeometry};
 use crate::layout::Layout;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use std::sync::Arc;
@@ -15,42 +22,97 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub enum Storage {
     Cpu(Vec<f32>),
+    Cuda(CudaBuffer),
+}
+
+/// The error for two operands on different devices.
+fn mismatch(op: &'static str, a: &Storage, b: &Storage) -> Error {
+    Error::DeviceMismatch {
+        op,
+        lhs: a.device().to_string(),
+        rhs: b.device().to_string(),
+    }
 }
 
 impl Storage {
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Cuda(b) => b.device().device(),
+        }
+    }
+
+    /// Host data placed on `device`.
+    pub fn from_host(device: Device, data: Vec<f32>) -> Result<Storage> {
+        match device {
+            Device::Cpu => Ok(Storage::Cpu(data)),
+            Device::Cuda(ordinal) => {
+                let gpu = CudaDevice::get(ordinal)?;
+                Ok(Storage::Cuda(CudaBuffer::from_host(&gpu, &data)?))
+            }
+        }
+    }
+
+    /// `n` copies of `value` on `device`.
+    pub fn full(device: Device, n: usize, value: f32) -> Result<Storage> {
+        match device {
+            Device::Cpu => Ok(Storage::Cpu(cpu::copy::fill(n, value))),
+            Device::Cuda(ordinal) => {
+                let gpu = CudaDevice::get(ordinal)?;
+                Ok(Storage::Cuda(cuda::copy::fill(&gpu, n, value)?))
+            }
         }
     }
 
     /// `max(x, 0)` for every element of this dense buffer, reusing it.
-    pub fn relu_in_place(self) -> Storage {
+    pub fn relu_in_place(self) -> Result<Storage> {
         match self {
             Storage::Cpu(mut data) => {
                 cpu::elementwise::relu_in_place(&mut data);
-                Storage::Cpu(data)
+                Ok(Storage::Cpu(data))
+            }
+            Storage::Cuda(mut data) => {
+                cuda::elementwise::relu_in_place(&mut data)?;
+                Ok(Storage::Cuda(data))
             }
         }
     }
 
     /// Elements seen through `layout`, copied into a new row-major vector on the host.
-    pub fn to_host(&self, layout: &Layout) -> Vec<f32> {
+    pub fn to_host(&self, layout: &Layout) -> Result<Vec<f32>> {
         match self {
-            Storage::Cpu(data) => cpu::copy::gather(data, layout),
+            Storage::Cpu(data) => Ok(cpu::copy::gather(data, layout)),
+            Storage::Cuda(data) => {
+                if layout.is_contiguous() {
+                    data.read(layout.offset(), layout.numel())
+                } else {
+                    cuda::copy::gather(data, layout)?.to_host()
+                }
+            }
         }
+    }
+
+    /// A dense copy of the elements seen through `layout`, on `device`.
+    pub fn to_device(&self, layout: &Layout, device: Device) -> Result<Storage> {
+        if self.device() == device {
+            return self.contiguous(layout);
+        }
+        // Through the host: a CPU↔GPU copy goes there anyway, and GPU↔GPU is rare here.
+        Storage::from_host(device, self.to_host(layout)?)
     }
 
     /// A dense copy of the elements seen through `layout`.
-    pub fn contiguous(&self, layout: &Layout) -> Storage {
+    pub fn contiguous(&self, layout: &Layout) -> Result<Storage> {
         match self {
-            Storage::Cpu(data) => Storage::Cpu(cpu::copy::gather(data, layout)),
+            Storage::Cpu(data) => Ok(Storage::Cpu(cpu::copy::gather(data, layout))),
+            Storage::Cuda(data) => Ok(Storage::Cuda(cuda::copy::gather(data, layout)?)),
         }
     }
 
-    pub fn unary(&self, layout: &Layout, op: UnaryOp) -> Storage {
+    pub fn unary(&self, layout: &Layout, op: UnaryOp) -> Result<Storage> {
         match self {
-            Storage::Cpu(data) => Storage::Cpu(cpu::elementwise::unary(data, layout, op)),
+            Storage::Cpu(data) => Ok(Storage::Cpu(cpu::elementwise::unary(data, layout, op))),
+            Storage::Cuda(data) => Ok(Storage::Cuda(cuda::elementwise::unary(data, layout, op)?)),
         }
     }
 
@@ -61,18 +123,25 @@ impl Storage {
         rhs: &Storage,
         rhs_layout: &Layout,
         op: BinaryOp,
-    ) -> Storage {
+    ) -> Result<Storage> {
         match (self, rhs) {
-            (Storage::Cpu(a), Storage::Cpu(b)) => {
-                Storage::Cpu(cpu::elementwise::binary(a, lhs, b, rhs_layout, op))
-            }
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(Storage::Cpu(cpu::elementwise::binary(
+                a, lhs, b, rhs_layout, op,
+            ))),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Ok(Storage::Cuda(cuda::elementwise::binary(
+                a, lhs, b, rhs_layout, op,
+            )?)),
+            _ => Err(mismatch(op.name(), self, rhs)),
         }
     }
 
     /// Reduce the axes flagged in `reduce` (same rank as the layout) to size 1.
-    pub fn reduce(&self, layout: &Layout, reduce: &[bool], op: ReduceOp) -> Storage {
+    pub fn reduce(&self, layout: &Layout, reduce: &[bool], op: ReduceOp) -> Result<Storage> {
         match self {
-            Storage::Cpu(data) => Storage::Cpu(cpu::reduce::reduce(data, layout, reduce, op)),
+            Storage::Cpu(data) => Ok(Storage::Cpu(cpu::reduce::reduce(data, layout, reduce, op))),
+            Storage::Cuda(data) => Ok(Storage::Cuda(cuda::reduce::reduce(
+                data, layout, reduce, op,
+            )?)),
         }
     }
 
@@ -82,6 +151,10 @@ impl Storage {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Ok(Storage::Cpu(cpu::matmul::matmul(a, lhs, b, rhs_layout)?))
             }
+            (Storage::Cuda(a), Storage::Cuda(b)) => {
+                Ok(Storage::Cuda(cuda::matmul::matmul(a, lhs, b, rhs_layout)?))
+            }
+            _ => Err(mismatch("matmul", self, rhs)),
         }
     }
 
@@ -92,17 +165,40 @@ impl Storage {
         w: (&Arc<Storage>, &Layout),
         b: Option<(&Storage, &Layout)>,
         g: &Conv2dGeometry,
-    ) -> Storage {
+    ) -> Result<Storage> {
+        if let Some((bias, _)) = b {
+            if bias.device() != self.device() {
+                return Err(mismatch("conv2d", self, bias));
+            }
+        }
         match (self, w.0.as_ref()) {
             (Storage::Cpu(x), Storage::Cpu(wd)) => {
-                let bias = b.map(|(Storage::Cpu(bd), bl)| dense(bd, bl));
+                let bias = match b {
+                    Some((Storage::Cpu(bd), bl)) => Some(dense(bd, bl)),
+                    _ => None,
+                };
                 let values = dense(wd, w.1);
+                let owner: WeightOwner = w.0.clone();
                 let weight = Weight {
                     values: &values,
-                    source: Some(w),
+                    source: Some((&owner, w.1)),
                 };
-                Storage::Cpu(cpu::conv::conv2d(&dense(x, l), weight, bias.as_deref(), g))
+                let x = dense(x, l);
+                Ok(Storage::Cpu(cpu::conv::conv2d(
+                    &x,
+                    weight,
+                    bias.as_deref(),
+                    g,
+                )))
             }
+            (Storage::Cuda(x), Storage::Cuda(wd)) => {
+                let bias = match b {
+                    Some((Storage::Cuda(bd), bl)) => Some((bd, bl)),
+                    _ => None,
+                };
+                Ok(Storage::Cuda(cuda::conv::conv2d(x, l, wd, w.1, bias, g)?))
+            }
+            _ => Err(mismatch("conv2d", self, w.0)),
         }
     }
 
@@ -112,16 +208,24 @@ impl Storage {
         l: &Layout,
         w: (&Arc<Storage>, &Layout),
         g: &Conv2dGeometry,
-    ) -> Storage {
+    ) -> Result<Storage> {
         match (self, w.0.as_ref()) {
             (Storage::Cpu(dy), Storage::Cpu(wd)) => {
                 let values = dense(wd, w.1);
+                let owner: WeightOwner = w.0.clone();
                 let weight = Weight {
                     values: &values,
-                    source: Some(w),
+                    source: Some((&owner, w.1)),
                 };
-                Storage::Cpu(cpu::conv::conv2d_backward_input(&dense(dy, l), weight, g))
+                let dy = dense(dy, l);
+                Ok(Storage::Cpu(cpu::conv::conv2d_backward_input(
+                    &dy, weight, g,
+                )))
             }
+            (Storage::Cuda(dy), Storage::Cuda(wd)) => Ok(Storage::Cuda(
+                cuda::conv::conv2d_backward_input(dy, l, wd, w.1, g)?,
+            )),
+            _ => Err(mismatch("conv2d backward", self, w.0)),
         }
     }
 
@@ -131,27 +235,34 @@ impl Storage {
         l: &Layout,
         dy: (&Storage, &Layout),
         g: &Conv2dGeometry,
-    ) -> Storage {
+    ) -> Result<Storage> {
         match (self, dy.0) {
-            (Storage::Cpu(x), Storage::Cpu(d)) => Storage::Cpu(cpu::conv::conv2d_backward_weight(
-                &dense(x, l),
-                &dense(d, dy.1),
-                g,
+            (Storage::Cpu(x), Storage::Cpu(d)) => Ok(Storage::Cpu(
+                cpu::conv::conv2d_backward_weight(&dense(x, l), &dense(d, dy.1), g),
             )),
+            (Storage::Cuda(x), Storage::Cuda(d)) => Ok(Storage::Cuda(
+                cuda::conv::conv2d_backward_weight(x, l, d, dy.1, g)?,
+            )),
+            _ => Err(mismatch("conv2d backward", self, dy.0)),
         }
     }
 
     /// Convolution bias gradient (`self` is the output gradient).
-    pub fn conv2d_backward_bias(&self, l: &Layout, g: &Conv2dGeometry) -> Storage {
+    pub fn conv2d_backward_bias(&self, l: &Layout, g: &Conv2dGeometry) -> Result<Storage> {
         match self {
-            Storage::Cpu(dy) => Storage::Cpu(cpu::conv::conv2d_backward_bias(&dense(dy, l), g)),
+            Storage::Cpu(dy) => Ok(Storage::Cpu(cpu::conv::conv2d_backward_bias(
+                &dense(dy, l),
+                g,
+            ))),
+            Storage::Cuda(dy) => Ok(Storage::Cuda(cuda::conv::conv2d_backward_bias(dy, l, g)?)),
         }
     }
 
     /// Max pooling forward (`self` is the input).
-    pub fn max_pool2d(&self, l: &Layout, g: &Pool2dGeometry) -> Storage {
+    pub fn max_pool2d(&self, l: &Layout, g: &Pool2dGeometry) -> Result<Storage> {
         match self {
-            Storage::Cpu(x) => Storage::Cpu(cpu::pool::max_pool2d(&dense(x, l), g)),
+            Storage::Cpu(x) => Ok(Storage::Cpu(cpu::pool::max_pool2d(&dense(x, l), g))),
+            Storage::Cuda(x) => Ok(Storage::Cuda(cuda::pool::max_pool2d(x, l, g)?)),
         }
     }
 
@@ -161,38 +272,116 @@ impl Storage {
         l: &Layout,
         dy: (&Storage, &Layout),
         g: &Pool2dGeometry,
-    ) -> Storage {
+    ) -> Result<Storage> {
         match (self, dy.0) {
-            (Storage::Cpu(x), Storage::Cpu(d)) => Storage::Cpu(cpu::pool::max_pool2d_backward(
+            (Storage::Cpu(x), Storage::Cpu(d)) => Ok(Storage::Cpu(cpu::pool::max_pool2d_backward(
                 &dense(x, l),
                 &dense(d, dy.1),
                 g,
+            ))),
+            (Storage::Cuda(x), Storage::Cuda(d)) => Ok(Storage::Cuda(
+                cuda::pool::max_pool2d_backward(x, l, d, dy.1, g)?,
             )),
+            _ => Err(mismatch("max_pool2d backward", self, dy.0)),
         }
     }
 
     /// Average pooling forward (`self` is the input).
-    pub fn avg_pool2d(&self, l: &Layout, g: &Pool2dGeometry) -> Storage {
+    pub fn avg_pool2d(&self, l: &Layout, g: &Pool2dGeometry) -> Result<Storage> {
         match self {
-            Storage::Cpu(x) => Storage::Cpu(cpu::pool::avg_pool2d(&dense(x, l), g)),
+            Storage::Cpu(x) => Ok(Storage::Cpu(cpu::pool::avg_pool2d(&dense(x, l), g))),
+            Storage::Cuda(x) => Ok(Storage::Cuda(cuda::pool::avg_pool2d(x, l, g)?)),
         }
     }
 
     /// Average pooling input gradient (`self` is the output gradient).
-    pub fn avg_pool2d_backward(&self, l: &Layout, g: &Pool2dGeometry) -> Storage {
+    pub fn avg_pool2d_backward(&self, l: &Layout, g: &Pool2dGeometry) -> Result<Storage> {
         match self {
-            Storage::Cpu(dy) => Storage::Cpu(cpu::pool::avg_pool2d_backward(&dense(dy, l), g)),
+            Storage::Cpu(dy) => Ok(Storage::Cpu(cpu::pool::avg_pool2d_backward(
+                &dense(dy, l),
+                g,
+            ))),
+            Storage::Cuda(dy) => Ok(Storage::Cuda(cuda::pool::avg_pool2d_backward(dy, l, g)?)),
         }
     }
 
     /// Concatenate dense copies of the parts along `axis`.
-    pub fn concat(parts: &[(&Storage, &Layout)], axis: usize) -> Storage {
-        let host: Vec<(&[f32], &Layout)> = parts
-            .iter()
-            .map(|(s, l)| match s {
-                Storage::Cpu(d) => (d.as_slice(), *l),
-            })
-            .collect();
-        Storage::Cpu(cpu::copy::concat(&host, axis))
+    pub fn concat(parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::invalid("concat", "needs at least one tensor"))?
+            .0;
+        match first {
+            Storage::Cpu(_) => {
+                let host = parts
+                    .iter()
+                    .map(|(s, l)| match s {
+                        Storage::Cpu(d) => Ok((d.as_slice(), *l)),
+                        other => Err(mismatch("concat", first, other)),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Storage::Cpu(cpu::copy::concat(&host, axis)))
+            }
+            Storage::Cuda(_) => {
+                let gpu = parts
+                    .iter()
+                    .map(|(s, l)| match s {
+                        Storage::Cuda(d) => Ok((d, *l)),
+                        other => Err(mismatch("concat", first, other)),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Storage::Cuda(cuda::copy::concat(&gpu, axis)?))
+            }
+        }
+    }
+
+    // ----- whole-vector arithmetic for optimisers (see cpu/vector.rs) -----
+
+    /// Σ aᵢ·bᵢ in f64.
+    pub fn dot(&self, l: &Layout, other: &Storage, other_layout: &Layout) -> Result<f64> {
+        match (self, other) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(cpu::vector::dot(a, l, b, other_layout)),
+            (Storage::Cuda(a), Storage::Cuda(b)) => cuda::vector::dot(a, l, b, other_layout),
+            _ => Err(mismatch("dot", self, other)),
+        }
+    }
+
+    /// Σ |aᵢ| in f64.
+    pub fn sum_abs(&self, l: &Layout) -> Result<f64> {
+        match self {
+            Storage::Cpu(a) => Ok(cpu::vector::sum_abs(a, l)),
+            Storage::Cuda(a) => cuda::vector::sum_abs(a, l),
+        }
+    }
+
+    /// max |aᵢ| (NaN skipped).
+    pub fn max_abs(&self, l: &Layout) -> Result<f64> {
+        match self {
+            Storage::Cpu(a) => Ok(cpu::vector::max_abs(a, l)),
+            Storage::Cuda(a) => cuda::vector::max_abs(a, l),
+        }
+    }
+
+    /// True when no element is NaN or infinite.
+    pub fn all_finite(&self, l: &Layout) -> Result<bool> {
+        match self {
+            Storage::Cpu(a) => Ok(cpu::vector::all_finite(a, l)),
+            Storage::Cuda(a) => cuda::vector::all_finite(a, l),
+        }
+    }
+
+    /// `y + alpha·x` with `self` as x (or `alpha·x` without y), formed in f64.
+    pub fn axpy(&self, alpha: f64, l: &Layout, y: Option<(&Storage, &Layout)>) -> Result<Storage> {
+        match (self, y) {
+            (Storage::Cpu(x), None) => Ok(Storage::Cpu(cpu::vector::axpy(alpha, x, l, None))),
+            (Storage::Cpu(x), Some((Storage::Cpu(y), ly))) => {
+                Ok(Storage::Cpu(cpu::vector::axpy(alpha, x, l, Some((y, ly)))))
+            }
+            (Storage::Cuda(x), None) => Ok(Storage::Cuda(cuda::vector::axpy(alpha, x, l, None)?)),
+            (Storage::Cuda(x), Some((Storage::Cuda(y), ly))) => Ok(Storage::Cuda(
+                cuda::vector::axpy(alpha, x, l, Some((y, ly)))?,
+            )),
+            (_, Some((y, _))) => Err(mismatch("axpy", self, y)),
+        }
     }
 }

@@ -131,12 +131,33 @@ impl Tensor {
         Self::full(shape, 1.0)
     }
 
-    pub fn zeros_like(&self) -> Self {
-        Self::zeros(self.shape())
+    /// `value` everywhere, on `device`.
+    pub fn full_on(shape: &[usize], value: f32, device: Device) -> Result<Self> {
+        let storage = Storage::full(device, shape.iter().product(), value)?;
+        Ok(Self::from_storage(storage, shape))
     }
 
-    pub fn ones_like(&self) -> Self {
-        Self::ones(self.shape())
+    pub fn zeros_on(shape: &[usize], device: Device) -> Result<Self> {
+        Self::full_on(shape, 0.0, device)
+    }
+
+    /// A tensor from row-major host data, placed on `device`.
+    pub fn from_vec_on(data: Vec<f32>, shape: &[usize], device: Device) -> Result<Self> {
+        let cpu = Self::from_vec(data, shape)?;
+        match device {
+            Device::Cpu => Ok(cpu),
+            _ => cpu.to_device(device),
+        }
+    }
+
+    /// Zeros of this tensor's shape, on its device.
+    pub fn zeros_like(&self) -> Result<Self> {
+        Self::zeros_on(self.shape(), self.device())
+    }
+
+    /// Ones of this tensor's shape, on its device.
+    pub fn ones_like(&self) -> Result<Self> {
+        Self::full_on(self.shape(), 1.0, self.device())
     }
 
     /// Standard normal samples.
@@ -226,8 +247,25 @@ impl Tensor {
     }
 
     /// The values in row-major order, copied to the host.
-    pub fn to_vec(&self) -> Vec<f32> {
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
         self.0.storage.to_host(&self.0.layout)
+    }
+
+    /// The same values on `device`: a copy (this tensor itself when it is already there).
+    /// Tracked: the gradient flows back to this tensor's device.
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        if self.device() == device {
+            return Ok(self.clone());
+        }
+        let storage = self.0.storage.to_device(&self.0.layout, device)?;
+        let home = self.device();
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            Layout::contiguous(self.shape()),
+            "to_device",
+            &[self],
+            move |g, _| Ok(vec![Some(g.to_device(home)?)]),
+        ))
     }
 
     /// The single value of a one-element tensor.
@@ -241,7 +279,7 @@ impl Tensor {
                 ),
             ));
         }
-        Ok(self.to_vec()[0])
+        Ok(self.to_vec()?[0])
     }
 
     /// Value at a multi-index.
@@ -260,17 +298,17 @@ impl Tensor {
                 .map(|(i, s)| i * s)
                 .sum::<usize>();
         let view = Layout::contiguous(&[offset + 1]).narrow(0, offset, 1)?;
-        Ok(self.0.storage.to_host(&view)[0])
+        Ok(self.0.storage.to_host(&view)?[0])
     }
 
-    /// True when no element is NaN or infinite.
-    pub fn all_finite(&self) -> bool {
-        self.to_vec().iter().all(|x| x.is_finite())
+    /// True when no element is NaN or infinite (only the answer leaves the device).
+    pub fn all_finite(&self) -> Result<bool> {
+        self.0.storage.all_finite(&self.0.layout)
     }
 
     /// Error naming `op` when any element is NaN or infinite.
     pub fn ensure_finite(&self, op: &'static str, what: &'static str) -> Result<()> {
-        if self.all_finite() {
+        if self.all_finite()? {
             Ok(())
         } else {
             Err(Error::NonFinite {
@@ -328,6 +366,9 @@ impl fmt::Display for Tensor {
             }
             write!(f, "]")
         }
-        write_axis(f, &self.to_vec(), self.shape(), 0)
+        match self.to_vec() {
+            Ok(values) => write_axis(f, &values, self.shape(), 0),
+            Err(e) => write!(f, "<values unreadable: {e}>"),
+        }
     }
 }

@@ -12,7 +12,7 @@ fn run(x: &Tensor, w: &Tensor, b: &Tensor, p: Conv2dParams, algo: ConvAlgorithm)
     let y = x.conv2d(w, Some(b), p).unwrap();
     let dx = y.backward_with(&seed(&y)).unwrap().get_or_zeros(&x);
     set_algorithm(ConvAlgorithm::Auto);
-    [y.to_vec(), dx.to_vec()]
+    [y.to_vec().unwrap(), dx.unwrap().to_vec().unwrap()]
 }
 
 /// A fixed, non-constant output gradient.

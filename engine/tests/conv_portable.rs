@@ -18,7 +18,7 @@ fn output_and_input_gradient(x: &Tensor, w: &Tensor, algo: ConvAlgorithm) -> [Ve
     let seed = Tensor::ones(y.shape());
     let dx = y.backward_with(&seed).unwrap().get_or_zeros(&x);
     set_algorithm(ConvAlgorithm::Auto);
-    [y.to_vec(), dx.to_vec()]
+    [y.to_vec().unwrap(), dx.unwrap().to_vec().unwrap()]
 }
 
 #[test]

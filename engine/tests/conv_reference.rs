@@ -92,7 +92,12 @@ fn check(case: &Case, rng: &mut Rng) {
     assert_eq!(y.shape(), [case.x[0], case.w[0], oh, ow], "output shape");
     let dy = Tensor::randn(y.shape(), rng);
 
-    let (xv, wv, bv, dyv) = (x.to_vec(), w.to_vec(), b.to_vec(), dy.to_vec());
+    let (xv, wv, bv, dyv) = (
+        x.to_vec().unwrap(),
+        w.to_vec().unwrap(),
+        b.to_vec().unwrap(),
+        dy.to_vec().unwrap(),
+    );
     let plane = oh * ow;
     let mut want_y: Vec<f64> = (0..y.numel())
         .map(|i| bv[(i / plane) % case.w[0]] as f64)
@@ -109,21 +114,21 @@ fn check(case: &Case, rng: &mut Rng) {
         want_db[(i / plane) % case.w[0]] += *g as f64;
     }
     let label = format!("x {:?} w {:?} {:?}", case.x, case.w, case.p);
-    assert_close(&format!("{label} output"), &y.to_vec(), &want_y);
+    assert_close(&format!("{label} output"), &y.to_vec().unwrap(), &want_y);
     let grads = y.backward_with(&dy).unwrap();
     assert_close(
         &format!("{label} dx"),
-        &grads.get_or_zeros(&x).to_vec(),
+        &grads.get_or_zeros(&x).unwrap().to_vec().unwrap(),
         &want_dx,
     );
     assert_close(
         &format!("{label} dw"),
-        &grads.get_or_zeros(&w).to_vec(),
+        &grads.get_or_zeros(&w).unwrap().to_vec().unwrap(),
         &want_dw,
     );
     assert_close(
         &format!("{label} db"),
-        &grads.get_or_zeros(&b).to_vec(),
+        &grads.get_or_zeros(&b).unwrap().to_vec().unwrap(),
         &want_db,
     );
 }
@@ -210,13 +215,14 @@ fn strided_views_are_accepted() {
         .unwrap();
     let w = Tensor::randn(&[2, 3, 3, 3], &mut rng);
     let p = Conv2dParams::default().padding(1);
-    let a = x.conv2d(&w, None, p).unwrap().to_vec();
+    let a = x.conv2d(&w, None, p).unwrap().to_vec().unwrap();
     let b = x
         .contiguous()
         .unwrap()
         .conv2d(&w, None, p)
         .unwrap()
-        .to_vec();
+        .to_vec()
+        .unwrap();
     assert_eq!(a, b);
 }
 

@@ -133,10 +133,13 @@ fn own_transpose_product_matches_the_general_matmul() {
     let fused = f.matmul_own_transpose().unwrap();
     let general = f.matmul(&f.t().unwrap()).unwrap();
     let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
-    assert!(close(&fused.to_vec(), &general.to_vec()));
+    assert!(close(&fused.to_vec().unwrap(), &general.to_vec().unwrap()));
     let g_fused = fused.backward_with(&seed).unwrap().get_or_zeros(&f);
     let g_general = general.backward_with(&seed).unwrap().get_or_zeros(&f);
-    assert!(close(&g_fused.to_vec(), &g_general.to_vec()));
+    assert!(close(
+        &g_fused.unwrap().to_vec().unwrap(),
+        &g_general.unwrap().to_vec().unwrap()
+    ));
     assert!(randn(&[2, 3, 4], 20).matmul_own_transpose().is_err());
 }
 

@@ -12,11 +12,14 @@ fn t(data: &[f32], shape: &[usize]) -> Tensor {
 fn matmul_matches_hand_computation() {
     let a = t(&[1., 2., 3., 4., 5., 6.], &[2, 3]);
     let b = t(&[7., 8., 9., 10., 11., 12.], &[3, 2]);
-    assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![58., 64., 139., 154.]);
+    assert_eq!(
+        a.matmul(&b).unwrap().to_vec().unwrap(),
+        vec![58., 64., 139., 154.]
+    );
     // A transposed view multiplies without a copy and gives the same as a dense transpose.
     let bt = t(&[7., 9., 11., 8., 10., 12.], &[2, 3]);
     assert_eq!(
-        a.matmul(&bt.t().unwrap()).unwrap().to_vec(),
+        a.matmul(&bt.t().unwrap()).unwrap().to_vec().unwrap(),
         vec![58., 64., 139., 154.]
     );
 }
@@ -27,11 +30,14 @@ fn views_share_data_and_copy_only_when_asked() {
     let xt = x.t().unwrap();
     assert!(!xt.is_contiguous());
     assert!(std::sync::Arc::ptr_eq(x.storage(), xt.storage()));
-    assert_eq!(xt.to_vec(), vec![0., 3., 1., 4., 2., 5.]);
+    assert_eq!(xt.to_vec().unwrap(), vec![0., 3., 1., 4., 2., 5.]);
     let dense = xt.contiguous().unwrap();
     assert!(dense.is_contiguous());
-    assert_eq!(dense.to_vec(), xt.to_vec());
-    assert_eq!(x.narrow(1, 1, 2).unwrap().to_vec(), vec![1., 2., 4., 5.]);
+    assert_eq!(dense.to_vec().unwrap(), xt.to_vec().unwrap());
+    assert_eq!(
+        x.narrow(1, 1, 2).unwrap().to_vec().unwrap(),
+        vec![1., 2., 4., 5.]
+    );
     assert_eq!(x.get(&[1, 2]).unwrap(), 5.0);
 }
 
@@ -41,7 +47,7 @@ fn broadcasting_follows_numpy_rules() {
     let row = t(&[10., 20., 30.], &[3]);
     let col = t(&[100., 200.], &[2, 1]);
     assert_eq!(
-        x.add(&row).unwrap().add(&col).unwrap().to_vec(),
+        x.add(&row).unwrap().add(&col).unwrap().to_vec().unwrap(),
         vec![111., 122., 133., 214., 225., 236.]
     );
 }
@@ -84,7 +90,7 @@ fn gradients_accumulate_over_every_use() {
     let x = t(&[2.0], &[1]).requires_grad();
     let f = x.mul(&x).unwrap().add(&x.mul_scalar(3.0).unwrap()).unwrap();
     let grads = f.sum_all().unwrap().backward().unwrap();
-    assert_eq!(grads.get(&x).unwrap().to_vec(), vec![7.0]);
+    assert_eq!(grads.get(&x).unwrap().to_vec().unwrap(), vec![7.0]);
 }
 
 #[test]
@@ -97,13 +103,16 @@ fn backward_needs_a_scalar_and_no_grad_records_nothing() {
     // Nothing leaks between runs: a fresh graph gives a fresh map.
     let g1 = y.sum_all().unwrap().backward().unwrap();
     let g2 = y.sum_all().unwrap().backward().unwrap();
-    assert_eq!(g1.get(&x).unwrap().to_vec(), g2.get(&x).unwrap().to_vec());
+    assert_eq!(
+        g1.get(&x).unwrap().to_vec().unwrap(),
+        g2.get(&x).unwrap().to_vec().unwrap()
+    );
 }
 
 #[test]
 fn softmax_is_stable_for_large_logits() {
     let x = t(&[1000.0, 1001.0, 1002.0], &[1, 3]);
-    let s = x.softmax(1).unwrap().to_vec();
+    let s = x.softmax(1).unwrap().to_vec().unwrap();
     assert!(s.iter().all(|v| v.is_finite()));
     assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     let l = loss::binary_log_loss_with_logits(&t(&[500.0, -500.0], &[2]), &t(&[0.0, 1.0], &[2]))
@@ -171,17 +180,18 @@ fn a_diverging_step_is_an_error_not_silent_nan() {
 fn large_tensors_use_the_parallel_paths_correctly() {
     let mut rng = Rng::new(5);
     let x = Tensor::randn(&[300, 200], &mut rng);
-    let total: f64 = x.to_vec().iter().map(|&v| v as f64).sum();
+    let total: f64 = x.to_vec().unwrap().iter().map(|&v| v as f64).sum();
     assert!((x.sum_all().unwrap().item().unwrap() as f64 - total).abs() < 1e-2);
     let y = x.exp().unwrap().log().unwrap();
     let max_diff = x
         .to_vec()
+        .unwrap()
         .iter()
-        .zip(y.to_vec())
+        .zip(y.to_vec().unwrap())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max);
     assert!(max_diff < 1e-5);
-    let cols = x.sum(&[0], false).unwrap().to_vec();
+    let cols = x.sum(&[0], false).unwrap().to_vec().unwrap();
     let col0: f32 = (0..300).map(|i| x.get(&[i, 0]).unwrap()).sum();
     assert!((cols[0] - col0).abs() < 1e-3);
 }

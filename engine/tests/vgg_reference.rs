@@ -35,11 +35,16 @@ fn vgg16_features_match_pytorch() {
         let expected = get(name);
         let got = &ours[name];
         assert_eq!(got.shape(), expected.shape(), "{name}");
-        let scale = expected.to_vec().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let scale = expected
+            .to_vec()
+            .unwrap()
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
         let worst = got
             .to_vec()
+            .unwrap()
             .iter()
-            .zip(expected.to_vec())
+            .zip(expected.to_vec().unwrap())
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         println!("{name}: max |ours − pytorch| = {worst:.3e} (largest activation {scale:.1})");
@@ -95,7 +100,10 @@ fn embedded_f16_weights_give_nearly_the_same_features() {
     let ours = vgg
         .forward(&get("image"), std::slice::from_ref(&layer))
         .unwrap();
-    let (a, b) = (ours[&layer].to_vec(), get(&layer).to_vec());
+    let (a, b) = (
+        ours[&layer].to_vec().unwrap(),
+        get(&layer).to_vec().unwrap(),
+    );
     let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
     let diff: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
     let relative = norm(&diff) / norm(&b);

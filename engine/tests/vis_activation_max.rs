@@ -41,7 +41,7 @@ fn the_same_seed_paints_the_same_picture() {
     };
     let a = maximise_activation(&vgg, "relu2_1", 7, &config).unwrap();
     let b = maximise_activation(&vgg, "relu2_1", 7, &config).unwrap();
-    assert_eq!(a.image.to_vec(), b.image.to_vec());
+    assert_eq!(a.image.to_vec().unwrap(), b.image.to_vec().unwrap());
 }
 
 #[test]

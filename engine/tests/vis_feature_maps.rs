@@ -16,7 +16,11 @@ fn relu2_1_grid_has_one_enlarged_tile_per_channel() {
     let grid = feature_map_grid(&vgg, &picture(), "relu2_1", 16, &GridLayout::new(8, 96)).unwrap();
     // relu2_1 is after one pooling: 16×24 maps, enlarged 4× to 64×96; 2 rows of 8.
     assert_eq!(grid.shape(), &[1, 3, 2 * 64 + 3 * 2, 8 * 96 + 9 * 2]);
-    assert!(grid.to_vec().iter().all(|p| (0.0..=255.0).contains(p)));
+    assert!(grid
+        .to_vec()
+        .unwrap()
+        .iter()
+        .all(|p| (0.0..=255.0).contains(p)));
 }
 
 #[test]
@@ -31,7 +35,7 @@ fn asking_for_more_channels_than_exist_draws_them_all() {
     let grid = activation_grid(&acts, 100, &layout).unwrap();
     assert_eq!(grid.shape(), &[1, 3, 4, 12]);
     // Grey tiles: R, G and B are equal.
-    let v = grid.to_vec();
+    let v = grid.to_vec().unwrap();
     assert_eq!(&v[..48], &v[48..96]);
 }
 

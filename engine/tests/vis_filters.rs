@@ -10,7 +10,7 @@ fn vgg16_filter_grid_is_eight_by_eight_tiles_of_24_pixels() {
     let grid = filter_grid(vgg.first_layer_weights(), &GridLayout::new(8, 24)).unwrap();
     // 8 tiles of 3·8 = 24 px and 9 gaps of 2 px in each direction.
     assert_eq!(grid.shape(), &[1, 3, 210, 210]);
-    let pixels = grid.to_vec();
+    let pixels = grid.to_vec().unwrap();
     assert!(pixels.iter().all(|p| (0.0..=255.0).contains(p)));
     // Every filter is stretched to the full range, so both ends appear.
     assert!(pixels.contains(&0.0) && pixels.contains(&255.0));
@@ -29,7 +29,7 @@ fn a_partial_last_row_and_the_gaps_are_background() {
     // 2 rows × 3 columns of 9-px tiles (3×3 enlarged 3×), gaps of 1 px.
     assert_eq!(grid.shape(), &[1, 3, 2 * 9 + 3, 3 * 9 + 4]);
     let (h, w) = (21, 31);
-    let red = &grid.to_vec()[..h * w];
+    let red = &grid.to_vec().unwrap()[..h * w];
     // The border, and the empty sixth cell (bottom right), are white.
     assert_eq!(red[0], 255.0);
     assert_eq!(red[(h - 2) * w + (w - 2)], 255.0);

@@ -151,7 +151,7 @@ fn draw_neuron_responses(path: &Path) -> Result<()> {
     let xs = Tensor::linspace(-6.0, 6.0, 241);
     let curve = |w: f32, b: f32| -> Result<Vec<(f32, f32)>> {
         let a = xs.mul_scalar(w)?.add_scalar(b)?.sigmoid()?;
-        Ok(xs.to_vec().into_iter().zip(a.to_vec()).collect())
+        Ok(xs.to_vec()?.into_iter().zip(a.to_vec()?).collect())
     };
     let mut by_weight = LinePlot::new("σ(w·x): the weight sets the steepness").axes("x", "a");
     for w in [0.5, 1.0, 2.0, 5.0] {
@@ -172,9 +172,9 @@ fn draw_network_output(
     path: &Path,
 ) -> Result<()> {
     let probabilities = network.forward(batch)?;
-    let points: Vec<[f32; 2]> = batch.to_vec().chunks(2).map(|p| [p[0], p[1]]).collect();
+    let points: Vec<[f32; 2]> = batch.to_vec()?.chunks(2).map(|p| [p[0], p[1]]).collect();
     let predicted: Vec<usize> = probabilities
-        .to_vec()
+        .to_vec()?
         .chunks(2)
         .map(|p| usize::from(p[1] > p[0]))
         .collect();
@@ -183,6 +183,6 @@ fn draw_network_output(
         .save(path, |grid| {
             let inputs = grid.iter().flat_map(|p| *p).collect();
             let p = network.forward(&Tensor::from_vec(inputs, &[grid.len(), 2])?)?;
-            Ok(p.to_vec().chunks(2).map(|row| row[1]).collect())
+            Ok(p.to_vec()?.chunks(2).map(|row| row[1]).collect())
         })
 }

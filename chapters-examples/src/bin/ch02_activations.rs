@@ -58,7 +58,7 @@ fn values_and_derivatives(activation: Activation, xs: &Tensor) -> Result<(Vec<f3
     // yᵢ depends only on xᵢ, so ∂(Σⱼ yⱼ)/∂xᵢ = f′(xᵢ): one backward pass gives f′ everywhere.
     let gradients = y.sum_all()?.backward()?;
     let dy_dx = gradients.get_or_zeros(&x);
-    Ok((y.to_vec(), dy_dx.to_vec()))
+    Ok((y.to_vec()?, dy_dx?.to_vec()?))
 }
 // ANCHOR_END: autodiff_derivative
 
@@ -100,7 +100,7 @@ fn compare_with_formulas(xs: &Tensor) -> Result<f32> {
         let (f, df) = values_and_derivatives(activation, &probe)?;
         let (_, df_grid) = values_and_derivatives(activation, xs)?;
         let difference = xs
-            .to_vec()
+            .to_vec()?
             .iter()
             .zip(&df_grid)
             .map(|(&x, &d)| (d - derivative_formula(activation, x)).abs())
@@ -125,7 +125,7 @@ fn draw_activations(xs: &Tensor, path: &Path) -> Result<()> {
     let mut panels = Vec::new();
     for activation in Activation::ALL {
         let (f, df) = values_and_derivatives(activation, xs)?;
-        let x = xs.to_vec();
+        let x = xs.to_vec()?;
         panels.push(
             LinePlot::new(activation.to_string())
                 .axes("x", "")
@@ -148,7 +148,7 @@ fn softmax_jacobian() -> Result<f32> {
         "scores z = {z}\nsoftmax(z) = {s}   (sum = {:.4})",
         s.sum_all()?.item()?
     );
-    let probabilities = s.to_vec();
+    let probabilities = s.to_vec()?;
     let mut worst = 0.0f32;
     println!("Jacobian row by row: autodiff | formula");
     for i in 0..3 {
@@ -156,8 +156,8 @@ fn softmax_jacobian() -> Result<f32> {
         seed[i] = 1.0;
         let row = s
             .backward_with(&Tensor::from_vec(seed, &[3])?)?
-            .get_or_zeros(&z)
-            .to_vec();
+            .get_or_zeros(&z)?
+            .to_vec()?;
         let formula: Vec<f32> = (0..3)
             .map(|j| probabilities[i] * (f32::from(i == j) - probabilities[j]))
             .collect();
@@ -178,12 +178,12 @@ fn fmt_row(values: &[f32]) -> String {
 
 /// How softmax's probabilities move as one score rises while the others stay put.
 fn draw_softmax(path: &Path) -> Result<()> {
-    let sweep = Tensor::linspace(-4.0, 6.0, 201).to_vec();
+    let sweep = Tensor::linspace(-4.0, 6.0, 201).to_vec()?;
     let mut curves = vec![Vec::new(), Vec::new(), Vec::new()];
     for &z0 in &sweep {
         let s = Tensor::from_vec(vec![z0, 1.0, 0.1], &[3])?
             .softmax(0)?
-            .to_vec();
+            .to_vec()?;
         for (curve, p) in curves.iter_mut().zip(s) {
             curve.push((z0, p));
         }
@@ -207,7 +207,7 @@ fn saturation(path: &Path) -> Result<()> {
     let (_, sigmoid) = values_and_derivatives(Activation::Sigmoid, &probe)?;
     let (_, tanh) = values_and_derivatives(Activation::Tanh, &probe)?;
     let (_, relu) = values_and_derivatives(Activation::Relu, &probe)?;
-    for (i, x) in probe.to_vec().iter().enumerate() {
+    for (i, x) in probe.to_vec()?.iter().enumerate() {
         println!(
             "{x:>6}{:>14.3e}{:>14.3e}{:>10}",
             sigmoid[i], tanh[i], relu[i]
@@ -238,17 +238,18 @@ fn saturation(path: &Path) -> Result<()> {
     let xs = Tensor::linspace(0.0, 12.0, 241);
     let (_, sigmoid) = values_and_derivatives(Activation::Sigmoid, &xs)?;
     let (_, tanh) = values_and_derivatives(Activation::Tanh, &xs)?;
-    let log_curve = |ds: Vec<f32>| -> Vec<(f32, f32)> {
-        xs.to_vec()
+    let log_curve = |ds: Vec<f32>| -> Result<Vec<(f32, f32)>> {
+        Ok(xs
+            .to_vec()?
             .into_iter()
             .zip(ds)
             .map(|(x, d)| (x, d.log10())) // log10(0) = −∞ is left out of the plot
-            .collect()
+            .collect())
     };
     let by_input = LinePlot::new("derivative vs input: saturation")
         .axes("x", "log₁₀ f′(x)")
-        .line("sigmoid′", log_curve(sigmoid))
-        .line("tanh′", log_curve(tanh))
+        .line("sigmoid′", log_curve(sigmoid)?)
+        .line("tanh′", log_curve(tanh)?)
         .dashed("relu′ = 1", vec![(0.01, 0.0), (12.0, 0.0)])
         .legend(LegendCorner::LowerLeft);
     let by_depth = LinePlot::new("gradient through L stacked activations")
@@ -268,6 +269,6 @@ fn chain_gradient(activation: Activation, depth: usize, x: f32) -> Result<f32> {
     for _ in 0..depth {
         value = activation.apply(&value)?;
     }
-    value.backward()?.get_or_zeros(&input).item()
+    value.backward()?.get_or_zeros(&input)?.item()
 }
 // ANCHOR_END: chain_gradient

@@ -61,10 +61,10 @@ fn losses_at(z: f32) -> Result<[f32; 4]> {
     let p = logit.sigmoid()?;
 
     let squared = mse(&p, &target)?;
-    let squared_grad = squared.backward()?.get_or_zeros(&logit).item()?;
+    let squared_grad = squared.backward()?.get_or_zeros(&logit)?.item()?;
 
     let log_loss = binary_log_loss(&p, &target)?;
-    let log_grad = log_loss.backward()?.get_or_zeros(&logit).item()?;
+    let log_grad = log_loss.backward()?.get_or_zeros(&logit)?.item()?;
 
     Ok([squared.item()?, squared_grad, log_loss.item()?, log_grad])
 }
@@ -86,7 +86,7 @@ fn compare_losses(path: &Path) -> Result<()> {
     println!("A confidently wrong sigmoid (z = −8) gets almost no gradient from MSE,");
     println!("but a gradient of nearly −1 from log loss: log loss keeps learning fast.");
 
-    let ps = Tensor::linspace(0.005, 1.0, 200).to_vec();
+    let ps = Tensor::linspace(0.005, 1.0, 200).to_vec()?;
     let by_probability = LinePlot::new("loss vs predicted probability (label 1)")
         .axes("p", "loss")
         .line(
@@ -99,7 +99,7 @@ fn compare_losses(path: &Path) -> Result<()> {
         )
         .legend(LegendCorner::UpperRight);
 
-    let zs = Tensor::linspace(-8.0, 6.0, 141).to_vec();
+    let zs = Tensor::linspace(-8.0, 6.0, 141).to_vec()?;
     let table: Vec<[f32; 4]> = zs.iter().map(|&z| losses_at(z)).collect::<Result<_>>()?;
     let column = |k: usize| -> Vec<(f32, f32)> {
         zs.iter().zip(&table).map(|(&z, row)| (z, row[k])).collect()
@@ -142,8 +142,8 @@ fn loss_surface(quick: bool, path: &Path) -> Result<()> {
     println!("\n== Gradient descent on the loss surface of ŷ = w·x + b");
     let (x, y) = line_data(&mut Rng::new(3))?;
     let grid = if quick { 21 } else { 41 };
-    let ws = Tensor::linspace(-0.5, 3.0, grid).to_vec();
-    let bs = Tensor::linspace(-2.0, 5.0, grid).to_vec();
+    let ws = Tensor::linspace(-0.5, 3.0, grid).to_vec()?;
+    let bs = Tensor::linspace(-2.0, 5.0, grid).to_vec()?;
     let surface = SurfacePlot::from_fn("MSE of ŷ = w·x + b", ws, bs, |w, b| {
         no_grad(|| line_loss(&Tensor::scalar(w), &Tensor::scalar(b), &x, &y)?.item())
     })?
@@ -170,14 +170,14 @@ fn loss_surface(quick: bool, path: &Path) -> Result<()> {
         optimiser.step(&mut [&mut w, &mut b], &gradients)?; // w ← w − 0.05·∂L/∂w, same for b
     }
     // ANCHOR_END: descent_path
-    let (best_w, best_b) = least_squares_line(&x, &y);
+    let (best_w, best_b) = least_squares_line(&x, &y)?;
     println!("least squares (closed form): w = {best_w:.4}, b = {best_b:.4}");
     surface.path(path_taken).save(path)
 }
 
 /// The exact minimiser of the MSE for a line: w = cov(x, y) / var(x), b = ȳ − w·x̄.
-fn least_squares_line(x: &Tensor, y: &Tensor) -> (f64, f64) {
-    let (x, y) = (x.to_vec(), y.to_vec());
+fn least_squares_line(x: &Tensor, y: &Tensor) -> Result<(f64, f64)> {
+    let (x, y) = (x.to_vec()?, y.to_vec()?);
     let n = x.len() as f64;
     let mean = |v: &[f32]| v.iter().map(|&a| a as f64).sum::<f64>() / n;
     let (mx, my) = (mean(&x), mean(&y));
@@ -188,7 +188,7 @@ fn least_squares_line(x: &Tensor, y: &Tensor) -> (f64, f64) {
         .sum();
     let var: f64 = x.iter().map(|&a| (a as f64 - mx).powi(2)).sum();
     let w = cov / var;
-    (w, my - w * mx)
+    Ok((w, my - w * mx))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ fn train_neuron(data: &Dataset2d, steps: usize) -> Result<[f64; 3]> {
         let gradients = loss.backward()?;
         optimiser.step(&mut [&mut w, &mut b], &gradients)?;
     }
-    let w = w.to_vec();
+    let w = w.to_vec()?;
     Ok([w[0] as f64, w[1] as f64, b.item()? as f64])
 }
 // ANCHOR_END: neuron
@@ -319,7 +319,7 @@ fn logistic_regression(quick: bool, path: &Path) -> Result<f64> {
     .resolution(if quick { 60 } else { 160 })
     .save(path, |grid| {
         let inputs = Tensor::from_vec(grid.iter().flat_map(|p| *p).collect(), &[grid.len(), 2])?;
-        Ok(neuron(&inputs, &w, &bias)?.to_vec())
+        neuron(&inputs, &w, &bias)?.to_vec()
     })?;
     Ok(difference)
 }

@@ -87,7 +87,7 @@ fn run(args: &Args) -> ExampleResult {
         .save(out.join("decision_boundary.png"), |grid| {
             let inputs =
                 Tensor::from_vec(grid.iter().flat_map(|p| *p).collect(), &[grid.len(), 2])?;
-            Ok(network.probabilities(&inputs)?.to_vec())
+            network.probabilities(&inputs)?.to_vec()
         })?;
     println!("pictures written to {}", out.display());
     Ok(())
@@ -194,7 +194,7 @@ fn train(
 
 /// Fraction of points on the right side of the decision boundary (P(class 1) > ½).
 fn accuracy_on(network: &Mlp, data: &Dataset2d) -> Result<f32> {
-    let p = network.probabilities(&data.inputs()?)?.to_vec();
+    let p = network.probabilities(&data.inputs()?)?.to_vec()?;
     let correct = p
         .iter()
         .zip(&data.labels)
@@ -267,11 +267,11 @@ fn backprop_by_hand_matches_autodiff() -> Result<f32> {
     let names = ["W₁", "b₁", "W₂", "b₂"];
     let mut worst = 0.0f32;
     for ((param, hand), name) in params.iter().zip(&by_hand).zip(names) {
-        let autodiff = auto.get_or_zeros(param);
+        let autodiff = auto.get_or_zeros(param)?;
         let diff = autodiff
-            .to_vec()
+            .to_vec()?
             .iter()
-            .zip(hand.to_vec())
+            .zip(hand.to_vec()?)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f32::max);
         worst = worst.max(diff);

@@ -294,7 +294,7 @@ fn train_model(
             optimiser.step(&mut model.parameters_mut(), &gradients)?;
 
             loss_sum += loss.item()? * batch.len() as f32;
-            correct += count_correct(&logits, &labels);
+            correct += count_correct(&logits, &labels)?;
         }
         let (test_loss, test_accuracy) = evaluate(model, test)?;
         let stats = EpochStats {
@@ -330,29 +330,29 @@ fn evaluate(model: &ShapeCnn, data: &ShapeImages) -> Result<(f32, f32)> {
         let (images, labels) = data.batch(batch)?;
         let logits = model.forward(&images)?.logits;
         loss_sum += cross_entropy(&logits, &labels)?.item()? * batch.len() as f32;
-        correct += count_correct(&logits, &labels);
+        correct += count_correct(&logits, &labels)?;
     }
     let n = data.len() as f32;
     Ok((loss_sum / n, correct as f32 / n))
 }
 
 /// The predicted class of each row of `logits`: the one with the highest score.
-fn predictions(logits: &Tensor) -> Vec<usize> {
+fn predictions(logits: &Tensor) -> Result<Vec<usize>> {
     let classes = logits.shape()[1];
-    logits
-        .to_vec()
+    Ok(logits
+        .to_vec()?
         .chunks(classes)
         .map(|row| {
             (0..classes)
                 .max_by(|&a, &b| row[a].total_cmp(&row[b]))
                 .unwrap_or(0)
         })
-        .collect()
+        .collect())
 }
 
-fn count_correct(logits: &Tensor, labels: &[usize]) -> usize {
-    let predicted = predictions(logits);
-    predicted.iter().zip(labels).filter(|(p, l)| p == l).count()
+fn count_correct(logits: &Tensor, labels: &[usize]) -> Result<usize> {
+    let predicted = predictions(logits)?;
+    Ok(predicted.iter().zip(labels).filter(|(p, l)| p == l).count())
 }
 // ANCHOR_END: evaluate
 
@@ -363,7 +363,7 @@ fn predict_all(model: &ShapeCnn, data: &ShapeImages) -> Result<Vec<usize>> {
         let mut all = Vec::with_capacity(data.len());
         for batch in indices.chunks(EVAL_BATCH) {
             let (images, _) = data.batch(batch)?;
-            all.extend(predictions(&model.forward(&images)?.logits));
+            all.extend(predictions(&model.forward(&images)?.logits)?);
         }
         Ok(all)
     })

@@ -320,7 +320,7 @@ fn translation_equivariance(grey: &Tensor) -> engine::Result<f32> {
 // ANCHOR_END: equivariance
 
 fn max_difference(a: &Tensor, b: &Tensor) -> engine::Result<f32> {
-    let d = a.sub(b)?.abs()?.to_vec();
+    let d = a.sub(b)?.abs()?.to_vec()?;
     Ok(d.into_iter().fold(0.0, f32::max))
 }
 
@@ -438,12 +438,15 @@ fn by_hand_versus_conv2d() -> engine::Result<f32> {
     // ANCHOR: im2col_matmul
     let patch = g.channels * g.kernel * g.kernel; // 2·3·3 = 18 numbers under each window
     let pixels = g.out_height() * g.out_width(); // 3·4 = 12 output pixels
-    let col = Tensor::from_vec(im2col(&x.to_vec(), g), &[patch, pixels])?;
+    let col = Tensor::from_vec(im2col(&x.to_vec()?, g), &[patch, pixels])?;
     let w_rows = w.reshape(&[g.out_channels, patch])?; // one filter per row
     let product = w_rows.matmul(&col)?; // [3, 18] · [18, 12] = [3, 12]
     let by_matmul = product.reshape(&[1, g.out_channels, g.out_height(), g.out_width()])?;
     // ANCHOR_END: im2col_matmul
-    let by_loops = Tensor::from_vec(direct_conv(&x.to_vec(), &w.to_vec(), g), by_matmul.shape())?;
+    let by_loops = Tensor::from_vec(
+        direct_conv(&x.to_vec()?, &w.to_vec()?, g),
+        by_matmul.shape(),
+    )?;
 
     println!(
         "\n== One convolution three ways: x {:?}, w {:?}, stride 2, padding 1",

@@ -182,7 +182,7 @@ fn draw_activation_max(
         tiles.push(Tile {
             height: config.height,
             width: config.width,
-            rgb: result.image.to_vec(),
+            rgb: result.image.to_vec()?,
         });
     }
     let grid = tile_grid(&tiles, &GridLayout::new(tiles.len(), config.width))?;

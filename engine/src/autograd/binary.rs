@@ -29,11 +29,11 @@ impl Tensor {
     }
 
     /// The raw kernel on two same-shape tensors, never tracked.
-    pub(crate) fn zip_raw(&self, rhs: &Tensor, op: BinaryOp) -> Tensor {
+    pub(crate) fn zip_raw(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
         let storage = self
             .storage()
-            .binary(self.layout(), rhs.storage(), rhs.layout(), op);
-        Tensor::from_storage(storage, self.shape())
+            .binary(self.layout(), rhs.storage(), rhs.layout(), op)?;
+        Ok(Tensor::from_storage(storage, self.shape()))
     }
 
     fn binary(
@@ -43,7 +43,7 @@ impl Tensor {
         backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
     ) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, op.name())?;
-        let out = a.zip_raw(&b, op);
+        let out = a.zip_raw(&b, op)?;
         let (ia, ib) = (a.clone(), b.clone());
         Ok(Tensor::from_op(
             out.storage().clone(),
@@ -84,11 +84,11 @@ impl Tensor {
     /// Elementwise maximum; the gradient goes to the larger operand (to `self` on ties).
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Maximum, |g, a, b| {
-            let to_b = b.zip_raw(a, BinaryOp::Gt);
+            let to_b = b.zip_raw(a, BinaryOp::Gt)?;
             let to_a = to_b.map(UnaryOp::Affine {
                 mul: -1.0,
                 add: 1.0,
-            });
+            })?;
             Ok((g.mul(&to_a)?, g.mul(&to_b)?))
         })
     }
@@ -96,11 +96,11 @@ impl Tensor {
     /// Elementwise minimum; the gradient goes to the smaller operand (to `self` on ties).
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Minimum, |g, a, b| {
-            let to_b = a.zip_raw(b, BinaryOp::Gt);
+            let to_b = a.zip_raw(b, BinaryOp::Gt)?;
             let to_a = to_b.map(UnaryOp::Affine {
                 mul: -1.0,
                 add: 1.0,
-            });
+            })?;
             Ok((g.mul(&to_a)?, g.mul(&to_b)?))
         })
     }
@@ -108,12 +108,12 @@ impl Tensor {
     /// 1 where a == b, else 0. Not differentiable: the result is never tracked.
     pub fn eq_mask(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "eq")?;
-        Ok(a.zip_raw(&b, BinaryOp::Eq))
+        a.zip_raw(&b, BinaryOp::Eq)
     }
 
     /// 1 where a > b, else 0. Not differentiable: the result is never tracked.
     pub fn gt_mask(&self, rhs: &Tensor) -> Result<Tensor> {
         let (a, b) = self.broadcast_pair(rhs, "gt")?;
-        Ok(a.zip_raw(&b, BinaryOp::Gt))
+        a.zip_raw(&b, BinaryOp::Gt)
     }
 }

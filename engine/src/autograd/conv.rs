@@ -10,8 +10,8 @@
 //! Each is computed only when that input asks for a gradient: in style transfer only the
 //! image does, so the weight GEMM — a third of the work — is skipped entirely.
 
-use crate::cpu::conv_geometry::{Conv2dGeometry, Conv2dParams};
 use crate::error::{Error, Result};
+use crate::geometry::{Conv2dGeometry, Conv2dParams};
 use crate::layout::Layout;
 use crate::ops::BinaryOp;
 use crate::storage::Storage;
@@ -82,9 +82,9 @@ impl Tensor {
         }
         let mut storage =
             self.storage()
-                .conv2d(self.layout(), shared_view(weight), bias.map(view), &g);
+                .conv2d(self.layout(), shared_view(weight), bias.map(view), &g)?;
         if relu {
-            storage = storage.relu_in_place();
+            storage = storage.relu_in_place()?;
         }
         let mut inputs = vec![self, weight];
         inputs.extend(bias);
@@ -98,29 +98,41 @@ impl Tensor {
                 // Through the ReLU first: the gradient where the output is positive.
                 let masked;
                 let dy = if relu {
-                    masked = dy.zip_raw(out, BinaryOp::MaskPositive);
+                    masked = dy.zip_raw(out, BinaryOp::MaskPositive)?;
                     &masked
                 } else {
                     dy
                 };
                 let grad = |s: Storage, shape: &[usize]| Tensor::from_storage(s, shape);
                 let dy_view = view(dy);
-                let dx = x.requires_grad_flag().then(|| {
-                    let s = dy
-                        .storage()
-                        .conv2d_backward_input(dy.layout(), shared_view(&w), &g);
-                    grad(s, &g.input_shape())
-                });
-                let dw = w.requires_grad_flag().then(|| {
-                    let s = x.storage().conv2d_backward_weight(x.layout(), dy_view, &g);
-                    grad(s, &g.weight_shape())
-                });
+                let dx = x
+                    .requires_grad_flag()
+                    .then(|| {
+                        let s =
+                            dy.storage()
+                                .conv2d_backward_input(dy.layout(), shared_view(&w), &g)?;
+                        Ok::<_, Error>(grad(s, &g.input_shape()))
+                    })
+                    .transpose()?;
+                let dw = w
+                    .requires_grad_flag()
+                    .then(|| {
+                        let s = x
+                            .storage()
+                            .conv2d_backward_weight(x.layout(), dy_view, &g)?;
+                        Ok::<_, Error>(grad(s, &g.weight_shape()))
+                    })
+                    .transpose()?;
                 let mut grads = vec![dx, dw];
                 if let Some(b) = &b {
-                    grads.push(b.requires_grad_flag().then(|| {
-                        let s = dy.storage().conv2d_backward_bias(dy.layout(), &g);
-                        grad(s, &[g.out_channels])
-                    }));
+                    let db = b
+                        .requires_grad_flag()
+                        .then(|| {
+                            let s = dy.storage().conv2d_backward_bias(dy.layout(), &g)?;
+                            Ok::<_, Error>(grad(s, &[g.out_channels]))
+                        })
+                        .transpose()?;
+                    grads.push(db);
                 }
                 Ok(grads)
             },

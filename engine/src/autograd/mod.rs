@@ -15,7 +15,7 @@ mod shape_ops;
 mod softmax;
 mod unary;
 
-pub use crate::cpu::conv_geometry::Conv2dParams;
+pub use crate::geometry::Conv2dParams;
 
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorId};
@@ -93,9 +93,12 @@ impl Gradients {
         self.map.get(&t.id())
     }
 
-    /// The gradient for `t`; zeros when the output does not depend on it.
-    pub fn get_or_zeros(&self, t: &Tensor) -> Tensor {
-        self.get(t).cloned().unwrap_or_else(|| t.zeros_like())
+    /// The gradient for `t`; zeros (on `t`'s device) when the output does not depend on it.
+    pub fn get_or_zeros(&self, t: &Tensor) -> Result<Tensor> {
+        match self.get(t) {
+            Some(g) => Ok(g.clone()),
+            None => t.zeros_like(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -117,7 +120,7 @@ impl Tensor {
                 self.shape()
             )));
         }
-        self.backward_with(&self.ones_like())
+        self.backward_with(&self.ones_like()?)
     }
 
     /// Vector–Jacobian product: gradients of `sum(self * seed)`.

@@ -3,8 +3,8 @@
 //! Max pooling passes each output's gradient to the single input that won its window;
 //! average pooling shares it equally among the kernel² cells of the window.
 
-use crate::cpu::pool::Pool2dGeometry;
 use crate::error::Result;
+use crate::geometry::Pool2dGeometry;
 use crate::layout::Layout;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ impl Tensor {
     /// Output size: `(h + 2·padding − kernel) / stride + 1`.
     pub fn max_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
         let g = Pool2dGeometry::new("max_pool2d", self.shape(), kernel, stride, padding)?;
-        let storage = self.storage().max_pool2d(self.layout(), &g);
+        let storage = self.storage().max_pool2d(self.layout(), &g)?;
         let x = self.clone();
         Ok(Tensor::from_op(
             Arc::new(storage),
@@ -25,7 +25,7 @@ impl Tensor {
             move |dy, _| {
                 let s =
                     x.storage()
-                        .max_pool2d_backward(x.layout(), (dy.storage(), dy.layout()), &g);
+                        .max_pool2d_backward(x.layout(), (dy.storage(), dy.layout()), &g)?;
                 Ok(vec![Some(Tensor::from_storage(s, x.shape()))])
             },
         ))
@@ -35,7 +35,7 @@ impl Tensor {
     /// (PyTorch's `count_include_pad=True`), so every window divides by kernel².
     pub fn avg_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
         let g = Pool2dGeometry::new("avg_pool2d", self.shape(), kernel, stride, padding)?;
-        let storage = self.storage().avg_pool2d(self.layout(), &g);
+        let storage = self.storage().avg_pool2d(self.layout(), &g)?;
         let shape = self.shape().to_vec();
         Ok(Tensor::from_op(
             Arc::new(storage),
@@ -43,7 +43,7 @@ impl Tensor {
             "avg_pool2d",
             &[self],
             move |dy, _| {
-                let s = dy.storage().avg_pool2d_backward(dy.layout(), &g);
+                let s = dy.storage().avg_pool2d_backward(dy.layout(), &g)?;
                 Ok(vec![Some(Tensor::from_storage(s, &shape))])
             },
         ))

@@ -34,15 +34,18 @@ impl Tensor {
             .collect()
     }
 
-    fn reduce_raw(&self, flags: &[bool], op: ReduceOp, keepdim: bool) -> Tensor {
-        let storage = self.storage().reduce(self.layout(), flags, op);
-        Tensor::from_storage(storage, &self.reduced_shape(flags, keepdim))
+    fn reduce_raw(&self, flags: &[bool], op: ReduceOp, keepdim: bool) -> Result<Tensor> {
+        let storage = self.storage().reduce(self.layout(), flags, op)?;
+        Ok(Tensor::from_storage(
+            storage,
+            &self.reduced_shape(flags, keepdim),
+        ))
     }
 
     /// Sum over `axes` (all axes when empty). The gradient is broadcast back unchanged.
     pub fn sum(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
         let flags = self.reduce_flags(axes, "sum")?;
-        let out = self.reduce_raw(&flags, ReduceOp::Sum, keepdim);
+        let out = self.reduce_raw(&flags, ReduceOp::Sum, keepdim)?;
         let kept_shape = self.reduced_shape(&flags, true);
         let input_shape = self.shape().to_vec();
         Ok(out.with_backward("sum", &[self], move |g, _| {
@@ -80,7 +83,7 @@ impl Tensor {
     /// elements, shared equally between ties.
     pub fn max(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
         let flags = self.reduce_flags(axes, "max")?;
-        let out = self.reduce_raw(&flags, ReduceOp::Max, keepdim);
+        let out = self.reduce_raw(&flags, ReduceOp::Max, keepdim)?;
         let kept_shape = self.reduced_shape(&flags, true);
         let input = self.clone();
         let axes = axes.to_vec();

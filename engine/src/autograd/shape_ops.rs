@@ -13,7 +13,7 @@ impl Tensor {
         if self.is_contiguous() {
             return Ok(self.clone());
         }
-        let storage = self.storage().contiguous(self.layout());
+        let storage = self.storage().contiguous(self.layout())?;
         Ok(Tensor::from_op(
             Arc::new(storage),
             Layout::contiguous(self.shape()),
@@ -135,9 +135,9 @@ impl Tensor {
                 let zeros_of = |n: usize| {
                     let mut shape = g.shape().to_vec();
                     shape[axis] = n;
-                    Tensor::zeros(&shape)
+                    Tensor::zeros_on(&shape, g.device())
                 };
-                let parts = [zeros_of(start), g.clone(), zeros_of(full - start - len)];
+                let parts = [zeros_of(start)?, g.clone(), zeros_of(full - start - len)?];
                 Ok(vec![Some(Tensor::concat(&parts, axis)?)])
             },
         ))
@@ -174,7 +174,7 @@ impl Tensor {
             .iter()
             .map(|p| (p.storage().as_ref(), p.layout()))
             .collect();
-        let storage = Storage::concat(&storages, axis);
+        let storage = Storage::concat(&storages, axis)?;
         let sizes: Vec<usize> = parts.iter().map(|p| p.shape()[axis]).collect();
         let mut shape = first.shape().to_vec();
         shape[axis] = sizes.iter().sum();

@@ -12,60 +12,64 @@ impl Tensor {
         op: UnaryOp,
         name: &'static str,
         backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
-    ) -> Tensor {
-        let storage = self.storage().unary(self.layout(), op);
+    ) -> Result<Tensor> {
+        let storage = self.storage().unary(self.layout(), op)?;
         let layout = crate::layout::Layout::contiguous(self.shape());
         let input = self.clone();
-        Tensor::from_op(Arc::new(storage), layout, name, &[self], move |g, out| {
-            Ok(vec![Some(backward(g, &input, out)?)])
-        })
+        Ok(Tensor::from_op(
+            Arc::new(storage),
+            layout,
+            name,
+            &[self],
+            move |g, out| Ok(vec![Some(backward(g, &input, out)?)]),
+        ))
     }
 
     /// The raw map, never tracked: for masks and derivatives inside backward rules.
-    pub(crate) fn map(&self, op: UnaryOp) -> Tensor {
-        let storage = self.storage().unary(self.layout(), op);
-        Tensor::from_storage(storage, self.shape())
+    pub(crate) fn map(&self, op: UnaryOp) -> Result<Tensor> {
+        let storage = self.storage().unary(self.layout(), op)?;
+        Ok(Tensor::from_storage(storage, self.shape()))
     }
 
     /// -x
     pub fn neg(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Neg, "neg", |g, _, _| g.neg()))
+        self.unary(UnaryOp::Neg, "neg", |g, _, _| g.neg())
     }
 
     /// eˣ; d/dx = eˣ, the output itself.
     pub fn exp(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Exp, "exp", |g, _, out| g.mul(out)))
+        self.unary(UnaryOp::Exp, "exp", |g, _, out| g.mul(out))
     }
 
     /// ln x; d/dx = 1/x.
     pub fn log(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Log, "log", |g, x, _| g.div(x)))
+        self.unary(UnaryOp::Log, "log", |g, x, _| g.div(x))
     }
 
     /// √x; d/dx = 1/(2√x).
     pub fn sqrt(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Sqrt, "sqrt", |g, _, out| {
+        self.unary(UnaryOp::Sqrt, "sqrt", |g, _, out| {
             g.div(out)?.mul_scalar(0.5)
-        }))
+        })
     }
 
     /// 1/x; d/dx = -1/x².
     pub fn recip(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Recip, "recip", |g, _, out| {
+        self.unary(UnaryOp::Recip, "recip", |g, _, out| {
             g.mul(&out.mul(out)?)?.neg()
-        }))
+        })
     }
 
     /// |x|; d/dx = sign(x).
     pub fn abs(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Abs, "abs", |g, x, _| g.mul(&x.map(UnaryOp::Sign))))
+        self.unary(UnaryOp::Abs, "abs", |g, x, _| g.mul(&x.map(UnaryOp::Sign)?))
     }
 
     /// xᵖ; d/dx = p·xᵖ⁻¹.
     pub fn powf(&self, p: f32) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Powf(p), "powf", move |g, x, _| {
-            g.mul(&x.map(UnaryOp::Powf(p - 1.0)))?.mul_scalar(p)
-        }))
+        self.unary(UnaryOp::Powf(p), "powf", move |g, x, _| {
+            g.mul(&x.map(UnaryOp::Powf(p - 1.0))?)?.mul_scalar(p)
+        })
     }
 
     /// x², as x·x: a multiply is far cheaper than `powf`, and the product rule gives 2x.
@@ -75,11 +79,9 @@ impl Tensor {
 
     /// a·x + b with constants a and b.
     pub fn affine(&self, mul: f32, add: f32) -> Result<Tensor> {
-        Ok(
-            self.unary(UnaryOp::Affine { mul, add }, "affine", move |g, _, _| {
-                g.mul_scalar(mul)
-            }),
-        )
+        self.unary(UnaryOp::Affine { mul, add }, "affine", move |g, _, _| {
+            g.mul_scalar(mul)
+        })
     }
 
     /// x + c.
@@ -94,55 +96,51 @@ impl Tensor {
 
     /// Limit every element to [lo, hi]; the gradient is zero where the limit was hit.
     pub fn clamp(&self, lo: f32, hi: f32) -> Result<Tensor> {
-        Ok(
-            self.unary(UnaryOp::Clamp { lo, hi }, "clamp", move |g, x, _| {
-                g.mul(&x.map(UnaryOp::InRange { lo, hi }))
-            }),
-        )
+        self.unary(UnaryOp::Clamp { lo, hi }, "clamp", move |g, x, _| {
+            g.mul(&x.map(UnaryOp::InRange { lo, hi })?)
+        })
     }
 
     /// The Heaviside step: 1 for x > 0, else 0. Its derivative is zero everywhere it exists,
     /// which is why networks of step neurons cannot be trained by gradient descent.
     pub fn step(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Step, "step", |g, _, _| Ok(g.zeros_like())))
+        self.unary(UnaryOp::Step, "step", |g, _, _| g.zeros_like())
     }
 
     /// max(0, x); d/dx = step(x).
     pub fn relu(&self) -> Result<Tensor> {
         // One fused pass (g where x > 0) instead of building the 0/1 mask and multiplying.
-        Ok(self.unary(UnaryOp::Relu, "relu", |g, x, _| {
-            Ok(g.zip_raw(x, BinaryOp::MaskPositive))
-        }))
+        self.unary(UnaryOp::Relu, "relu", |g, x, _| {
+            g.zip_raw(x, BinaryOp::MaskPositive)
+        })
     }
 
     /// x for x > 0, slope·x otherwise; d/dx = 1 or slope.
     pub fn leaky_relu(&self, slope: f32) -> Result<Tensor> {
-        Ok(
-            self.unary(UnaryOp::LeakyRelu(slope), "leaky_relu", move |g, x, _| {
-                g.mul(&x.map(UnaryOp::LeakyReluDeriv(slope)))
-            }),
-        )
+        self.unary(UnaryOp::LeakyRelu(slope), "leaky_relu", move |g, x, _| {
+            g.mul(&x.map(UnaryOp::LeakyReluDeriv(slope))?)
+        })
     }
 
     /// σ(x) = 1/(1+e⁻ˣ); d/dx = σ(x)(1-σ(x)).
     pub fn sigmoid(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Sigmoid, "sigmoid", |g, _, out| {
+        self.unary(UnaryOp::Sigmoid, "sigmoid", |g, _, out| {
             let one_minus = out.map(UnaryOp::Affine {
                 mul: -1.0,
                 add: 1.0,
-            });
+            })?;
             g.mul(&out.mul(&one_minus)?)
-        }))
+        })
     }
 
     /// tanh x; d/dx = 1 - tanh²x.
     pub fn tanh(&self) -> Result<Tensor> {
-        Ok(self.unary(UnaryOp::Tanh, "tanh", |g, _, out| {
+        self.unary(UnaryOp::Tanh, "tanh", |g, _, out| {
             let one_minus_sq = out.mul(out)?.map(UnaryOp::Affine {
                 mul: -1.0,
                 add: 1.0,
-            });
+            })?;
             g.mul(&one_minus_sq)
-        }))
+        })
     }
 }

@@ -8,12 +8,11 @@
 //! copies (im2col, col2im) on rayon. The two never run at the same time, so they do not fight
 //! over the cores.
 
-use super::conv_geometry::Conv2dGeometry;
 use super::conv_im2col::{col2im, im2col};
 use super::conv_winograd::{self, WinogradWeights};
-use super::winograd_cache;
+use super::winograd_cache::{self, WeightOwner};
+use crate::geometry::Conv2dGeometry;
 use crate::layout::Layout;
-use crate::storage::Storage;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -54,12 +53,12 @@ fn use_winograd(g: &Conv2dGeometry) -> bool {
         }
 }
 
-/// A convolution weight: its values, and — when it belongs to a tensor — the storage that
-/// identifies it, so that Winograd can reuse its transform across calls.
+/// A convolution weight: its values, and — when it belongs to a tensor — the buffer that owns
+/// them and identifies it, so that Winograd can reuse its transform across calls.
 #[derive(Clone, Copy)]
 pub struct Weight<'a> {
     pub values: &'a [f32],
-    pub source: Option<(&'a Arc<Storage>, &'a Layout)>,
+    pub source: Option<(&'a WeightOwner, &'a Layout)>,
 }
 
 impl<'a> Weight<'a> {
@@ -76,7 +75,7 @@ impl<'a> Weight<'a> {
     fn winograd(&self, o: usize, c: usize, flipped: bool) -> Arc<WinogradWeights> {
         let make = || WinogradWeights::new(self.values, o, c, flipped);
         match self.source {
-            Some((storage, layout)) => winograd_cache::transformed(storage, layout, flipped, make),
+            Some((owner, layout)) => winograd_cache::transformed(owner, layout, flipped, make),
             None => Arc::new(make()),
         }
     }
@@ -274,7 +273,7 @@ fn transposed_geometry(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {
     if g.params.stride != (1, 1) || g.params.dilation != (1, 1) || ph >= kh || pw >= kw {
         return None;
     }
-    let params = super::conv_geometry::Conv2dParams {
+    let params = crate::geometry::Conv2dParams {
         padding: (kh - 1 - ph, kw - 1 - pw),
         ..g.params
     };

@@ -16,7 +16,7 @@
 //! was copied from. Overlapping patches sum, which is exactly the chain rule for a value that
 //! fed several outputs.
 
-use super::conv_geometry::Conv2dGeometry;
+use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -124,7 +124,7 @@ pub fn col2im(col: &[f32], g: &Conv2dGeometry, rows: Range<usize>, dx: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::conv_geometry::Conv2dParams;
+    use crate::geometry::Conv2dParams;
 
     #[test]
     fn valid_range_clips_both_ends() {

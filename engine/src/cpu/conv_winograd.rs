@@ -22,10 +22,10 @@
 //! 8), but on VGG's activations it stays within 1e-5 of direct convolution relative to each
 //! layer's largest value — the PyTorch reference tests check this.
 
-use super::conv_geometry::Conv2dGeometry;
 use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
 use super::scratch;
 use super::simd::with_wide_vectors;
+use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::ops::Range;

@@ -64,3 +64,8 @@ pub fn concat(parts: &[(&[f32], &Layout)], axis: usize) -> Vec<f32> {
     }
     out
 }
+
+/// `n` copies of `value`.
+pub fn fill(n: usize, value: f32) -> Vec<f32> {
+    vec![value; n]
+}

@@ -4,7 +4,6 @@
 //! they know nothing about tensors or gradients.
 
 pub mod conv;
-pub mod conv_geometry;
 pub mod conv_im2col;
 pub mod conv_winograd;
 pub mod copy;
@@ -16,6 +15,7 @@ pub mod pool_2x2;
 pub mod reduce;
 pub mod scratch;
 pub mod simd;
+pub mod vector;
 pub mod winograd_cache;
 
 /// Below this many elements, splitting work across threads costs more than it saves.

@@ -5,7 +5,7 @@
 //! into vector compares and selects. Semantics match the general kernel exactly: NaN wins
 //! (it propagates, as in PyTorch), and on ties the first cell in reading order wins.
 
-use super::pool::Pool2dGeometry;
+use crate::geometry::Pool2dGeometry;
 use rayon::prelude::*;
 
 /// Whether this fast path computes `g`.

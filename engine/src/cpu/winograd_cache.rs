@@ -6,22 +6,27 @@
 //! once per direction (forward, or flipped for the input gradient) and the result is kept for
 //! as long as the weight lives.
 //!
-//! A weight is recognised by its storage: storages are immutable once created, so the same
-//! `Arc<Storage>` seen through the same layout always holds the same numbers. The cache keeps
-//! only a `Weak` to it, which does not keep the weights alive but does keep the allocation's
-//! address from being reused, so a dead entry can never be mistaken for a new weight.
+//! A weight is recognised by the shared, immutable buffer that owns its numbers (a tensor's
+//! storage): the same owner seen through the same layout always holds the same numbers. The
+//! cache keeps only a `Weak` to it, which does not keep the weights alive but does keep the
+//! allocation's address from being reused, so a dead entry can never be mistaken for a new
+//! weight. The owner is type-erased (`dyn Any`), so these CPU kernels need not know what a
+//! tensor's storage is.
 
 use super::conv_winograd::WinogradWeights;
 use crate::layout::Layout;
-use crate::storage::Storage;
+use std::any::Any;
 use std::sync::{Arc, Mutex, Weak};
+
+/// The shared buffer a weight's values belong to, used only for its identity.
+pub type WeightOwner = Arc<dyn Any + Send + Sync>;
 
 /// Never hold more than this many bytes of transformed weights (VGG19 to relu5_1, both
 /// directions, needs about 420 MB).
 const BUDGET_BYTES: usize = 1 << 30;
 
 struct Entry {
-    storage: Weak<Storage>,
+    owner: Weak<dyn Any + Send + Sync>,
     layout: Layout,
     flipped: bool,
     weights: Arc<WinogradWeights>,
@@ -29,17 +34,20 @@ struct Entry {
 
 static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
-/// The transformed weights of `storage` seen through `layout`, computed by `make` on the first
-/// call and reused while the storage lives.
+/// The transformed weights of `owner` seen through `layout`, computed by `make` on the first
+/// call and reused while the owner lives.
 pub fn transformed(
-    storage: &Arc<Storage>,
+    owner: &WeightOwner,
     layout: &Layout,
     flipped: bool,
     make: impl FnOnce() -> WinogradWeights,
 ) -> Arc<WinogradWeights> {
     let same = |e: &Entry| {
         e.flipped == flipped
-            && std::ptr::eq(e.storage.as_ptr(), Arc::as_ptr(storage))
+            && std::ptr::eq(
+                e.owner.as_ptr() as *const (),
+                Arc::as_ptr(owner) as *const (),
+            )
             && e.layout == *layout
     };
     {
@@ -55,7 +63,7 @@ pub fn transformed(
     let mut cache = CACHE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache.retain(|e| e.storage.strong_count() > 0);
+    cache.retain(|e| e.owner.strong_count() > 0);
     let mut held: usize = cache.iter().map(|e| e.weights.bytes()).sum();
     // Oldest first out when over budget.
     while held + weights.bytes() > BUDGET_BYTES && !cache.is_empty() {
@@ -63,7 +71,7 @@ pub fn transformed(
     }
     if weights.bytes() <= BUDGET_BYTES {
         cache.push(Entry {
-            storage: Arc::downgrade(storage),
+            owner: Arc::downgrade(owner),
             layout: layout.clone(),
             flipped,
             weights: weights.clone(),

@@ -43,7 +43,7 @@ pub fn yiq_to_rgb(x: &Tensor) -> Result<Tensor> {
 /// The luminance of `x` as a grey image: Y copied into all three channels, same shape.
 pub fn luminance(x: &Tensor) -> Result<Tensor> {
     let (batch, plane) = image_dims(x, "luminance")?;
-    let y = luma_planes(&x.to_vec(), batch, plane);
+    let y = luma_planes(&x.to_vec()?, batch, plane);
     let mut out = Vec::with_capacity(3 * batch * plane);
     for b in 0..batch {
         let yb = &y[b * plane..(b + 1) * plane];
@@ -72,8 +72,8 @@ pub fn original_colors(stylized: &Tensor, content: &Tensor) -> Result<Tensor> {
             ),
         ));
     }
-    let s = rgb_to_yiq(stylized)?.to_vec();
-    let mut c = rgb_to_yiq(content)?.to_vec();
+    let s = rgb_to_yiq(stylized)?.to_vec()?;
+    let mut c = rgb_to_yiq(content)?.to_vec()?;
     let (batch, plane) = image_dims(content, op)?;
     for b in 0..batch {
         let y = b * 3 * plane..b * 3 * plane + plane;
@@ -90,8 +90,8 @@ pub fn match_luminance(style_lum: &Tensor, content_lum: &Tensor) -> Result<Tenso
     let op = "match_luminance";
     let (sb, sp) = image_dims(style_lum, op)?;
     let (cb, cp) = image_dims(content_lum, op)?;
-    let ys = luma_planes(&style_lum.to_vec(), sb, sp);
-    let yc = luma_planes(&content_lum.to_vec(), cb, cp);
+    let ys = luma_planes(&style_lum.to_vec()?, sb, sp);
+    let yc = luma_planes(&content_lum.to_vec()?, cb, cp);
     let (mean_s, std_s) = mean_std(&ys);
     let (mean_c, std_c) = mean_std(&yc);
     let gain = std_c / std_s.max(VARIANCE_EPS.sqrt());
@@ -115,9 +115,9 @@ pub fn match_color_histogram(style: &Tensor, content: &Tensor) -> Result<Tensor>
     let op = "match_color_histogram";
     let (sb, sp) = image_dims(style, op)?;
     let (cb, cp) = image_dims(content, op)?;
-    let s = style.to_vec();
+    let s = style.to_vec()?;
     let (mean_s, cov_s) = mean_cov(&s, sb, sp);
-    let (mean_c, cov_c) = mean_cov(&content.to_vec(), cb, cp);
+    let (mean_c, cov_c) = mean_cov(&content.to_vec()?, cb, cp);
     let a = mat_mul(&sym_power(&cov_c, 0.5), &sym_power(&cov_s, -0.5));
     let mut out = vec![0.0f32; s.len()];
     for b in 0..sb {
@@ -148,7 +148,7 @@ fn image_dims(x: &Tensor, op: &'static str) -> Result<(usize, usize)> {
 /// Multiply every pixel's three channels by `m`.
 fn apply_matrix(x: &Tensor, m: &Mat3, op: &'static str) -> Result<Tensor> {
     let (batch, plane) = image_dims(x, op)?;
-    let mut data = x.to_vec();
+    let mut data = x.to_vec()?;
     for b in 0..batch {
         let base = b * 3 * plane;
         for i in 0..plane {

@@ -324,7 +324,7 @@ pub fn tensor_to_rgb8(tensor: &Tensor) -> Result<RgbImage> {
         u32::try_from(height).map_err(too_big)?,
     );
     tensor.ensure_finite("tensor_to_rgb8", "the image")?;
-    let data = tensor.to_vec();
+    let data = tensor.to_vec()?;
     let plane = width * height;
     let to_u8 = |v: f32| v.round().clamp(0.0, 255.0) as u8;
     Ok(RgbImage::from_fn(w32, h32, |x, y| {

@@ -87,9 +87,11 @@ impl InputConvention {
                 ),
             ));
         }
-        let mean = Tensor::from_slice(&self.mean, &[1, 3, 1, 1])?;
+        // The constants go where the image is: an op never mixes devices.
+        let device = image.device();
+        let mean = Tensor::from_vec_on(self.mean.to_vec(), &[1, 3, 1, 1], device)?;
         let inv_std: Vec<f32> = self.std.iter().map(|s| 1.0 / s).collect();
-        let inv_std = Tensor::from_vec(inv_std, &[1, 3, 1, 1])?;
+        let inv_std = Tensor::from_vec_on(inv_std, &[1, 3, 1, 1], device)?;
         image
             .mul_scalar(self.scale / 255.0)?
             .sub(&mean)?

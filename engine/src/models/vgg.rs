@@ -4,6 +4,7 @@
 
 use super::input::InputConvention;
 use crate::autograd::Conv2dParams;
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::style::FeatureExtractor;
 use crate::tensor::Tensor;
@@ -115,6 +116,30 @@ impl Vgg {
             input,
             pooling: Pooling::Max,
         })
+    }
+
+    /// The same network with its weights on `device` (images given to it must be there too).
+    pub fn to_device(&self, device: Device) -> Result<Self> {
+        let convs = self
+            .convs
+            .iter()
+            .map(|c| {
+                Ok(Conv {
+                    weight: c.weight.to_device(device)?.detach(),
+                    bias: c.bias.to_device(device)?.detach(),
+                    ..c.clone()
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Vgg {
+            convs,
+            ..self.clone()
+        })
+    }
+
+    /// Where the weights are.
+    pub fn device(&self) -> Device {
+        self.convs[0].weight.device()
     }
 
     pub fn with_pooling(mut self, pooling: Pooling) -> Self {

@@ -44,7 +44,7 @@ pub fn binary_log_loss(probability: &Tensor, target: &Tensor) -> Result<Tensor> 
 /// mean(max(z, 0) − z·y + ln(1 + e^−|z|)). Its gradient is simply (σ(z) − y)/n.
 pub fn binary_log_loss_with_logits(logits: &Tensor, target: &Tensor) -> Result<Tensor> {
     check_pair("binary_log_loss_with_logits", logits, target)?;
-    let (z, y) = (logits.to_vec(), target.to_vec());
+    let (z, y) = (logits.to_vec()?, target.to_vec()?);
     let n = z.len().max(1) as f64;
     let total: f64 = z
         .iter()
@@ -54,14 +54,14 @@ pub fn binary_log_loss_with_logits(logits: &Tensor, target: &Tensor) -> Result<T
             z.max(0.0) - z * y + (-z.abs()).exp().ln_1p()
         })
         .sum();
-    let out = Tensor::scalar((total / n) as f32);
+    let out = Tensor::scalar((total / n) as f32).to_device(logits.device())?;
     let (zt, yt) = (logits.clone(), target.clone());
     Ok(out.with_backward(
         "binary_log_loss_with_logits",
         &[logits, target],
         move |g, _| {
             let scale = g.item()? / n as f32;
-            let grad_z = zt.map(UnaryOp::Sigmoid).sub(&yt)?.mul_scalar(scale)?;
+            let grad_z = zt.map(UnaryOp::Sigmoid)?.sub(&yt)?.mul_scalar(scale)?;
             let grad_y = zt.mul_scalar(-scale)?;
             Ok(vec![Some(grad_z), Some(grad_y)])
         },
@@ -93,7 +93,7 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize]) -> Result<Tensor> {
     for (row, &t) in targets.iter().enumerate() {
         one_hot[row * classes + t] = 1.0;
     }
-    let one_hot = Tensor::from_vec(one_hot, logits.shape())?;
+    let one_hot = Tensor::from_vec_on(one_hot, logits.shape(), logits.device())?;
     let picked = logits.log_softmax(1)?.mul(&one_hot)?.sum_all()?;
     picked.mul_scalar(-1.0 / targets.len().max(1) as f32)
 }

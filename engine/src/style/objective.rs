@@ -178,7 +178,7 @@ impl Objective {
         // ANCHOR: evaluate
         let image = image.detach().requires_grad();
         let features = net.features(&image, &self.layers)?;
-        let mut content = Tensor::scalar(0.0);
+        let mut content = Tensor::zeros_on(&[], image.device())?;
         for (l, target) in self.config.content_layers.iter().zip(&self.content_targets) {
             let term = layer(&features, &l.layer)?
                 .sub(target)?
@@ -186,7 +186,7 @@ impl Objective {
                 .mean_all()?;
             content = content.add(&term.mul_scalar(l.weight)?)?;
         }
-        let mut style = Tensor::scalar(0.0);
+        let mut style = Tensor::zeros_on(&[], image.device())?;
         for (l, target) in self.config.style_layers.iter().zip(&self.style_targets) {
             let gram = gram_matrix(layer(&features, &l.layer)?)?;
             let term = gram.sub(target)?.square()?.mean_all()?;
@@ -214,7 +214,7 @@ impl Objective {
                 + c.style_weight as f64 * terms.style
                 + c.tv_weight as f64 * terms.tv,
             terms,
-            grad: grads.get_or_zeros(&image),
+            grad: grads.get_or_zeros(&image)?,
         })
     }
 }

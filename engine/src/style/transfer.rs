@@ -110,7 +110,7 @@ impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
         }
         let image = Tensor::from_vec(pixels.to_vec(), &self.shape)?;
         let eval = self.objective.evaluate(self.net, &image)?;
-        if !eval.total.is_finite() || !eval.grad.all_finite() {
+        if !eval.total.is_finite() || !eval.grad.all_finite()? {
             self.stop = Some(StopReason::Diverged);
             return Ok(None);
         }
@@ -131,7 +131,7 @@ impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
         }
         Ok(Some(Sample {
             loss: eval.total,
-            grad: eval.grad.to_vec(),
+            grad: eval.grad.to_vec()?,
             tag: Evaluated {
                 image,
                 terms: eval.terms,
@@ -159,7 +159,7 @@ pub fn optimise(
         ));
     }
     let shape = init.shape().to_vec();
-    let mut pixels = init.to_vec();
+    let mut pixels = init.to_vec()?;
     let mut stepper = match optimizer {
         ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Lbfgs::new(config)?),
         ImageOptimizer::Adam { lr } => Stepper::Adam(Adam::new(lr)?),
@@ -215,7 +215,7 @@ pub fn optimise(
                 let grad = Tensor::from_vec(current.grad.clone(), &shape)?;
                 let grads = crate::autograd::Gradients::single(&param, grad);
                 opt.step(&mut [&mut param], &grads)?;
-                pixels = param.to_vec();
+                pixels = param.to_vec()?;
                 evaluate(&pixels)?
             }
         };

@@ -218,7 +218,7 @@ pub fn maximise_activation(
         let objective = acts.mean_all()?;
         history.push(objective.item()?);
         let gradients = objective.backward()?;
-        let grad = gradients.get_or_zeros(&x).to_vec();
+        let grad = gradients.get_or_zeros(&x)?.to_vec()?;
         // Undo the shift so each gradient value lands on the pixel it belongs to.
         let grad = roll(&grad, h, w, -dy, -dx);
 

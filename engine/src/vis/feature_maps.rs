@@ -28,7 +28,7 @@ pub fn activation_grid(activations: &Tensor, count: usize, layout: &GridLayout) 
             "asked for 0 channels; ask for at least 1",
         ));
     }
-    let data = activations.contiguous()?.to_vec();
+    let data = activations.contiguous()?.to_vec()?;
     let tiles: Vec<Tile> = data
         .chunks(h * w)
         .take(count.min(channels))
@@ -75,7 +75,7 @@ mod tests {
         };
         let grid = activation_grid(&acts, 2, &layout).unwrap();
         assert_eq!(grid.shape(), &[1, 3, 2, 4]);
-        let red = &grid.to_vec()[..8];
+        let red = &grid.to_vec().unwrap()[..8];
         assert_eq!(
             red,
             &[

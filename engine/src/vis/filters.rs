@@ -92,7 +92,7 @@ pub fn filter_grid(weights: &Tensor, layout: &GridLayout) -> Result<Tensor> {
             ),
         ));
     };
-    let data = weights.contiguous()?.to_vec();
+    let data = weights.contiguous()?.to_vec()?;
     let per_filter = 3 * kh * kw;
     let tiles: Vec<Tile> = data
         .chunks(per_filter)
@@ -198,7 +198,7 @@ mod tests {
         let grid = tile_grid(&[tile], &layout).unwrap();
         assert_eq!(grid.shape(), &[1, 3, 2, 4]);
         assert_eq!(
-            &grid.to_vec()[..8],
+            &grid.to_vec().unwrap()[..8],
             &[0.0, 0.0, 255.0, 255.0, 0.0, 0.0, 255.0, 255.0]
         );
     }

@@ -84,8 +84,9 @@ pub fn noise_image(h: usize, w: usize, seed: u64) -> Tensor {
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.shape(), b.shape());
     a.to_vec()
+        .unwrap()
         .iter()
-        .zip(b.to_vec())
+        .zip(b.to_vec().unwrap())
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }

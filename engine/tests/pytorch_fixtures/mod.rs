@@ -44,7 +44,13 @@ impl Fixtures {
 /// Equal shapes and every element within 1e-4 absolute + 1e-4 relative of PyTorch's.
 pub fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.shape(), want.shape(), "{name}: shape");
-    for (i, (a, b)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
+    for (i, (a, b)) in got
+        .to_vec()
+        .unwrap()
+        .iter()
+        .zip(want.to_vec().unwrap())
+        .enumerate()
+    {
         assert!(
             (a - b).abs() <= 1e-4 + 1e-4 * b.abs(),
             "{name}[{i}]: ours {a}, PyTorch {b}"

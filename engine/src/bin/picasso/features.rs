@@ -61,12 +61,12 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
             weights_tools::Tensor::new(
                 name.clone(),
                 t.shape().to_vec(),
-                t.to_vec(),
+                t.to_vec()?,
                 weights_tools::DType::F32,
             )
+            .map_err(|e| Error::invalid("features", e.to_string()))
         })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::invalid("features", e.to_string()))?;
+        .collect::<Result<Vec<_>>>()?;
     let mut set = weights_tools::WeightSet {
         tensors,
         ..Default::default()

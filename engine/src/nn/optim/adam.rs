@@ -40,9 +40,10 @@ impl Optimizer for Adam {
         no_grad(|| {
             for (param, moments) in params.iter_mut().zip(&mut self.moments) {
                 let g = gradient_of("adam", param, grads)?;
-                let (m, v) = moments
-                    .take()
-                    .unwrap_or_else(|| (g.zeros_like(), g.zeros_like()));
+                let (m, v) = match moments.take() {
+                    Some(state) => state,
+                    None => (g.zeros_like()?, g.zeros_like()?),
+                };
                 let m = m.mul_scalar(b1)?.add(&g.mul_scalar(1.0 - b1)?)?;
                 let v = v.mul_scalar(b2)?.add(&g.square()?.mul_scalar(1.0 - b2)?)?;
                 let m_hat = m.mul_scalar(1.0 / correction1)?;

@@ -56,7 +56,7 @@ pub fn initial_image(init: &Init, images: &ScaleImages, seed: u64) -> Result<Ten
             let mut rng = Rng::new(seed);
             let shape = images.content.shape().to_vec();
             let plane = shape[2] * shape[3];
-            let data = images.content.to_vec();
+            let data = images.content.to_vec()?;
             let mut out = Vec::with_capacity(data.len());
             for c in 0..3 {
                 let mean = data[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;

@@ -1,7 +1,5 @@
-//! The shape arithmetic of a 2-D convolution, checked once so every kernel can trust it.
-//!
-//! It is device-independent (a CUDA kernel needs exactly the same numbers); it lives beside
-//! the CPU kernels because they are its first users.
+//! The shape arithmetic of a 2-D convolution, checked once so every kernel (CPU or CUDA) can
+//! trust it.
 
 use crate::error::{Error, Result};
 

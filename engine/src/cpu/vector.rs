@@ -1,0 +1,45 @@
+//! Whole-vector arithmetic for optimisers (L-BFGS's two-loop recursion, its stopping tests):
+//! the twin of `cuda/vector.rs`. Products and sums are formed in f64, one element after
+//! another, so results do not depend on the number of threads.
+
+use super::copy::dense;
+use crate::layout::Layout;
+
+/// Σ aᵢ·bᵢ, accumulated in f64.
+pub fn dot(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> f64 {
+    let (a, b) = (dense(a, la), dense(b, lb));
+    a.iter()
+        .zip(b.iter())
+        .map(|(&x, &y)| x as f64 * y as f64)
+        .sum()
+}
+
+/// Σ |aᵢ|.
+pub fn sum_abs(a: &[f32], la: &Layout) -> f64 {
+    dense(a, la).iter().map(|x| x.abs() as f64).sum()
+}
+
+/// max |aᵢ| (0 for an empty vector; NaN entries are skipped).
+pub fn max_abs(a: &[f32], la: &Layout) -> f64 {
+    dense(a, la)
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs() as f64))
+}
+
+/// True when no entry is NaN or infinite.
+pub fn all_finite(a: &[f32], la: &Layout) -> bool {
+    dense(a, la).iter().all(|x| x.is_finite())
+}
+
+/// `y + alpha·x` (or `alpha·x` without `y`), each entry formed in f64 and rounded once.
+pub fn axpy(alpha: f64, x: &[f32], lx: &Layout, y: Option<(&[f32], &Layout)>) -> Vec<f32> {
+    let x = dense(x, lx);
+    match y {
+        Some((y, ly)) => x
+            .iter()
+            .zip(dense(y, ly).iter())
+            .map(|(&x, &y)| (y as f64 + alpha * x as f64) as f32)
+            .collect(),
+        None => x.iter().map(|&x| (alpha * x as f64) as f32).collect(),
+    }
+}

@@ -1,0 +1,30 @@
+// Moving elements between views: the CUDA twin of cpu/copy.rs.
+
+struct CopyArgs {
+    const float* x;
+    float* y;
+    u64 n;
+    Strided x_view;
+    Strided y_view;
+};
+
+// Element i of the x view goes to element i of the y view. With a dense y_view this gathers a
+// strided view into a fresh buffer; with a narrowed one it places a part of a concatenation.
+extern "C" __global__ void strided_copy(const CopyArgs a) {
+    FOR_EACH_INDEX(i, a.n) {
+        a.y[strided_offset(a.y_view, i)] = a.x[strided_offset(a.x_view, i)];
+    }
+}
+
+struct FillArgs {
+    float* y;
+    u64 n;
+    float value;
+    u32 unused;
+};
+
+extern "C" __global__ void fill_value(const FillArgs a) {
+    FOR_EACH_INDEX(i, a.n) {
+        a.y[i] = a.value;
+    }
+}

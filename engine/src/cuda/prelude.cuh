@@ -1,0 +1,48 @@
+// The prelude: compiled in front of every kernel source in this folder, by NVRTC for the GPU
+// and by the host emulator's C++ compiler in tests (emulator_shim.h supplies what CUDA builds
+// in). Kernels written against it use no shared memory and no synchronisation between threads:
+// each thread's work depends only on its own index, so running the threads one after another
+// on the CPU gives exactly what the GPU computes — which is how CI checks them.
+
+typedef unsigned long long u64;
+typedef unsigned int u32;
+
+// A strided view of a buffer: the kernels' twin of layout.rs's `Layout` (see strided.rs).
+#define MAX_RANK 8
+struct Strided {
+    u64 shape[MAX_RANK];
+    u64 strides[MAX_RANK];
+    u64 offset;
+    u32 rank;
+    u32 contiguous;
+};
+
+// Where element `i` (counting in row-major order of the view) lives in the buffer.
+__device__ __forceinline__ u64 strided_offset(const Strided& view, u64 i) {
+    if (view.contiguous) {
+        return view.offset + i;
+    }
+    u64 offset = view.offset;
+    for (int axis = (int)view.rank - 1; axis >= 0; --axis) {
+        u64 dim = view.shape[axis];
+        offset += (i % dim) * view.strides[axis];
+        i /= dim;
+    }
+    return offset;
+}
+
+// A grid-stride loop: thread t of T handles t, t + T, t + 2T, … so any grid covers any size.
+#define FOR_EACH_INDEX(i, n) \
+    for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < (u64)(n); \
+         i += (u64)gridDim.x * blockDim.x)
+
+__device__ __forceinline__ float positive_infinity() { return __int_as_float(0x7f800000); }
+
+// Not NaN and not ±∞: the exponent bits are not all ones. Bit tests cannot be optimised away.
+__device__ __forceinline__ bool is_finite(float x) {
+    return (__float_as_int(x) & 0x7f800000) != 0x7f800000;
+}
+
+__device__ __forceinline__ bool is_nan(float x) {
+    return !is_finite(x) && (__float_as_int(x) & 0x007fffff) != 0;
+}

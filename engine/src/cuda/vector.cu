@@ -1,0 +1,71 @@
+// The vector arithmetic an optimiser needs (L-BFGS's two-loop recursion, its stopping tests):
+// the CUDA twin of cpu/vector.rs. Products and sums are formed in double precision, as on the
+// CPU, so the optimiser's decisions do not depend on the device.
+
+#define FOLD_DOT 0         // Σ a·b
+#define FOLD_SUM_ABS 1     // Σ |a|
+#define FOLD_MAX_ABS 2     // max |a| (NaN skipped, as f64::max does)
+#define FOLD_NON_FINITE 3  // how many a are NaN or ±∞
+
+struct FoldArgs {
+    const float* a;
+    const float* b;
+    double* partial;
+    u64 n;
+    u64 partials;
+    u32 op;
+    u32 unused;
+};
+
+// Thread p folds elements p, p + partials, …: one double per thread, combined below.
+extern "C" __global__ void fold_vector(const FoldArgs f) {
+    FOR_EACH_INDEX(p, f.partials) {
+        double acc = 0.0;
+        for (u64 i = p; i < f.n; i += f.partials) {
+            double a = (double)f.a[i];
+            switch (f.op) {
+                case FOLD_DOT: acc += a * (double)f.b[i]; break;
+                case FOLD_SUM_ABS: acc += fabs(a); break;
+                case FOLD_MAX_ABS: acc = fmax(acc, fabs(a)); break;
+                default: acc += is_finite(f.a[i]) ? 0.0 : 1.0; break;
+            }
+        }
+        f.partial[p] = acc;
+    }
+}
+
+struct CombineArgs {
+    const double* partial;
+    double* out;
+    u64 n;
+    u64 outputs;
+    u32 op;
+    u32 unused;
+};
+
+// Fold n partial results down to `outputs` of them (max for FOLD_MAX_ABS, else a sum).
+extern "C" __global__ void combine_partials(const CombineArgs c) {
+    FOR_EACH_INDEX(o, c.outputs) {
+        double acc = 0.0;
+        for (u64 i = o; i < c.n; i += c.outputs) {
+            acc = c.op == FOLD_MAX_ABS ? fmax(acc, c.partial[i]) : acc + c.partial[i];
+        }
+        c.out[o] = acc;
+    }
+}
+
+struct AxpyArgs {
+    const float* x;
+    const float* y;
+    float* out;
+    u64 n;
+    double alpha;
+};
+
+// out = y + alpha·x, formed in double and rounded once. With y null: out = alpha·x.
+extern "C" __global__ void axpy(const AxpyArgs a) {
+    FOR_EACH_INDEX(i, a.n) {
+        double base = a.y ? (double)a.y[i] : 0.0;
+        a.out[i] = (float)(base + a.alpha * (double)a.x[i]);
+    }
+}

@@ -1,0 +1,52 @@
+//! Whole-vector arithmetic on tensors, for optimisers: the dot products, norms and updates of
+//! L-BFGS's two-loop recursion. Nothing here is tracked by autograd (optimisers work on
+//! gradients, not through them), and only the scalar answers leave the tensors' device.
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.shape() == b.shape() {
+        Ok(())
+    } else {
+        Err(Error::shape(
+            op,
+            format!("shapes {:?} and {:?} differ", a.shape(), b.shape()),
+        ))
+    }
+}
+
+impl Tensor {
+    /// Σ aᵢ·bᵢ over all elements, accumulated in f64.
+    pub fn dot(&self, other: &Tensor) -> Result<f64> {
+        same_shape("dot", self, other)?;
+        self.storage()
+            .dot(self.layout(), other.storage(), other.layout())
+    }
+
+    /// Σ |aᵢ| (the L¹ norm), in f64.
+    pub fn sum_abs(&self) -> Result<f64> {
+        self.storage().sum_abs(self.layout())
+    }
+
+    /// max |aᵢ| (the L∞ norm); NaN entries are skipped, so test [`Tensor::all_finite`] first.
+    pub fn max_abs(&self) -> Result<f64> {
+        self.storage().max_abs(self.layout())
+    }
+
+    /// `self + alpha·x`, each element formed in f64 and rounded once (as L-BFGS's updates are,
+    /// so that a long chain of them does not drift). Untracked.
+    pub fn add_scaled(&self, alpha: f64, x: &Tensor) -> Result<Tensor> {
+        same_shape("add_scaled", self, x)?;
+        let storage = x
+            .storage()
+            .axpy(alpha, x.layout(), Some((self.storage(), self.layout())))?;
+        Ok(Tensor::from_storage(storage, self.shape()))
+    }
+
+    /// `alpha·self`, each element formed in f64 and rounded once. Untracked.
+    pub fn scaled(&self, alpha: f64) -> Result<Tensor> {
+        let storage = self.storage().axpy(alpha, self.layout(), None)?;
+        Ok(Tensor::from_storage(storage, self.shape()))
+    }
+}
