@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use engine::models::{load_vgg_or_default, Pooling, Vgg};
-use engine::{Error, Result};
+use engine::{Device, Result};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -32,19 +32,28 @@ pub struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    /// Load the network, or explain why it can't be used here.
-    pub fn load(&self) -> Result<Vgg> {
-        if self.device == DeviceArg::Cuda {
-            return Err(Error::invalid(
-                "--device cuda",
-                "this build of picasso has no CUDA support yet; run with --device cpu",
-            ));
+    /// The device to compute on, opened: a missing driver, GPU or library is an error here,
+    /// before any work starts.
+    pub fn device(&self) -> Result<Device> {
+        match self.device {
+            DeviceArg::Cpu => Ok(Device::Cpu),
+            DeviceArg::Cuda => {
+                engine::cuda::CudaDevice::get(0)?;
+                Ok(Device::Cuda(0))
+            }
         }
+    }
+
+    /// Load the network onto the chosen device, or explain why it can't be used here.
+    pub fn load(&self) -> Result<Vgg> {
+        let device = self.device()?;
         let pooling = match self.pooling {
             PoolingArg::Max => Pooling::Max,
             PoolingArg::Avg => Pooling::Avg,
         };
-        Ok(load_vgg_or_default(self.weights.as_deref())?.with_pooling(pooling))
+        load_vgg_or_default(self.weights.as_deref())?
+            .with_pooling(pooling)
+            .to_device(device)
     }
 
     /// Human-readable name of the weights in use.

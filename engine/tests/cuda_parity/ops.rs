@@ -1,10 +1,8 @@
 //! Every elementwise, copy, reduction, matrix and vector op: CPU against CUDA, forward and
 //! backward, on dense, transposed, narrowed, permuted, broadcast and offset views.
-//! (On a machine without a GPU these run in the host emulator; see cuda_common.)
+//! (On a machine without a GPU these run in the host emulator; see common.rs.)
 
-mod cuda_common;
-
-use cuda_common::{assert_close, check_op, cuda, random, values};
+use super::common::{assert_close, check_op, cuda, random, values};
 use engine::{Device, Error, Tensor};
 
 const TIGHT: f32 = 1e-5;

@@ -3,7 +3,8 @@
 //! A real GPU when one is usable. Without one, the host emulator (the same `.cu` kernels
 //! compiled for the CPU and run thread by thread), so that every launch, view and cuBLAS call
 //! is still checked; the reason is printed. `REQUIRE_CUDA=1` turns a missing GPU into a
-//! failure (the GPU machine's device check sets it).
+//! failure (the GPU machine's device check sets it), `REQUIRE_EMULATOR=1` a missing emulator
+//! (CI sets it).
 
 #![allow(dead_code)]
 
@@ -28,6 +29,9 @@ pub fn cuda() -> Option<Device> {
         engine::cuda::use_host_emulator(true);
         match CudaDevice::get(0) {
             Ok(_) => Some(Device::Cuda(0)),
+            Err(e) if std::env::var("REQUIRE_EMULATOR").is_ok_and(|v| v == "1") => {
+                panic!("REQUIRE_EMULATOR=1 but the host emulator cannot run: {e}")
+            }
             Err(e) => {
                 println!("skipped: no GPU and no emulator ({e})");
                 None

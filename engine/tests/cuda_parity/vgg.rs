@@ -2,15 +2,27 @@
 //! convolutions with fused ReLU, pooling, Gram matrices, total variation — and its gradient with
 //! respect to the image: CPU against CUDA.
 
-mod cuda_common;
-
-use cuda_common::{assert_close, cuda, random};
-use engine::models::{load_embedded_vgg16, Pooling};
+use super::common::{assert_close, cuda, random};
+use engine::models::{load_vgg, Pooling};
 use engine::style::{Objective, ObjectiveConfig};
 
 /// An image of pixels 0..255.
 fn image(h: usize, w: usize, seed: u64) -> engine::Tensor {
     random(&[1, 3, h, w], seed).affine(127.0, 128.0).unwrap()
+}
+
+/// The embedded network's file, read from disk so that this test binary does not carry 29 MB
+/// of weights to the GPU machine: beside the sources when they are there, else from the
+/// repository root the device check runs in.
+fn vgg16() -> engine::models::Vgg {
+    let relative = "weights/vgg16-imagenet-f16.safetensors";
+    let beside_sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let path = if beside_sources.is_file() {
+        beside_sources
+    } else {
+        std::path::Path::new("engine").join(relative)
+    };
+    load_vgg(&path).unwrap()
 }
 
 #[test]
@@ -19,7 +31,7 @@ fn objective_and_gradient_match_the_cpu() {
     // Small, so that the emulator gets through it in seconds; relu5_1 is then 2×3.
     let (h, w) = (32, 48);
     for pooling in [Pooling::Max, Pooling::Avg] {
-        let cpu_net = load_embedded_vgg16().unwrap().with_pooling(pooling);
+        let cpu_net = vgg16().with_pooling(pooling);
         let gpu_net = cpu_net.to_device(device).unwrap();
         assert_eq!(gpu_net.device(), device);
         let (content, style, start) = (image(h, w, 1), image(h, w, 2), image(h, w, 3));

@@ -2,9 +2,7 @@
 //! ties and NaN, average with padding): CPU against CUDA. Convolutions run twice, with the
 //! default column buffer and with one so small that every image is cut into many tiles.
 
-mod cuda_common;
-
-use cuda_common::{assert_close, check_op, cuda, random};
+use super::common::{assert_close, check_op, cuda, random};
 use engine::autograd::Conv2dParams;
 use engine::Tensor;
 use std::sync::Mutex;
