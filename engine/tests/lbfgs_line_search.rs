@@ -5,7 +5,12 @@
 
 use engine::style::line_search::{CURVATURE, SUFFICIENT_DECREASE};
 use engine::style::{Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
-use engine::Result;
+use engine::{Result, Tensor};
+
+/// A gradient computed in f64, rounded to f32 like the engine's, as a tensor.
+fn gradient(grad: &[f64]) -> Tensor {
+    Tensor::from_vec(grad.iter().map(|&g| g as f32).collect(), &[grad.len()]).unwrap()
+}
 
 /// Σᵢ 100 (xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)², minimum 0 at (1, …, 1). Computed in f64 from the f32
 /// parameters; the gradient is rounded to f32 like the engine's.
@@ -22,7 +27,7 @@ fn rosenbrock(x: &[f32]) -> Sample<()> {
     }
     Sample {
         loss,
-        grad: grad.iter().map(|&g| g as f32).collect(),
+        grad: gradient(&grad),
         tag: (),
     }
 }
@@ -47,7 +52,7 @@ fn pseudo_huber(x: &[f32]) -> Sample<()> {
     }
     Sample {
         loss,
-        grad: grad.iter().map(|&g| g as f32).collect(),
+        grad: gradient(&grad),
         tag: (),
     }
 }
@@ -81,24 +86,24 @@ fn minimise_fn(
     budget: usize,
 ) -> Run {
     let mut opt = Lbfgs::new(config).unwrap();
-    let mut x = start.to_vec();
+    let mut x = Tensor::from_slice(start, &[start.len()]).unwrap();
     let mut losses = vec![];
     let mut steps = vec![];
-    let mut current = objective(&x);
+    let mut current = objective(&x.to_vec().unwrap());
     losses.push(current.loss);
     let mut converged = false;
     while losses.len() < budget {
         let remaining = budget - losses.len();
-        let mut evaluate = |p: &[f32]| -> Result<Option<Sample<()>>> {
+        let mut evaluate = |p: &Tensor| -> Result<Option<Sample<()>>> {
             assert!(
                 losses.len() < budget,
                 "asked for more evaluations than allowed"
             );
-            let sample = objective(p);
+            let sample = objective(&p.to_vec()?);
             losses.push(sample.loss);
             Ok(Some(sample))
         };
-        let x_before = x.clone();
+        let x_before = x.to_vec().unwrap();
         match opt
             .iterate(&mut x, &current, remaining, &mut evaluate)
             .unwrap()
@@ -108,7 +113,7 @@ fn minimise_fn(
                     before: current,
                     after: after.clone(),
                     x_before,
-                    x_after: x.clone(),
+                    x_after: x.to_vec().unwrap(),
                 });
                 current = after;
             }
@@ -122,7 +127,7 @@ fn minimise_fn(
     Run {
         losses,
         steps,
-        x,
+        x: x.to_vec().unwrap(),
         converged,
     }
 }
@@ -173,8 +178,8 @@ fn strong_wolfe_lbfgs_converges_on_rosenbrock_and_every_step_satisfies_the_condi
                 continue;
             }
             judged += 1;
-            let slope = dot(&step.before.grad, &s);
-            let slope_after = dot(&step.after.grad, &s);
+            let slope = dot(&step.before.grad.to_vec().unwrap(), &s);
+            let slope_after = dot(&step.after.grad.to_vec().unwrap(), &s);
             assert!(slope < 0.0, "{n}-D step {k}: not a descent direction");
             let decrease = step.before.loss + SUFFICIENT_DECREASE * slope;
             assert!(
@@ -352,23 +357,25 @@ fn single_line_searches_try_the_same_step_lengths_as_pytorch() {
             let (loss, slope) = line_function(function, x);
             Sample {
                 loss,
-                grad: vec![slope as f32],
+                grad: gradient(&[slope]),
                 tag: (),
             }
         };
         let start = sample(0.0);
-        let slope = start.grad[0] as f64;
+        let slope = start.grad.item().unwrap() as f64;
         let mut tried = vec![];
-        let mut evaluate = |p: &[f32]| -> Result<Option<Sample<()>>> {
-            tried.push(p[0] as f64);
-            Ok(Some(sample(p[0] as f64)))
+        let mut evaluate = |p: &Tensor| -> Result<Option<Sample<()>>> {
+            let x = p.item()? as f64;
+            tried.push(x);
+            Ok(Some(sample(x)))
         };
         let limits = SearchLimits {
             tolerance_change: 1e-9,
             max_ls: 25,
         };
         let t0 = search["t0"].as_f64().unwrap();
-        let found = strong_wolfe(&[0.0], &[1.0], t0, &start, slope, limits, &mut evaluate)
+        let (x, d) = (gradient(&[0.0]), gradient(&[1.0]));
+        let found = strong_wolfe(&x, &d, t0, &start, slope, limits, &mut evaluate)
             .unwrap()
             .unwrap();
         let theirs: Vec<f64> = search["tried"]

@@ -8,6 +8,11 @@
 //! With [`LineSearch::StrongWolfe`] the step length is searched for instead, as with PyTorch's
 //! `line_search_fn="strong_wolfe"` (see `line_search.rs`).
 //!
+//! The parameters, the gradient and the remembered pairs are tensors on the parameters' device;
+//! only scalars (dot products, norms) come back to the host, which is all the control flow
+//! needs. On the CPU every sum and update is formed in f64 exactly as before the GPU existed,
+//! so results compare number for number with earlier runs and with PyTorch.
+//!
 //! Two ways to drive it:
 //! - [`Lbfgs::step`] moves the parameters given the loss and gradient at them (fixed step only);
 //!   the caller evaluates the objective at the new point;
@@ -17,6 +22,7 @@
 
 use super::line_search::{point_on_line, strong_wolfe, Evaluate, SearchLimits};
 use crate::error::{Error, Result};
+use crate::tensor::Tensor;
 
 /// How L-BFGS chooses the step length along its direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,7 +39,7 @@ pub enum LineSearch {
 /// L-BFGS settings.
 #[derive(Clone, Copy, Debug)]
 pub struct LbfgsConfig {
-    /// How many (s, y) pairs to remember. Memory is params × 2 × history.
+    /// How many (s, y) pairs to remember. Memory is params × 2 × history, on the device.
     pub history: usize,
     /// Step length along the search direction.
     pub lr: f32,
@@ -63,7 +69,7 @@ impl Default for LbfgsConfig {
 #[derive(Clone, Debug)]
 pub struct Sample<T> {
     pub loss: f64,
-    pub grad: Vec<f32>,
+    pub grad: Tensor,
     pub tag: T,
 }
 
@@ -82,7 +88,7 @@ pub enum Iteration<T> {
 /// Where to go from the current point.
 struct Direction {
     /// The search direction d = −H·g.
-    d: Vec<f32>,
+    d: Tensor,
     /// The first step length to try.
     t: f64,
     /// The slope along d, g·d (negative: d goes downhill).
@@ -93,13 +99,13 @@ struct Direction {
 pub struct Lbfgs {
     config: LbfgsConfig,
     /// Step differences s = x_{k+1} − x_k, oldest first.
-    steps: Vec<Vec<f32>>,
+    steps: Vec<Tensor>,
     /// Gradient differences y = g_{k+1} − g_k, oldest first.
-    grad_diffs: Vec<Vec<f32>>,
+    grad_diffs: Vec<Tensor>,
     /// 1 / (yᵀs) for each pair.
     rho: Vec<f64>,
-    previous_grad: Option<Vec<f32>>,
-    previous_step: Option<Vec<f32>>,
+    previous_grad: Option<Tensor>,
+    previous_step: Option<Tensor>,
     previous_loss: Option<f64>,
 }
 
@@ -112,28 +118,18 @@ pub enum Converged {
     Change,
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
-}
-
-fn check_lengths(params: &[f32], grad: &[f32]) -> Result<()> {
-    if params.len() == grad.len() {
+fn check_shapes(params: &Tensor, grad: &Tensor) -> Result<()> {
+    if params.shape() == grad.shape() {
         return Ok(());
     }
     Err(Error::shape(
         "lbfgs",
         format!(
-            "{} parameters but {} gradient entries",
-            params.len(),
-            grad.len()
+            "parameters of shape {:?} but a gradient of shape {:?}",
+            params.shape(),
+            grad.shape()
         ),
     ))
-}
-
-fn axpy(alpha: f64, x: &[f32], y: &mut [f32]) {
-    y.iter_mut()
-        .zip(x)
-        .for_each(|(y, &x)| *y = (*y as f64 + alpha * x as f64) as f32);
 }
 
 impl Lbfgs {
@@ -163,9 +159,9 @@ impl Lbfgs {
     /// configured use [`Lbfgs::iterate`]: a search has to evaluate the objective itself.
     pub fn step(
         &mut self,
-        params: &mut [f32],
+        params: &mut Tensor,
         loss: f64,
-        grad: &[f32],
+        grad: &Tensor,
     ) -> Result<std::result::Result<(), Converged>> {
         if self.config.line_search != LineSearch::None {
             return Err(Error::invalid(
@@ -173,8 +169,8 @@ impl Lbfgs {
                 "a line search evaluates the objective at trial points: call iterate with the objective, not step",
             ));
         }
-        check_lengths(params, grad)?;
-        Ok(self.step_fixed(params, loss, grad))
+        check_shapes(params, grad)?;
+        self.step_fixed(params, loss, grad)
     }
 
     // ANCHOR: iterate
@@ -186,7 +182,7 @@ impl Lbfgs {
     /// enough and move there.
     pub fn iterate<T: Clone>(
         &mut self,
-        params: &mut [f32],
+        params: &mut Tensor,
         current: &Sample<T>,
         max_evaluations: usize,
         evaluate: &mut Evaluate<'_, T>,
@@ -197,25 +193,26 @@ impl Lbfgs {
                 "an iteration needs at least one evaluation of the objective",
             ));
         }
-        check_lengths(params, &current.grad)?;
+        check_shapes(params, &current.grad)?;
         match self.config.line_search {
             LineSearch::None => {
-                let start = params.to_vec();
-                let moved = self.step_fixed(params, current.loss, &current.grad);
+                // Tensors are immutable: keeping the start is keeping a handle, not a copy.
+                let start = params.clone();
+                let moved = self.step_fixed(params, current.loss, &current.grad)?;
                 if let Err(converged) = moved {
-                    params.copy_from_slice(&start);
+                    *params = start;
                     return Ok(Iteration::Converged(converged));
                 }
                 match evaluate(params)? {
                     Some(sample) => Ok(Iteration::Moved(sample)),
                     None => {
-                        params.copy_from_slice(&start);
+                        *params = start;
                         Ok(Iteration::Stopped)
                     }
                 }
             }
             LineSearch::StrongWolfe => {
-                let Direction { d, t, slope } = match self.direction(current.loss, &current.grad) {
+                let Direction { d, t, slope } = match self.direction(current.loss, &current.grad)? {
                     Ok(direction) => direction,
                     Err(converged) => return Ok(Iteration::Converged(converged)),
                 };
@@ -231,9 +228,8 @@ impl Lbfgs {
                     return Ok(Iteration::Stopped);
                 };
                 // Move to exactly the point that was evaluated, and remember s = t·d.
-                let moved = point_on_line(params, found.t, &d);
-                params.copy_from_slice(&moved);
-                let step: Vec<f32> = d.iter().map(|&d| (d as f64 * found.t) as f32).collect();
+                *params = point_on_line(params, found.t, &d)?;
+                let step = d.scaled(found.t)?;
                 self.remember(&current.grad, step, current.loss);
                 Ok(Iteration::Moved(found.sample))
             }
@@ -244,45 +240,51 @@ impl Lbfgs {
     /// The fixed step of [`Lbfgs::step`], without the checks.
     fn step_fixed(
         &mut self,
-        params: &mut [f32],
+        params: &mut Tensor,
         loss: f64,
-        grad: &[f32],
-    ) -> std::result::Result<(), Converged> {
-        let Direction { d, t, .. } = self.direction(loss, grad)?;
-        let step: Vec<f32> = d.iter().map(|&d| (d as f64 * t) as f32).collect();
-        let max_step = step.iter().fold(0.0f64, |m, s| m.max(s.abs() as f64));
-        axpy(1.0, &step, params);
+        grad: &Tensor,
+    ) -> Result<std::result::Result<(), Converged>> {
+        let Direction { d, t, .. } = match self.direction(loss, grad)? {
+            Ok(direction) => direction,
+            Err(converged) => return Ok(Err(converged)),
+        };
+        let step = d.scaled(t)?;
+        let max_step = step.max_abs()?;
+        *params = params.add_scaled(1.0, &step)?;
         self.remember(grad, step, loss);
         if max_step <= self.config.tolerance_change {
-            return Err(Converged::Change);
+            return Ok(Err(Converged::Change));
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// The stopping tests, the memory update with the last step, and the new direction with
     /// its first step length — everything before the step itself.
-    fn direction(&mut self, loss: f64, grad: &[f32]) -> std::result::Result<Direction, Converged> {
-        let max_grad = grad.iter().fold(0.0f64, |m, g| m.max(g.abs() as f64));
+    fn direction(
+        &mut self,
+        loss: f64,
+        grad: &Tensor,
+    ) -> Result<std::result::Result<Direction, Converged>> {
+        let max_grad = grad.max_abs()?;
         if max_grad <= self.config.tolerance_grad {
-            return Err(Converged::Gradient);
+            return Ok(Err(Converged::Gradient));
         }
         if let Some(previous) = self.previous_loss {
             if (loss - previous).abs() < self.config.tolerance_change {
-                return Err(Converged::Change);
+                return Ok(Err(Converged::Change));
             }
         }
         if let Some(previous) = &self.previous_step {
             // A step this small changes nothing (a fixed step already stops when it takes
             // one; after a line search the point reached is evaluated first, so we stop here).
-            let max_step = previous.iter().fold(0.0f64, |m, s| m.max(s.abs() as f64));
-            if max_step <= self.config.tolerance_change {
-                return Err(Converged::Change);
+            if previous.max_abs()? <= self.config.tolerance_change {
+                return Ok(Err(Converged::Change));
             }
         }
         let first = self.previous_grad.is_none();
         if let (Some(prev_g), Some(prev_s)) = (&self.previous_grad, &self.previous_step) {
-            let y: Vec<f32> = grad.iter().zip(prev_g).map(|(g, p)| g - p).collect();
-            let ys = dot(&y, prev_s);
+            let y = grad.sub(prev_g)?;
+            let ys = y.dot(prev_s)?;
             // Only a pair with positive curvature keeps the inverse-Hessian estimate positive.
             if ys > 1e-10 {
                 if self.steps.len() == self.config.history {
@@ -295,51 +297,51 @@ impl Lbfgs {
                 self.rho.push(1.0 / ys);
             }
         }
-        let d = self.two_loop(grad);
+        let d = self.two_loop(grad)?;
         let t = if first {
-            let l1: f64 = grad.iter().map(|g| g.abs() as f64).sum();
+            let l1 = grad.sum_abs()?;
             (1.0f64).min(1.0 / l1) * self.config.lr as f64
         } else {
             self.config.lr as f64
         };
-        let slope = dot(grad, &d);
+        let slope = grad.dot(&d)?;
         if slope > -self.config.tolerance_change {
-            return Err(Converged::Change);
+            return Ok(Err(Converged::Change));
         }
-        Ok(Direction { d, t, slope })
+        Ok(Ok(Direction { d, t, slope }))
     }
 
     /// Keep what the next iteration's memory update needs: the gradient and loss where this
     /// step started, and the step s taken.
-    fn remember(&mut self, grad: &[f32], step: Vec<f32>, loss: f64) {
-        self.previous_grad = Some(grad.to_vec());
+    fn remember(&mut self, grad: &Tensor, step: Tensor, loss: f64) {
+        self.previous_grad = Some(grad.clone());
         self.previous_step = Some(step);
         self.previous_loss = Some(loss);
     }
 
     // ANCHOR: two_loop
     /// The two-loop recursion: −H·g with H the L-BFGS inverse-Hessian estimate.
-    fn two_loop(&self, grad: &[f32]) -> Vec<f32> {
-        let mut q: Vec<f32> = grad.iter().map(|g| -g).collect();
+    fn two_loop(&self, grad: &Tensor) -> Result<Tensor> {
+        let mut q = grad.neg()?;
         let n = self.steps.len();
         if n == 0 {
-            return q;
+            return Ok(q);
         }
         let mut alpha = vec![0.0f64; n];
         for i in (0..n).rev() {
-            alpha[i] = dot(&self.steps[i], &q) * self.rho[i];
-            axpy(-alpha[i], &self.grad_diffs[i], &mut q);
+            alpha[i] = self.steps[i].dot(&q)? * self.rho[i];
+            q = q.add_scaled(-alpha[i], &self.grad_diffs[i])?;
         }
         // Scale by yᵀs / yᵀy of the newest pair: a cheap estimate of the Hessian's size.
         let newest = n - 1;
-        let h_diag =
-            1.0 / (self.rho[newest] * dot(&self.grad_diffs[newest], &self.grad_diffs[newest]));
-        q.iter_mut().for_each(|v| *v = (*v as f64 * h_diag) as f32);
+        let yy = self.grad_diffs[newest].dot(&self.grad_diffs[newest])?;
+        let h_diag = 1.0 / (self.rho[newest] * yy);
+        q = q.scaled(h_diag)?;
         for (i, a) in alpha.iter().enumerate() {
-            let beta = dot(&self.grad_diffs[i], &q) * self.rho[i];
-            axpy(a - beta, &self.steps[i], &mut q);
+            let beta = self.grad_diffs[i].dot(&q)? * self.rho[i];
+            q = q.add_scaled(a - beta, &self.steps[i])?;
         }
-        q
+        Ok(q)
     }
     // ANCHOR_END: two_loop
 }
@@ -349,33 +351,40 @@ mod tests {
     use super::*;
 
     /// Rosenbrock's banana valley: a classic test that plain gradient descent crawls through.
-    fn rosenbrock(p: &[f32]) -> (f64, Vec<f32>) {
+    fn rosenbrock(p: &Tensor) -> (f64, Tensor) {
+        let p = p.to_vec().unwrap();
         let (x, y) = (p[0] as f64, p[1] as f64);
         let f = (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2);
         let gx = -2.0 * (1.0 - x) - 400.0 * x * (y - x * x);
         let gy = 200.0 * (y - x * x);
-        (f, vec![gx as f32, gy as f32])
+        (
+            f,
+            Tensor::from_vec(vec![gx as f32, gy as f32], &[2]).unwrap(),
+        )
     }
 
     #[test]
     fn minimises_a_quadratic_in_a_few_steps() {
         // f = Σ cᵢ xᵢ² with very different curvatures.
         let c = [1.0f32, 10.0, 100.0];
-        let mut x = vec![1.0f32, 1.0, 1.0];
+        let mut x = Tensor::ones(&[3]);
         let mut opt = Lbfgs::new(LbfgsConfig::default()).unwrap();
         for _ in 0..30 {
-            let f: f64 = x.iter().zip(&c).map(|(x, c)| (c * x * x) as f64).sum();
-            let g: Vec<f32> = x.iter().zip(&c).map(|(x, c)| 2.0 * c * x).collect();
+            let v = x.to_vec().unwrap();
+            let f: f64 = v.iter().zip(&c).map(|(x, c)| (c * x * x) as f64).sum();
+            let g: Vec<f32> = v.iter().zip(&c).map(|(x, c)| 2.0 * c * x).collect();
+            let g = Tensor::from_vec(g, &[3]).unwrap();
             if opt.step(&mut x, f, &g).unwrap().is_err() {
                 break;
             }
         }
+        let x = x.to_vec().unwrap();
         assert!(x.iter().all(|v| v.abs() < 1e-3), "{x:?}");
     }
 
     #[test]
     fn makes_progress_on_rosenbrock() {
-        let mut p = vec![-1.2f32, 1.0];
+        let mut p = Tensor::from_vec(vec![-1.2, 1.0], &[2]).unwrap();
         let mut opt = Lbfgs::new(LbfgsConfig {
             lr: 0.5,
             ..Default::default()
@@ -389,7 +398,7 @@ mod tests {
             }
         }
         let end = rosenbrock(&p).0;
-        assert!(end < start * 1e-3, "from {start} to {end} at {p:?}");
+        assert!(end < start * 1e-3, "from {start} to {end} at {p}");
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 use super::lbfgs::Sample;
 use crate::error::Result;
+use crate::tensor::Tensor;
 
 /// c₁ of the sufficient-decrease (Armijo) condition.
 pub const SUFFICIENT_DECREASE: f64 = 1e-4;
@@ -27,19 +28,13 @@ pub const CURVATURE: f64 = 0.9;
 
 /// The objective along the line: called with a point, it returns the loss and gradient there, or
 /// `None` when no more evaluations may be made (an interruption, a NaN, a spent budget).
-pub type Evaluate<'a, T> = dyn FnMut(&[f32]) -> Result<Option<Sample<T>>> + 'a;
+pub type Evaluate<'a, T> = dyn FnMut(&Tensor) -> Result<Option<Sample<T>>> + 'a;
 
-/// The point x + t·d, rounded to f32 like the parameters. The line search and the optimiser's
-/// final move both use this, so the accepted parameters are exactly the ones evaluated.
-pub fn point_on_line(x: &[f32], t: f64, d: &[f32]) -> Vec<f32> {
-    x.iter()
-        .zip(d)
-        .map(|(&x, &d)| (x as f64 + t * d as f64) as f32)
-        .collect()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+/// The point x + t·d, formed in f64 and rounded to f32 like the parameters. The line search and
+/// the optimiser's final move both use this, so the accepted parameters are exactly the ones
+/// evaluated.
+pub fn point_on_line(x: &Tensor, t: f64, d: &Tensor) -> Result<Tensor> {
+    x.add_scaled(t, d)
 }
 
 // ANCHOR: cubic
@@ -103,8 +98,8 @@ pub struct SearchLimits {
 /// Returns `None` when `evaluate` refused a point: the search was cut short and x stays the
 /// best known point.
 pub fn strong_wolfe<T: Clone>(
-    x: &[f32],
-    d: &[f32],
+    x: &Tensor,
+    d: &Tensor,
     t: f64,
     start: &Sample<T>,
     slope: f64,
@@ -112,15 +107,15 @@ pub fn strong_wolfe<T: Clone>(
     evaluate: &mut Evaluate<'_, T>,
 ) -> Result<Option<Found<T>>> {
     let (f, gtd) = (start.loss, slope);
-    let d_norm = d.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+    let d_norm = d.max_abs()?;
     let mut evaluations = 0;
     // Evaluate the objective at x + t·d; `None` ends the search.
     let mut try_step = |t: f64| -> Result<Option<Trial<T>>> {
-        let Some(sample) = evaluate(&point_on_line(x, t, d))? else {
+        let Some(sample) = evaluate(&point_on_line(x, t, d)?)? else {
             return Ok(None);
         };
         evaluations += 1;
-        let slope = dot(&sample.grad, d);
+        let slope = sample.grad.dot(d)?;
         Ok(Some(Trial { t, sample, slope }))
     };
     // The starting point, t = 0, as a trial: it can end up as one end of the bracket.
@@ -276,24 +271,27 @@ mod tests {
         assert_eq!(t, 0.5);
     }
 
-    fn quadratic(x: &[f32]) -> Sample<()> {
+    fn quadratic(x: &Tensor) -> Sample<()> {
         // f = (x − 3)², minimum at 3.
-        let v = x[0] as f64 - 3.0;
+        let v = x.item().unwrap() as f64 - 3.0;
         Sample {
             loss: v * v,
-            grad: vec![(2.0 * v) as f32],
+            grad: Tensor::from_vec(vec![(2.0 * v) as f32], &[1]).unwrap(),
             tag: (),
         }
     }
 
+    fn one(v: f32) -> Tensor {
+        Tensor::from_vec(vec![v], &[1]).unwrap()
+    }
+
     #[test]
     fn a_too_short_first_step_is_extrapolated_until_the_conditions_hold() {
-        let x = [0.0f32];
-        let d = [1.0f32];
+        let (x, d) = (one(0.0), one(1.0));
         let start = quadratic(&x);
-        let slope = dot(&start.grad, &d);
+        let slope = start.grad.dot(&d).unwrap();
         let mut calls = 0;
-        let mut evaluate = |p: &[f32]| -> Result<Option<Sample<()>>> {
+        let mut evaluate = |p: &Tensor| -> Result<Option<Sample<()>>> {
             calls += 1;
             Ok(Some(quadratic(p)))
         };
@@ -304,19 +302,18 @@ mod tests {
         let found = strong_wolfe(&x, &d, 0.01, &start, slope, limits, &mut evaluate)
             .unwrap()
             .unwrap();
-        let end = quadratic(&point_on_line(&x, found.t, &d));
+        let end = quadratic(&point_on_line(&x, found.t, &d).unwrap());
         assert!(end.loss <= start.loss + SUFFICIENT_DECREASE * found.t * slope);
-        assert!(dot(&end.grad, &d).abs() <= CURVATURE * slope.abs());
+        assert!(end.grad.dot(&d).unwrap().abs() <= CURVATURE * slope.abs());
         assert_eq!(found.evaluations, calls);
         assert_eq!(found.sample.loss, end.loss);
     }
 
     #[test]
     fn a_refused_evaluation_ends_the_search() {
-        let x = [0.0f32];
-        let d = [1.0f32];
+        let (x, d) = (one(0.0), one(1.0));
         let start = quadratic(&x);
-        let mut evaluate = |_: &[f32]| -> Result<Option<Sample<()>>> { Ok(None) };
+        let mut evaluate = |_: &Tensor| -> Result<Option<Sample<()>>> { Ok(None) };
         let limits = SearchLimits {
             tolerance_change: 1e-9,
             max_ls: 25,
@@ -328,11 +325,10 @@ mod tests {
     #[test]
     fn no_more_than_max_ls_plus_one_evaluations() {
         // A far too long first step: the search must zoom back, but may only look twice.
-        let x = [0.0f32];
-        let d = [1.0f32];
+        let (x, d) = (one(0.0), one(1.0));
         let start = quadratic(&x);
         let mut calls = 0;
-        let mut evaluate = |p: &[f32]| -> Result<Option<Sample<()>>> {
+        let mut evaluate = |p: &Tensor| -> Result<Option<Sample<()>>> {
             calls += 1;
             Ok(Some(quadratic(p)))
         };

@@ -1,6 +1,10 @@
 //! The optimisation loop: the pixels are the parameters. Starting from an initial image, each
 //! evaluation runs the network forward and backward to get ∂L/∂pixels, and an optimiser moves
 //! the pixels downhill.
+//!
+//! Everything image-sized — the image, its gradient, L-BFGS's history, Adam's moments — stays
+//! on the device of the initial image; only the loss terms and the optimiser's scalars come back
+//! to the host. (The caller copies an image out when it saves one.)
 
 use super::lbfgs::{Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 use super::objective::{FeatureExtractor, LossTerms, Objective};
@@ -86,7 +90,6 @@ struct Evaluated {
 struct Evaluator<'a, F> {
     net: &'a dyn FeatureExtractor,
     objective: &'a Objective,
-    shape: Vec<usize>,
     budget: usize,
     /// Total loss of every evaluation so far.
     history: Vec<f64>,
@@ -104,12 +107,13 @@ impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
         self.budget - self.history.len()
     }
 
-    fn evaluate(&mut self, pixels: &[f32]) -> Result<Option<Sample<Evaluated>>> {
+    fn evaluate(&mut self, pixels: &Tensor) -> Result<Option<Sample<Evaluated>>> {
         if self.stop.is_some() || self.remaining() == 0 {
             return Ok(None);
         }
-        let image = Tensor::from_vec(pixels.to_vec(), &self.shape)?;
+        let image = pixels.detach();
         let eval = self.objective.evaluate(self.net, &image)?;
+        // Only the answer leaves the device.
         if !eval.total.is_finite() || !eval.grad.all_finite()? {
             self.stop = Some(StopReason::Diverged);
             return Ok(None);
@@ -131,7 +135,7 @@ impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
         }
         Ok(Some(Sample {
             loss: eval.total,
-            grad: eval.grad.to_vec()?,
+            grad: eval.grad,
             tag: Evaluated {
                 image,
                 terms: eval.terms,
@@ -159,7 +163,7 @@ pub fn optimise(
         ));
     }
     let shape = init.shape().to_vec();
-    let mut pixels = init.to_vec()?;
+    let mut pixels = init.detach();
     let mut stepper = match optimizer {
         ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Lbfgs::new(config)?),
         ImageOptimizer::Adam { lr } => Stepper::Adam(Adam::new(lr)?),
@@ -167,7 +171,6 @@ pub fn optimise(
     let mut evaluator = Evaluator {
         net,
         objective,
-        shape: shape.clone(),
         budget: evaluations,
         history: Vec::with_capacity(evaluations),
         stop: None,
@@ -199,7 +202,7 @@ pub fn optimise(
         if remaining == 0 {
             break StopReason::Budget;
         }
-        let mut evaluate = |x: &[f32]| evaluator.evaluate(x);
+        let mut evaluate = |x: &Tensor| evaluator.evaluate(x);
         let next = match &mut stepper {
             // L-BFGS evaluates through the closure: once with a fixed step, as often as its
             // line search needs (never more than `remaining`) with one.
@@ -212,10 +215,9 @@ pub fn optimise(
             }
             Stepper::Adam(opt) => {
                 let mut param = current.tag.image.requires_grad();
-                let grad = Tensor::from_vec(current.grad.clone(), &shape)?;
-                let grads = crate::autograd::Gradients::single(&param, grad);
+                let grads = crate::autograd::Gradients::single(&param, current.grad.clone());
                 opt.step(&mut [&mut param], &grads)?;
-                pixels = param.to_vec()?;
+                pixels = param.detach();
                 evaluate(&pixels)?
             }
         };
