@@ -3,17 +3,20 @@
 //!
 //! cargo bench -p picasso-engine --bench vgg_conv -- [--net vgg16|vgg19] [--size 256|512]
 //!     [--iters N] [--layers] [--ab] [--algo auto|im2col|winograd] [--naive]
+//!     [--device cpu|cuda] [--tf32]
 //! (or VGG_NET / VGG_SIZE / VGG_ITERS / VGG_ALGO in the environment). `--layers` adds a per-layer table,
 //! `--ab` one comparing Winograd with im2col layer by layer;
 //! `--naive` times textbook loops on one layer;
 //! `--algo` picks the algorithm for 3×3 layers (default auto: Winograd where it pays off).
 //!
 //! Prints the median milliseconds per iteration, the achieved GFLOP/s (convolutions only,
-//! forward + input gradient, 2 FLOPs per multiply-add) and the peak resident memory.
+//! forward + input gradient, 2 FLOPs per multiply-add) and the peak memory: resident memory on
+//! the CPU; on a GPU, device memory in use at the end (the allocator's pool keeps its
+//! high-water mark). `--tf32` lets cuBLAS use TF32 tensor cores.
 
 use engine::autograd::Conv2dParams;
 use engine::cpu::conv::{set_algorithm, ConvAlgorithm};
-use engine::{Rng, Tensor};
+use engine::{Device, Rng, Tensor};
 use std::time::Instant;
 
 /// Channel widths; 0 is a 2×2 max pool. Both nets end at conv5_1 + ReLU (relu5_1).
@@ -263,9 +266,41 @@ fn main() {
     if args.iter().any(|a| a == "--naive") {
         naive_row();
     }
+    let device: Device = arg("--device", "VGG_DEVICE", "cpu")
+        .parse()
+        .expect("--device takes cpu or cuda");
+    if let Device::Cuda(n) = device {
+        if let Err(e) = engine::cuda::CudaDevice::get(n) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+    if args.iter().any(|a| a == "--tf32") {
+        engine::cuda::set_tf32(true).expect("TF32 could not be enabled");
+    }
     let mut rng = Rng::new(0);
-    let layers = build(&net, &mut rng);
-    let image = Tensor::rand_uniform(&[1, 3, size, size], -1.0, 1.0, &mut rng).requires_grad();
+    let layers: Vec<Option<Conv>> = build(&net, &mut rng)
+        .into_iter()
+        .map(|layer| {
+            layer.map(|c| Conv {
+                weight: c.weight.to_device(device).unwrap(),
+                bias: c.bias.to_device(device).unwrap(),
+            })
+        })
+        .collect();
+    let image = Tensor::rand_uniform(&[1, 3, size, size], -1.0, 1.0, &mut rng)
+        .to_device(device)
+        .unwrap()
+        .requires_grad();
+    // GPU work is queued: wait for it before reading a clock.
+    let wait = || {
+        if let Device::Cuda(n) = device {
+            engine::cuda::CudaDevice::get(n)
+                .unwrap()
+                .synchronize()
+                .unwrap();
+        }
+    };
 
     if args.iter().any(|a| a == "--layers" || a == "--ab") {
         per_layer(&layers, &image, iters, args.iter().any(|a| a == "--ab"));
@@ -280,6 +315,7 @@ fn main() {
             .backward_with(&features.ones_like().unwrap())
             .unwrap();
         assert!(grads.get(&image).is_some() && grads.len() == 1);
+        wait();
         if i > 0 {
             // iteration 0 is a warm-up (page faults, thread pools)
             times.push(t.elapsed().as_secs_f64() * 1e3);
@@ -293,6 +329,12 @@ fn main() {
     let load = load.split_whitespace().next().unwrap_or("?");
     println!("impl      net    size  ms/iter  GFLOP/s  peak_MB   cpu_ms  (median of {iters}; runs {times:.0?}; load {load})");
     let rate = gflop / ms * 1e3;
-    let peak = peak_rss_mb();
-    println!("ours      {net:<6} {size:>4} {ms:>8.0} {rate:>8.1} {peak:>8.0} {cpu:>8.0}");
+    let peak = match device {
+        Device::Cpu => peak_rss_mb(),
+        Device::Cuda(n) => {
+            let (free, total) = engine::cuda::CudaDevice::get(n).unwrap().memory().unwrap();
+            (total - free) as f64 / (1 << 20) as f64
+        }
+    };
+    println!("ours      {net:<6} {size:>4} {ms:>8.1} {rate:>8.1} {peak:>8.0} {cpu:>8.0}");
 }

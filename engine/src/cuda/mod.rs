@@ -43,8 +43,12 @@ pub fn use_host_emulator(enabled: bool) {
     HOST_EMULATOR.store(enabled, Ordering::SeqCst);
 }
 
+/// The emulator is chosen by [`use_host_emulator`], or for a whole program (the CLI, a
+/// benchmark) by `PICASSO_CUDA_EMULATOR=1` in the environment: a way to run the CUDA path end to
+/// end on a machine without a GPU, slowly.
 pub(crate) fn host_emulator_chosen() -> bool {
     HOST_EMULATOR.load(Ordering::SeqCst)
+        || std::env::var("PICASSO_CUDA_EMULATOR").is_ok_and(|v| v == "1")
 }
 
 /// Let FP32 matrix products (convolutions included) use TF32 tensor cores: inputs rounded to a
