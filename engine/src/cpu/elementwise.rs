@@ -42,6 +42,7 @@ fn fill_chunks(n: usize, fill: impl Fn(&mut [f32], usize) + Sync) -> Vec<f32> {
     out
 }
 
+// ANCHOR: unary
 pub fn unary(data: &[f32], layout: &Layout, op: UnaryOp) -> Vec<f32> {
     let src = dense(data, layout);
     fill_chunks(src.len(), |dst, start| {
@@ -54,6 +55,7 @@ pub fn unary(data: &[f32], layout: &Layout, op: UnaryOp) -> Vec<f32> {
         }
     })
 }
+// ANCHOR_END: unary
 
 pub fn binary(a: &[f32], la: &Layout, b: &[f32], lb: &Layout, op: BinaryOp) -> Vec<f32> {
     let (lhs, rhs) = (dense(a, la), dense(b, lb));

@@ -257,6 +257,7 @@ pub fn conv2d(
             run(&y, call, [x_len, w.len(), y_len])?;
             continue;
         };
+        // ANCHOR: forward_tiles
         for rows in tiles(g) {
             let t = rows.len() * g.out_w;
             im2col(xn, g, &rows, col)?;
@@ -271,6 +272,7 @@ pub fn conv2d(
             );
             run(&y, call, [col.len(), w.len(), y_len - dst])?;
         }
+        // ANCHOR_END: forward_tiles
     }
     Ok(y)
 }

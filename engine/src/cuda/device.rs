@@ -237,6 +237,7 @@ impl CudaDevice {
         }
     }
 
+    // ANCHOR: launch
     /// Launch `kernel` of `source` over `threads`, compiling and loading `source` on first use.
     pub(crate) fn launch<A: KernelArgs>(
         &self,
@@ -282,6 +283,7 @@ impl CudaDevice {
             _ => unreachable!("modules are built by their own device's backend"),
         }
     }
+    // ANCHOR_END: launch
 
     /// One strided-batched SGEMM (see [`GemmCall`]).
     pub(crate) fn gemm(&self, call: &GemmCall) -> Result<()> {

@@ -53,6 +53,7 @@ __device__ __forceinline__ float apply_unary(u32 op, float x, float p, float q) 
     }
 }
 
+// ANCHOR: unary_map
 struct UnaryArgs {
     const float* x;
     float* y;
@@ -70,6 +71,7 @@ extern "C" __global__ void unary_map(const UnaryArgs a) {
         a.y[i] = apply_unary(a.op, a.x[strided_offset(a.x_view, i)], a.p, a.q);
     }
 }
+// ANCHOR_END: unary_map
 
 // BinaryOp codes, in the order of ops.rs.
 #define OP_ADD 0

@@ -155,12 +155,14 @@ impl Emulator {
                 .library
                 .get(kernel.as_bytes())
                 .map_err(|e| error(kernel, format!("no such kernel: {e}")))?;
+            // ANCHOR: emulated_launch
             for block in 0..grid.blocks {
                 for thread in 0..grid.threads_per_block {
                     set_index(grid.blocks, grid.threads_per_block, block, thread);
                     body(args);
                 }
             }
+            // ANCHOR_END: emulated_launch
         }
         Ok(())
     }

@@ -57,6 +57,7 @@ fn nvrtc_options(capability: (i32, i32)) -> cudarc::nvrtc::CompileOptions {
     }
 }
 
+// ANCHOR: compile
 /// Compile `source` to PTX for a GPU of compute capability `capability` (needs libnvrtc, see
 /// [`nvrtc_available`]). A kernel that does not compile is an error carrying the compiler's
 /// log.
@@ -78,6 +79,7 @@ pub fn compile_ptx(source: &KernelSource, capability: (i32, i32)) -> Result<cuda
         },
     )
 }
+// ANCHOR_END: compile
 
 /// The library names a user has to make findable, with the hint of what to do.
 const LIBRARY_HINT: &str = "install the CUDA toolkit or the pip wheels (e.g. `pip install nvidia-cuda-nvrtc==13.0.* nvidia-cublas==13.0.*`) and put their `lib` folder on LD_LIBRARY_PATH";

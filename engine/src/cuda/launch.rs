@@ -25,6 +25,7 @@ macro_rules! kernel_args {
 }
 pub(crate) use kernel_args;
 
+// ANCHOR: grid
 /// Threads per block: a multiple of the 32-thread warp that keeps every streaming
 /// multiprocessor busy for simple per-element kernels.
 pub const THREADS_PER_BLOCK: u32 = 256;
@@ -48,3 +49,4 @@ pub fn launch_config(threads: u64) -> Grid {
         threads_per_block: THREADS_PER_BLOCK,
     }
 }
+// ANCHOR_END: grid

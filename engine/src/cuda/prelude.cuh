@@ -17,6 +17,7 @@ struct Strided {
     u32 contiguous;
 };
 
+// ANCHOR: strided_offset
 // Where element `i` (counting in row-major order of the view) lives in the buffer.
 __device__ __forceinline__ u64 strided_offset(const Strided& view, u64 i) {
     if (view.contiguous) {
@@ -35,6 +36,7 @@ __device__ __forceinline__ u64 strided_offset(const Strided& view, u64 i) {
 #define FOR_EACH_INDEX(i, n) \
     for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < (u64)(n); \
          i += (u64)gridDim.x * blockDim.x)
+// ANCHOR_END: strided_offset
 
 __device__ __forceinline__ float positive_infinity() { return __int_as_float(0x7f800000); }
 
