@@ -384,4 +384,24 @@ impl Storage {
             (_, Some((y, _))) => Err(mismatch("axpy", self, y)),
         }
     }
+
+    /// 1 where `self` (as x) is free, 0 where it is at a bound with `g` pointing out of the box.
+    pub fn free_mask(
+        &self,
+        l: &Layout,
+        g: &Storage,
+        lg: &Layout,
+        lo: f32,
+        hi: f32,
+    ) -> Result<Storage> {
+        match (self, g) {
+            (Storage::Cpu(x), Storage::Cpu(gd)) => {
+                Ok(Storage::Cpu(cpu::vector::free_mask(x, l, gd, lg, lo, hi)))
+            }
+            (Storage::Cuda(x), Storage::Cuda(gd)) => Ok(Storage::Cuda(cuda::vector::free_mask(
+                x, l, gd, lg, lo, hi,
+            )?)),
+            _ => Err(mismatch("free_mask", self, g)),
+        }
+    }
 }

@@ -49,4 +49,14 @@ impl Tensor {
         let storage = self.storage().axpy(alpha, self.layout(), None)?;
         Ok(Tensor::from_storage(storage, self.shape()))
     }
+
+    /// 1 where this tensor (the parameters) is free to move, 0 where an element sits at `lo`
+    /// with `grad` > 0 or at `hi` with `grad` < 0 (see `style::Bounds`). Untracked.
+    pub fn free_mask(&self, grad: &Tensor, lo: f32, hi: f32) -> Result<Tensor> {
+        same_shape("free_mask", self, grad)?;
+        let storage =
+            self.storage()
+                .free_mask(self.layout(), grad.storage(), grad.layout(), lo, hi)?;
+        Ok(Tensor::from_storage(storage, self.shape()))
+    }
 }

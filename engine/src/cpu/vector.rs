@@ -43,3 +43,13 @@ pub fn axpy(alpha: f64, x: &[f32], lx: &Layout, y: Option<(&[f32], &Layout)>) ->
         None => x.iter().map(|&x| (alpha * x as f64) as f32).collect(),
     }
 }
+
+/// 1 where the variable is free, 0 where it sits at a bound and the gradient points out of the
+/// box (at `lo` with g > 0, at `hi` with g < 0).
+pub fn free_mask(x: &[f32], lx: &Layout, g: &[f32], lg: &Layout, lo: f32, hi: f32) -> Vec<f32> {
+    let (x, g) = (dense(x, lx), dense(g, lg));
+    x.iter()
+        .zip(g.iter())
+        .map(|(&x, &g)| f32::from(!((x <= lo && g > 0.0) || (x >= hi && g < 0.0))))
+        .collect()
+}

@@ -69,3 +69,22 @@ extern "C" __global__ void axpy(const AxpyArgs a) {
         a.out[i] = (float)(base + a.alpha * (double)a.x[i]);
     }
 }
+
+struct FreeMaskArgs {
+    const float* x;
+    const float* g;
+    float* out;
+    u64 n;
+    float lo;
+    float hi;
+};
+
+// 1 where the variable is free, 0 where it sits at a bound and the gradient points out of the
+// box: the active set of a box-constrained optimiser.
+extern "C" __global__ void free_mask(const FreeMaskArgs a) {
+    FOR_EACH_INDEX(i, a.n) {
+        float x = a.x[i], g = a.g[i];
+        bool active = (x <= a.lo && g > 0.0f) || (x >= a.hi && g < 0.0f);
+        a.out[i] = active ? 0.0f : 1.0f;
+    }
+}

@@ -12,7 +12,7 @@ use crate::layout::Layout;
 pub const SOURCE: KernelSource = KernelSource {
     name: "vector",
     code: include_str!("vector.cu"),
-    kernels: &["fold_vector", "combine_partials", "axpy"],
+    kernels: &["fold_vector", "combine_partials", "axpy", "free_mask"],
 };
 
 #[repr(C)]
@@ -48,7 +48,18 @@ struct AxpyArgs {
     alpha: f64,
 }
 
-kernel_args!(FoldArgs, CombineArgs, AxpyArgs);
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct FreeMaskArgs {
+    x: u64,
+    g: u64,
+    out: u64,
+    n: u64,
+    lo: f32,
+    hi: f32,
+}
+
+kernel_args!(FoldArgs, CombineArgs, AxpyArgs, FreeMaskArgs);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fold {
@@ -161,5 +172,30 @@ pub fn axpy(
         alpha,
     };
     device.launch(&SOURCE, "axpy", x.len() as u64, args)?;
+    Ok(out)
+}
+
+/// 1 where the variable is free, 0 where it sits at a bound with the gradient pointing out.
+pub fn free_mask(
+    x: &CudaBuffer,
+    lx: &Layout,
+    g: &CudaBuffer,
+    lg: &Layout,
+    lo: f32,
+    hi: f32,
+) -> Result<CudaBuffer> {
+    let (x, g) = (dense(x, lx)?, dense(g, lg)?);
+    x.buffer().same_device(g.buffer(), "free_mask")?;
+    let device = x.buffer().device();
+    let out = CudaBuffer::uninit(device, x.len(), "free_mask")?;
+    let args = FreeMaskArgs {
+        x: x.address(),
+        g: g.address(),
+        out: out.address(),
+        n: x.len() as u64,
+        lo,
+        hi,
+    };
+    device.launch(&SOURCE, "free_mask", x.len() as u64, args)?;
     Ok(out)
 }

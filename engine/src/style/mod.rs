@@ -1,6 +1,7 @@
 //! Neural style transfer (Gatys, Ecker & Bethge): optimise an image so that a pretrained
 //! network sees the content of one picture and the textures of another.
 
+pub mod bounds;
 pub mod gram;
 pub mod lbfgs;
 pub mod line_search;
@@ -8,6 +9,7 @@ pub mod objective;
 pub mod total_variation;
 pub mod transfer;
 
+pub use bounds::Bounds;
 pub use gram::gram_matrix;
 pub use lbfgs::{Converged, Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 pub use objective::{
