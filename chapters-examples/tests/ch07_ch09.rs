@@ -33,9 +33,6 @@ fn ch07_lists_every_layer_and_the_parameter_count() {
 
 #[test]
 fn ch09_stylizes_and_lowers_the_loss() {
-    if engine::shared_data::shared_file("images/content/tubingen.jpg").is_none() {
-        return;
-    }
     let dir = TempDir::new("ch09");
     let run = Command::new(env!("CARGO_BIN_EXE_ch09_style_transfer"))
         .args(["--quick", "--out"])

@@ -10,11 +10,11 @@
 //! (needs the shared images; `--image PATH` uses another picture).
 
 use chapters_examples::cnn_pictures::{save_map, Map, Scale};
+use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::autograd::Conv2dParams;
 use engine::io::{load_image, LoadOptions};
-use engine::shared_data::shared_file;
 use engine::{Rng, Tensor};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ struct Args {
     #[command(flatten)]
     common: ExampleArgs,
 
-    /// The photo to filter (default: the shared images/content/chelsea.png).
+    /// The photo to filter (default: the repository's engine/assets/images/chelsea.png).
     #[arg(long, value_name = "PATH")]
     image: Option<PathBuf>,
 }
@@ -43,11 +43,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> ExampleResult {
     let out = args.common.output_dir("ch05")?;
-    let path = match &args.image {
-        Some(path) => path.clone(),
-        None => shared_file("images/content/chelsea.png")
-            .ok_or("the default photo is missing: pass --image PATH, or set PICASSO_SHARED")?,
-    };
+    let path = image_or_example(args.image.as_ref(), "chelsea.png")?;
     // --quick: a smaller photo; everything else is already fast.
     let long_side = if args.common.quick { 120 } else { LONG_SIDE };
     let photo = load_image(&path, &LoadOptions::long_side(long_side))?;

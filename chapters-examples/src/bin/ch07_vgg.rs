@@ -6,11 +6,11 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch07_vgg`
 
+use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::io::{load_image, LoadOptions};
 use engine::models::{load_vgg_or_default, Vgg};
-use engine::shared_data::shared_file;
 use engine::{no_grad, Tensor};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ struct Args {
     /// A weights file (default: the embedded ImageNet VGG16).
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// The photo to run through the network (default: the shared Tübingen photo).
+    /// The photo to run through the network (default: the repository's Tübingen photo).
     #[arg(long)]
     image: Option<PathBuf>,
 }
@@ -69,17 +69,8 @@ fn run(args: &Args) -> ExampleResult {
     // ANCHOR_END: load
 
     let size = if quick { 64 } else { 224 };
-    let image = match args
-        .image
-        .clone()
-        .or_else(|| shared_file("images/content/tubingen.jpg"))
-    {
-        Some(path) => load_image(&path, &LoadOptions::long_side(size))?,
-        None => {
-            println!("(no photo found: using a grey image; pass --image to use your own)");
-            Tensor::full(&[1, 3, size as usize, size as usize], 128.0)
-        }
-    };
+    let photo = image_or_example(args.image.as_ref(), "tubingen.jpg")?;
+    let image = load_image(&photo, &LoadOptions::long_side(size))?;
     // ANCHOR: forward
     let names = vgg.layer_names();
     let start = Instant::now();
