@@ -10,6 +10,7 @@
 //! (needs the shared images; `--image PATH` uses another picture).
 
 use chapters_examples::cnn_pictures::{save_map, Map, Scale};
+use chapters_examples::figures::conv_window::{draw_sliding_window, SlidingWindow};
 use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
@@ -64,6 +65,7 @@ fn run(args: &Args) -> ExampleResult {
     )?;
 
     let edges = apply_filters(&grey, &out)?;
+    sliding_window(&out.join("sliding_window.png"))?;
     output_size_table(&grey)?;
     pooling(&edges, &out)?;
     let mut worst = translation_equivariance(&grey)?;
@@ -200,6 +202,38 @@ fn min_max(values: &[f32]) -> (f32, f32) {
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         })
+}
+
+/// The figure of the window sliding over a tiny picture with padding 1 and stride 2, its
+/// output computed by `conv2d` (and printed, so the figure can be checked).
+fn sliding_window(path: &Path) -> engine::Result<()> {
+    #[rustfmt::skip]
+    let picture = [
+        0., 0., 1., 2., 2.,
+        0., 1., 2., 2., 2.,
+        0., 1., 2., 3., 3.,
+        0., 0., 1., 2., 3.,
+        0., 0., 0., 1., 2.,
+    ];
+    let sobel_x = FILTERS[0].kernel;
+    let x = Tensor::from_vec(picture.to_vec(), &[1, 1, 5, 5])?;
+    let weight = Tensor::from_vec(sobel_x.to_vec(), &[1, 1, 3, 3])?;
+    let y = x.conv2d(&weight, None, Conv2dParams::square(2, 1, 1))?;
+    let (oh, ow) = (y.shape()[2], y.shape()[3]);
+    println!("\n== Sliding window: a 5×5 picture, the Sobel x kernel, padding 1, stride 2");
+    println!("output {oh}×{ow} =\n{}", y.reshape(&[oh, ow])?);
+    let output = y.to_vec();
+    let conv = SlidingWindow {
+        input: &picture,
+        input_size: (5, 5),
+        kernel: &sobel_x,
+        kernel_size: 3,
+        padding: 1,
+        stride: 2,
+        output: &output,
+        output_size: (oh, ow),
+    };
+    draw_sliding_window(path, &conv, &[(0, 0), (0, 1), (1, 0)])
 }
 
 // ANCHOR: output_size

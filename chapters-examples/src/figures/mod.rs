@@ -1,0 +1,5 @@
+//! The book's teaching figures, drawn with `engine::vis::diagram` from the numbers the
+//! examples compute (so a figure can never disagree with what its example prints).
+
+pub mod conv_window;
+pub mod network;
