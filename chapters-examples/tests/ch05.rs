@@ -86,6 +86,7 @@ fn filters_example_matches_conv2d_and_draws_its_pictures() {
         &out.0,
         &[
             "photo_grey.png",
+            "sliding_window.png",
             "filter_sobel_x.png",
             "filter_sobel_y.png",
             "filter_edges.png",

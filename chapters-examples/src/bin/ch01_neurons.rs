@@ -179,7 +179,10 @@ fn draw_network_diagram(network: &TinyNetwork, path: &Path) -> Result<()> {
             values: p.to_vec(),
         },
     ];
-    let weights = [network.hidden.weight.to_vec(), network.output.weight.to_vec()];
+    let weights = [
+        network.hidden.weight.to_vec(),
+        network.output.weight.to_vec(),
+    ];
     draw_network(path, &columns, &weights)
 }
 

@@ -2,4 +2,7 @@
 //! examples compute (so a figure can never disagree with what its example prints).
 
 pub mod conv_window;
+pub mod gram;
 pub mod network;
+pub mod rows;
+pub mod vgg;

@@ -39,32 +39,100 @@ pub fn draw_neuron(path: &Path, x: &[f32], w: &[f32], b: f32, z: f32, a: f32) ->
         let input = (110, y);
         let sub = ["₁", "₂", "₃", "₄"].get(i).copied().unwrap_or("ᵢ");
         d.circle(input, 38, Some(Rgb::LIGHT_BLUE), Some(Rgb::BLUE))
-            .text((input.0, input.1 - 11), format!("x{sub}"), 22, Rgb::BLACK, Align::Center)
-            .text((input.0, input.1 + 13), number(xi), 18, Rgb::BLACK, Align::Center);
+            .text(
+                (input.0, input.1 - 11),
+                format!("x{sub}"),
+                22,
+                Rgb::BLACK,
+                Align::Center,
+            )
+            .text(
+                (input.0, input.1 + 13),
+                number(xi),
+                18,
+                Rgb::BLACK,
+                Align::Center,
+            );
         let width = (1.0 + 5.0 * wi.abs()).round() as u32;
-        d.arrow((input.0 + 40, input.1), (sum.0 - 56, sum.1 + (y - sum.1) / 6), weight_color(wi), width);
+        d.arrow(
+            (input.0 + 40, input.1),
+            (sum.0 - 56, sum.1 + (y - sum.1) / 6),
+            weight_color(wi),
+            width,
+        );
         let mid = ((input.0 + sum.0) / 2 - 10, (input.1 + sum.1) / 2 - 22);
-        d.text(mid, format!("w{sub} = {}", number(wi)), 20, weight_color(wi), Align::Center);
+        d.text(
+            mid,
+            format!("w{sub} = {}", number(wi)),
+            20,
+            weight_color(wi),
+            Align::Center,
+        );
     }
     // The bias comes from above, as a constant input.
-    d.rect((sum.0 - 55, 22), (110, 44), Some(Rgb::LIGHT_GREY), Some(Rgb::GREY))
-        .text((sum.0, 44), format!("b = {}", number(b)), 20, Rgb::BLACK, Align::Center)
-        .arrow((sum.0, 66), (sum.0, sum.1 - 56), Rgb::GREY, 3);
+    d.rect(
+        (sum.0 - 55, 22),
+        (110, 44),
+        Some(Rgb::LIGHT_GREY),
+        Some(Rgb::GREY),
+    )
+    .text(
+        (sum.0, 44),
+        format!("b = {}", number(b)),
+        20,
+        Rgb::BLACK,
+        Align::Center,
+    )
+    .arrow((sum.0, 66), (sum.0, sum.1 - 56), Rgb::GREY, 3);
     d.circle(sum, 54, Some(Rgb::LIGHT_ORANGE), Some(Rgb::ORANGE))
-        .text((sum.0, sum.1 - 16), "Σ wᵢxᵢ + b", 20, Rgb::BLACK, Align::Center)
-        .text((sum.0, sum.1 + 16), format!("z = {}", number_with(z, 4)), 20, Rgb::BLACK, Align::Center);
+        .text(
+            (sum.0, sum.1 - 16),
+            "Σ wᵢxᵢ + b",
+            20,
+            Rgb::BLACK,
+            Align::Center,
+        )
+        .text(
+            (sum.0, sum.1 + 16),
+            format!("z = {}", number_with(z, 4)),
+            20,
+            Rgb::BLACK,
+            Align::Center,
+        );
     let activation = (680, sum.1);
-    d.arrow((sum.0 + 56, sum.1), (activation.0 - 46, sum.1), Rgb::BLACK, 3)
-        .rect((activation.0 - 44, sum.1 - 36), (88, 72), Some(Rgb::LIGHT_GREY), Some(Rgb::BLACK))
-        .text(activation, "σ(z)", 24, Rgb::BLACK, Align::Center)
-        .arrow((activation.0 + 46, sum.1), (812, sum.1), Rgb::BLACK, 3)
-        .text((855, sum.1 - 16), "a", 24, Rgb::BLACK, Align::Center)
-        .text((855, sum.1 + 14), number_with(a, 4), 20, Rgb::BLACK, Align::Center)
-        .text((110, 330), "inputs", 18, Rgb::GREY, Align::Center)
-        .text((290, 330), "weights", 18, Rgb::GREY, Align::Center)
-        .text((sum.0, 330), "weighted sum", 18, Rgb::GREY, Align::Center)
-        .text((activation.0, 330), "activation", 18, Rgb::GREY, Align::Center)
-        .text((855, 330), "output", 18, Rgb::GREY, Align::Center);
+    d.arrow(
+        (sum.0 + 56, sum.1),
+        (activation.0 - 46, sum.1),
+        Rgb::BLACK,
+        3,
+    )
+    .rect(
+        (activation.0 - 44, sum.1 - 36),
+        (88, 72),
+        Some(Rgb::LIGHT_GREY),
+        Some(Rgb::BLACK),
+    )
+    .text(activation, "σ(z)", 24, Rgb::BLACK, Align::Center)
+    .arrow((activation.0 + 46, sum.1), (812, sum.1), Rgb::BLACK, 3)
+    .text((855, sum.1 - 16), "a", 24, Rgb::BLACK, Align::Center)
+    .text(
+        (855, sum.1 + 14),
+        number_with(a, 4),
+        20,
+        Rgb::BLACK,
+        Align::Center,
+    )
+    .text((110, 330), "inputs", 18, Rgb::GREY, Align::Center)
+    .text((290, 330), "weights", 18, Rgb::GREY, Align::Center)
+    .text((sum.0, 330), "weighted sum", 18, Rgb::GREY, Align::Center)
+    .text(
+        (activation.0, 330),
+        "activation",
+        18,
+        Rgb::GREY,
+        Align::Center,
+    )
+    .text((855, 330), "output", 18, Rgb::GREY, Align::Center);
     d.save(path)
 }
 
@@ -97,7 +165,12 @@ pub fn draw_network(path: &Path, columns: &[Column], weights: &[Vec<f32>]) -> Re
                 let w = matrix[o * from.names.len() + i];
                 let a = (x_of(layer) + radius, y_of(from.names.len(), i));
                 let b = (x_of(layer + 1) - radius, y_of(to.names.len(), o));
-                d.line(a, b, weight_color(w).mix(Rgb::WHITE, 0.15), (1.0 + 4.0 * w.abs()).round() as u32);
+                d.line(
+                    a,
+                    b,
+                    weight_color(w).mix(Rgb::WHITE, 0.15),
+                    (1.0 + 4.0 * w.abs()).round() as u32,
+                );
                 // The weight's value near the receiving end, where edges are apart; a little
                 // further out for each next neuron, so labels of crossing edges do not meet.
                 let t = 0.2 + 0.14 * o as f32;
@@ -123,7 +196,13 @@ pub fn draw_network(path: &Path, columns: &[Column], weights: &[Vec<f32>]) -> Re
             };
             d.circle((x, y), radius, Some(fill), Some(stroke))
                 .text((x, y - 10), name, 20, Rgb::BLACK, Align::Center)
-                .text((x, y + 13), number_with(*value, 2), 17, Rgb::BLACK, Align::Center);
+                .text(
+                    (x, y + 13),
+                    number_with(*value, 2),
+                    17,
+                    Rgb::BLACK,
+                    Align::Center,
+                );
         }
     }
     d.text(

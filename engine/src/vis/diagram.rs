@@ -24,6 +24,7 @@ use image::RgbImage;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
 use std::path::Path;
 
 /// A colour, 0..=255 per channel.
@@ -106,6 +107,7 @@ enum Item {
         size: u32,
         color: Rgb,
         align: Align,
+        upright: bool,
     },
 }
 
@@ -156,7 +158,13 @@ impl Diagram {
     }
 
     /// An unfilled rectangle with a `width`-pixel outline.
-    pub fn frame(&mut self, corner: (i32, i32), size: (i32, i32), color: Rgb, width: u32) -> &mut Self {
+    pub fn frame(
+        &mut self,
+        corner: (i32, i32),
+        size: (i32, i32),
+        color: Rgb,
+        width: u32,
+    ) -> &mut Self {
         self.items.push(Item::Rect {
             corner,
             size,
@@ -238,6 +246,28 @@ impl Diagram {
             size,
             color,
             align,
+            upright: false,
+        });
+        self
+    }
+
+    /// Text running upwards (turned a quarter anticlockwise), for labels under narrow boxes.
+    /// `Align::Left` starts it at `at` and runs it up, `Align::Right` ends it there.
+    pub fn upright_text(
+        &mut self,
+        at: (i32, i32),
+        text: impl Into<String>,
+        size: u32,
+        color: Rgb,
+        align: Align,
+    ) -> &mut Self {
+        self.items.push(Item::Text {
+            at,
+            text: text.into(),
+            size,
+            color,
+            align,
+            upright: true,
         });
         self
     }
@@ -368,8 +398,12 @@ fn draw(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, item: &It
                     .or_plot_error("diagram")?;
             }
             if let Some(stroke) = stroke {
-                area.draw(&Circle::new(*centre, *radius, stroke.color().stroke_width(2)))
-                    .or_plot_error("diagram")?;
+                area.draw(&Circle::new(
+                    *centre,
+                    *radius,
+                    stroke.color().stroke_width(2),
+                ))
+                .or_plot_error("diagram")?;
             }
         }
         Item::Line {
@@ -383,7 +417,11 @@ fn draw(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, item: &It
             let (dx, dy) = ((to.0 - from.0) as f64, (to.1 - from.1) as f64);
             let length = (dx * dx + dy * dy).sqrt().max(1e-9);
             let (ux, uy) = (dx / length, dy / length);
-            let head_length = if *head { 6.0 + 3.0 * *width as f64 } else { 0.0 };
+            let head_length = if *head {
+                6.0 + 3.0 * *width as f64
+            } else {
+                0.0
+            };
             // Stop the shaft where the head begins, so a thick line does not poke through it.
             let shaft_end = (
                 to.0 - (ux * head_length * 0.8) as i32,
@@ -393,7 +431,10 @@ fn draw(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, item: &It
                 .or_plot_error("diagram")?;
             if *head {
                 let half = head_length * 0.45;
-                let base = (to.0 as f64 - ux * head_length, to.1 as f64 - uy * head_length);
+                let base = (
+                    to.0 as f64 - ux * head_length,
+                    to.1 as f64 - uy * head_length,
+                );
                 let corners = vec![
                     *to,
                     ((base.0 - uy * half) as i32, (base.1 + ux * half) as i32),
@@ -409,6 +450,7 @@ fn draw(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, item: &It
             size,
             color,
             align,
+            upright,
         } => {
             let horizontal = match align {
                 Align::Left => HPos::Left,
@@ -416,7 +458,11 @@ fn draw(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, item: &It
                 Align::Right => HPos::Right,
             };
             let color = color.color();
-            let style = TextStyle::from((FAMILY, *size).into_font())
+            let mut font = (FAMILY, *size).into_font();
+            if *upright {
+                font = font.transform(FontTransform::Rotate270);
+            }
+            let style = TextStyle::from(font)
                 .color(&color)
                 .pos(Pos::new(horizontal, VPos::Center));
             area.draw_text(text, &style, *at).or_plot_error("diagram")?;
@@ -432,8 +478,13 @@ mod tests {
     #[test]
     fn draws_shapes_pictures_and_text_where_asked() {
         let mut d = Diagram::new(100, 60);
-        d.rect((0, 0), (10, 10), Some(Rgb::RED), None)
-            .text((60, 30), "Σ", 20, Rgb::BLACK, Align::Center);
+        d.rect((0, 0), (10, 10), Some(Rgb::RED), None).text(
+            (60, 30),
+            "Σ",
+            20,
+            Rgb::BLACK,
+            Align::Center,
+        );
         let blue = RgbImage::from_pixel(5, 5, image::Rgb([0, 0, 255]));
         d.picture((90, 50), &blue);
         let picture = d.render().unwrap();
@@ -452,7 +503,8 @@ mod tests {
     fn a_heatmap_needs_one_value_per_cell() {
         let mut d = Diagram::new(10, 10);
         assert!(d.heatmap((0, 0), &[0.0; 5], (2, 3), 1, (0.0, 1.0)).is_err());
-        d.heatmap((0, 0), &[0.0, 1.0], (1, 2), 2, (0.0, 1.0)).unwrap();
+        d.heatmap((0, 0), &[0.0, 1.0], (1, 2), 2, (0.0, 1.0))
+            .unwrap();
         let picture = d.render().unwrap();
         assert_eq!(Rgb::heat(0.0).0, picture.get_pixel(1, 1).0[0]);
         assert_eq!(Rgb::heat(1.0).0, picture.get_pixel(3, 1).0[0]);
