@@ -8,7 +8,8 @@
 // have run and its fonts have loaded:
 // - no raw TeX is visible: no \( \) \[ \] or $$ delimiters and no \commands in the text outside
 //   code, and no formula that KaTeX could not render;
-// - every image has loaded and is shown with a non-zero size;
+// - every image has loaded and is shown with a non-zero size, and at 1280 px (outside tables
+//   of thumbnails) at no less than 55 % of its own width, so text in plots stays readable;
 // - nothing sticks out of the text column: wide things must sit in a box that scrolls
 //   (code, and at phone width also tables and formulas); at 1280 px tables and formulas must
 //   fit without scrolling, and no page may scroll sideways;
@@ -118,6 +119,7 @@ function htmlPages(root) {
 
 // Runs inside the page: everything a reader would see go wrong, as readable strings.
 function inspectPage({ desktop }) {
+  const MIN_SCALE = 0.55;
   const problems = [];
   const describe = (element) => {
     const classes = element.className && typeof element.className === 'string'
@@ -153,6 +155,13 @@ function inspectPage({ desktop }) {
     } else if (image.closest('main') && visible(image)) {
       const box = image.getBoundingClientRect();
       if (box.width < 1 || box.height < 1) problems.push(`image is shown with no size: ${source}`);
+      // Plots draw 14-px tick labels: shrunk below 55 % they fall under 8 px, too small to
+      // read. On a desktop screen a picture must be drawn about the size the page shows it.
+      // (Pictures in a table are a gallery of thumbnails, small on purpose.)
+      const scale = box.width / image.naturalWidth;
+      if (desktop && scale < MIN_SCALE && !image.closest('table')) {
+        problems.push(`image is shown at ${Math.round(scale * 100)} % of its ${image.naturalWidth} px width, its text too small to read (draw it at most ${Math.floor(box.width / MIN_SCALE)} px wide): ${source}`);
+      }
     }
   }
 

@@ -157,18 +157,24 @@ A [link to no page](nowhere.md) and a [link to no heading](fine.md#no-such-headi
 
 <img src="https://example.com/remote.png" alt="from the network">
 
+<img src="images/wide.png" alt="a plot far wider than the page">
+
 <script>console.error("planted console error")</script>
 "#,
     )
     .unwrap();
+    // A plot drawn four times wider than the page shows it.
+    let wide = image::RgbImage::from_pixel(3000, 100, image::Rgb([200, 100, 50]));
+    fs::create_dir_all(root.join("src/images")).unwrap();
+    wide.save(root.join("src/images/wide.png")).unwrap();
     let html_dir = planted.0.join("html");
     build_book(&root, &html_dir);
     let (passed, report) = check(&browser, &html_dir);
     assert!(!passed, "the planted mistakes went unnoticed:\n{report}");
     for expected in [
-        "raw TeX is visible: \"A formula whose closing delimiter is wrong: \\( x^2",
-        "raw TeX is visible: \"A formula in dollars, which the book does not render: $$",
-        "raw TeX is visible: \"A formula KaTeX cannot parse: \\(",
+        "raw TeX is visible: \"\\( x^2 + 1 \\] stays raw.",
+        "the book does not render: $$ \\frac{1}{2} $$",
+        "raw TeX is visible: \"\\( \\notacommand{x} \\)",
         "console error: KaTeX auto-render: Failed to parse",
         "image did not load: images/missing.png",
         "HTTP 404 for /images/missing.png",
@@ -178,6 +184,7 @@ A [link to no page](nowhere.md) and a [link to no heading](fine.md#no-such-headi
         "needs sideways scrolling at 1280 px",
         "requests something outside the book (needs a network): https://example.com/remote.png",
         "console error: planted console error",
+        "image is shown at 25 % of its 3000 px width, its text too small to read",
     ] {
         assert!(
             report.contains(expected),

@@ -201,7 +201,7 @@ fn draw_neuron_responses(path: &Path) -> Result<()> {
     for b in [-3.0, 0.0, 3.0] {
         by_bias = by_bias.line(format!("b = {b}"), curve(1.0, b)?);
     }
-    save_line_plot_grid(path, &[by_weight, by_bias], 2, (640, 440))
+    save_line_plot_grid(path, &[by_weight, by_bias], 2, (470, 340))
 }
 
 /// The hand-made network's probability of class 1 at every point of the plane.
