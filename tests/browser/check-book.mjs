@@ -281,7 +281,8 @@ async function main() {
         await page.goto(`${origin}/${shot.page}${shot.fragment}`, { waitUntil: 'load' });
         await page.evaluate(() => document.fonts.ready);
         if (shot.fragment) await page.evaluate((id) => document.getElementById(id)?.scrollIntoView(), decodeURIComponent(shot.fragment.slice(1)));
-        await page.screenshot({ path: shot.file });
+        const jpeg = /\.jpe?g$/i.test(shot.file);
+        await page.screenshot(jpeg ? { path: shot.file, type: 'jpeg', quality: 72 } : { path: shot.file });
       }
       await context.close();
     }
