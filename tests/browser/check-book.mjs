@@ -132,7 +132,9 @@ function inspectPage({ desktop }) {
   // Raw TeX: text that KaTeX should have turned into a formula. Code shows TeX on purpose.
   const skip = 'pre, code, script, style, textarea, noscript, .katex, .katex-display';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const rawTex = [/\\\(/, /\\\)/, /\\\[/, /\\\]/, /\$\$/, /\\[A-Za-z]{2,}/];
+  // Delimiters, commands, and the superscripts and subscripts of a formula whose delimiters
+  // Markdown ate (a single backslash before a bracket is a Markdown escape).
+  const rawTex = [/\\\(/, /\\\)/, /\\\[/, /\\\]/, /\$\$/, /\\[A-Za-z]{2,}/, /\w\^[\w{(]/, /\w_\{/];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!parent || parent.closest(skip) || !visible(parent)) continue;

@@ -143,6 +143,8 @@ A formula whose closing delimiter is wrong: \\( x^2 + 1 \\] stays raw.
 
 A formula in dollars, which the book does not render: $$ \frac{1}{2} $$
 
+A formula with single backslashes, which Markdown eats: \(x^2 + y_{1}\).
+
 A formula KaTeX cannot parse: \\( \notacommand{x} \\)
 
 ![a picture that is not there](images/missing.png)
@@ -174,6 +176,7 @@ A [link to no page](nowhere.md) and a [link to no heading](fine.md#no-such-headi
     for expected in [
         "raw TeX is visible: \"\\( x^2 + 1 \\] stays raw.",
         "the book does not render: $$ \\frac{1}{2} $$",
+        "which Markdown eats: (x^2 + y_{1}).",
         "raw TeX is visible: \"\\( \\notacommand{x} \\)",
         "console error: KaTeX auto-render: Failed to parse",
         "image did not load: images/missing.png",
