@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the style-transfer pictures in the book (chapters 9 and 10).
-# Usage: book/scripts/gallery.sh [defaults|article|knobs [NAME...]|all]   (from the repository root)
-# Each run writes its image and a JSON report (loss terms, timings) beside it.
+# Usage: book/scripts/gallery.sh [defaults|article|knobs [NAME...]|rows|all]   (from the repository root)
+# Each run writes its image and a JSON report (loss terms, timings) beside it. The inputs are the
+# example photo and paintings in engine/assets/images/ (byte-for-byte the shared ones).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SHARED="${PICASSO_SHARED:-../shared}"
 OUT=book/src/images/gallery
 mkdir -p "$OUT"
 cargo build --release --bin picasso
 P=target/release/picasso
-C="$SHARED/images/content/tubingen.jpg"
-S="$SHARED/images/style"
+C=engine/assets/images/tubingen.jpg
+S=engine/assets/images
 
 defaults() {
   # The README's main job exactly: every setting at its default (512 px, 300 evaluations,
@@ -53,10 +53,16 @@ knobs() {
   run blend           "$S/starry_night.jpg" "$S/the_scream.jpg" --style-blend 0.5,0.5
 }
 
+rows() {
+  # Photo / painting / result side by side, for the results above (chapter 10's example).
+  cargo run --release -p chapters-examples --bin ch10_gallery -- --out "$OUT"
+}
+
 case "${1:-all}" in
   defaults) defaults ;;
   article) article ;;
   knobs) shift; knobs "$@" ;;
-  all) defaults; article; knobs ;;
-  *) echo "usage: $0 [defaults|article|knobs [NAME...]|all]" >&2; exit 2 ;;
+  rows) rows ;;
+  all) defaults; article; knobs; rows ;;
+  *) echo "usage: $0 [defaults|article|knobs [NAME...]|rows|all]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod cnn_pictures;
 pub mod data;
+pub mod figures;
+pub mod inputs;
 pub mod run;
 pub mod shapes;
 

@@ -1,4 +1,5 @@
-//! Chapters 7 and 9: the VGG tour and the minimal style transfer run as a reader runs them.
+//! Chapters 7 to 10: the VGG tour, the style costs, the minimal style transfer and the
+//! gallery rows, run as a reader runs them.
 
 mod common;
 
@@ -7,8 +8,10 @@ use std::process::Command;
 
 #[test]
 fn ch07_lists_every_layer_and_the_parameter_count() {
+    let dir = TempDir::new("ch07");
     let run = Command::new(env!("CARGO_BIN_EXE_ch07_vgg"))
-        .arg("--quick")
+        .args(["--quick", "--out"])
+        .arg(&dir.0)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -29,13 +32,12 @@ fn ch07_lists_every_layer_and_the_parameter_count() {
             .any(|l| l.starts_with("relu5_3") && l.contains(" 196 ")),
         "{stdout}"
     );
+    // The architecture figure.
+    assert_pictures(&dir.0, &["vgg16.png"], 300);
 }
 
 #[test]
 fn ch09_stylizes_and_lowers_the_loss() {
-    if engine::shared_data::shared_file("images/content/tubingen.jpg").is_none() {
-        return;
-    }
     let dir = TempDir::new("ch09");
     let run = Command::new(env!("CARGO_BIN_EXE_ch09_style_transfer"))
         .args(["--quick", "--out"])
@@ -62,4 +64,73 @@ fn ch09_stylizes_and_lowers_the_loss() {
         .expect("final total printed");
     assert!(last < first, "loss went from {first} to {last}");
     assert_pictures(&dir.0, &["stylized.png", "loss_curve.png"], 1);
+}
+
+#[test]
+fn ch08_result_gets_closer_to_the_paintings_gram_matrices() {
+    let dir = TempDir::new("ch08");
+    let run = Command::new(env!("CARGO_BIN_EXE_ch08_style_costs"))
+        .args(["--quick", "--out"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Every shown layer: the result's Gram matrix is nearer the painting's than the photo's.
+    for layer in ["relu1_1", "relu3_1", "relu5_1"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(layer) && l.contains('×'))
+            .unwrap_or_else(|| panic!("no distances for {layer}:\n{stdout}"));
+        let numbers: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert!(
+            numbers.len() >= 2 && numbers[1] < numbers[0],
+            "{layer}: the result is not closer to the painting: {line}"
+        );
+    }
+    assert_pictures(
+        &dir.0,
+        &["gram_matrices.png", "loss_terms.png", "result.png"],
+        36, // the quick run's result is 48 × 36
+    );
+}
+
+#[test]
+fn ch10_puts_photo_painting_and_result_side_by_side() {
+    let dir = TempDir::new("ch10");
+    let run = Command::new(env!("CARGO_BIN_EXE_ch10_gallery"))
+        .args(["--quick", "--out"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_pictures(
+        &dir.0,
+        &["photo_painting_result.jpg", "defaults_row.jpg"],
+        60,
+    );
+    // A missing result is a clear error that says how to make it.
+    let missing = Command::new(env!("CARGO_BIN_EXE_ch10_gallery"))
+        .args(["--quick", "--results"])
+        .arg(dir.0.join("nowhere"))
+        .arg("--out")
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success());
+    assert!(stderr.contains("gallery.sh"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

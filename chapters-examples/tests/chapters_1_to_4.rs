@@ -62,7 +62,16 @@ fn ch01_prints_the_forward_pass_the_book_shows() {
         "{stdout}"
     );
     assert!(stdout.contains("= 17"), "parameter count: {stdout}");
-    assert_pictures(&out.0, &["neuron_response.png", "network_output.png"], 300);
+    assert_pictures(
+        &out.0,
+        &[
+            "neuron_response.png",
+            "network_output.png",
+            "neuron_diagram.png",
+            "network_diagram.png",
+        ],
+        300,
+    );
 }
 
 #[test]

@@ -10,36 +10,9 @@
 //! - an image (Markdown `![..](..)` or HTML `<img src="..">`) whose file is missing or empty,
 //! - a chapter listed in SUMMARY.md that does not exist.
 
+use integration_tests::{book_dir, build_book, TempDir};
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn book_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../book")
-}
-
-/// A fresh, empty folder under the system temp folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "picasso-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create a temporary folder");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use std::path::Path;
 
 /// Reading the book's Markdown the way mdBook's `links` preprocessor does, to report what it
 /// would silently render as nothing.
@@ -328,18 +301,19 @@ fn every_include_anchor_and_image_in_the_book_exists() {
 #[test]
 fn the_book_builds_with_mdbook() {
     let output = TempDir::new("book-build");
-    let mut book = mdbook_driver::MDBook::load(book_dir()).expect("book.toml and SUMMARY.md load");
+    let book = build_book(&book_dir(), &output.0);
     assert!(
         !book.config.build.create_missing,
         "book.toml must set `create-missing = false`, or a misspelt chapter becomes an empty page"
     );
-    // Build into a temporary folder so the test never touches the working tree.
-    book.config.build.build_dir = output.0.clone();
-    book.build().expect("mdbook build succeeds");
     for page in [
         "index.html",
         "ch01-neurons-and-layers.html",
         "images/ch01/neuron_response.png",
+        "vendor/katex/katex.min.js",
+        "vendor/katex/katex.min.css",
+        "vendor/katex/contrib/auto-render.min.js",
+        "vendor/katex/fonts/KaTeX_Main-Regular.woff2",
     ] {
         assert!(
             output.0.join(page).is_file(),
@@ -351,7 +325,7 @@ fn the_book_builds_with_mdbook() {
         chapter.contains("fn one_neuron"),
         "the included listing is missing from the rendered chapter"
     );
-    // MathJax needs `\(` and `\[` in the HTML; Markdown turns the `\\(` in the sources into
+    // KaTeX needs `\(` and `\[` in the HTML; Markdown turns the `\\(` in the sources into
     // them. A single backslash would be eaten, and the formula shown as plain text.
     assert!(
         chapter.contains("\\(") && chapter.contains("\\["),
@@ -364,12 +338,64 @@ fn the_book_builds_with_mdbook() {
          a `_` after a bracket and avoid `*`):\n  {}",
         mangled.join("\n  ")
     );
+    // Every page must load the KaTeX that ships with the book, and nothing from a CDN.
+    let index = fs::read_to_string(output.0.join("index.html")).unwrap();
     assert!(
-        fs::read_to_string(output.0.join("index.html"))
-            .unwrap()
-            .contains("MathJax"),
-        "book.toml must enable MathJax (`mathjax-support = true`)"
+        index.contains("vendor/katex/katex.min.js") && index.contains("renderMathInElement"),
+        "theme/head.hbs must load the bundled KaTeX and render the page's maths"
     );
+    assert!(
+        !index.contains("MathJax") && !index.contains("cdnjs"),
+        "the book must not load MathJax from a CDN (book.toml: `mathjax-support = false`)"
+    );
+}
+
+/// Listings are included from compiled code; mdBook must not compile them a second time, and
+/// its hidden `fn main` wrapper (added to plain `rust` blocks) must not reach the search index.
+#[test]
+fn mdbook_test_passes_and_the_search_index_has_no_hidden_wrapper() {
+    let output = TempDir::new("book-test");
+    let mut book = build_book(&book_dir(), &output.0);
+    // `mdbook test`: rustdoc runs every Rust block of every chapter that is not `ignore`.
+    book.test(Vec::new())
+        .expect("`mdbook test` fails: see rustdoc's report above (fence included listings as `rust,ignore`)");
+    let index = fs::read_to_string(search_index(&output.0)).unwrap();
+    for wrapper in ["#![allow(unused)]", "fn main() {"] {
+        assert!(
+            !index.contains(wrapper),
+            "the search index contains mdBook's hidden wrapper `{wrapper}`: fence Rust listings \
+             as `rust,ignore`"
+        );
+    }
+    let plain_rust: Vec<String> = scan::markdown_files(&book_dir().join("src"))
+        .into_iter()
+        .flat_map(|page| {
+            let text = fs::read_to_string(&page).unwrap_or_default();
+            let name = page.file_name().unwrap().to_string_lossy().into_owned();
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| line.trim_end() == "```rust")
+                .map(|(i, _)| format!("{name}:{}", i + 1))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        plain_rust.is_empty(),
+        "listings fenced as plain `rust` (mdBook would compile and wrap them): {plain_rust:?}"
+    );
+}
+
+/// The search index of a built book (mdBook names it `searchindex-HASH.js`).
+fn search_index(html_dir: &Path) -> std::path::PathBuf {
+    fs::read_dir(html_dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("searchindex") && name.ends_with(".js")
+        })
+        .unwrap_or_else(|| panic!("no searchindex*.js in {}", html_dir.display()))
 }
 
 /// Formulas in the rendered pages that contain `<em>` or `<strong>`: a sign that Markdown

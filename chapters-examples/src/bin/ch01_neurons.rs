@@ -6,6 +6,7 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch01_neurons -- --out out/ch01`
 
+use chapters_examples::figures::network::{draw_network, draw_neuron, Column};
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::nn::Linear;
@@ -39,6 +40,8 @@ fn run(args: &Args) -> ExampleResult {
     println!("class probabilities (one row each):\n{probabilities}");
 
     let resolution = if args.common.quick { 60 } else { 160 };
+    draw_neuron_diagram(&out.join("neuron_diagram.png"))?;
+    draw_network_diagram(&network, &out.join("network_diagram.png"))?;
     draw_neuron_responses(&out.join("neuron_response.png"))?;
     draw_network_output(
         &network,
@@ -146,6 +149,43 @@ fn explain_first_neuron(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<()
     Ok(())
 }
 
+/// The neuron of `one_neuron`, drawn with its numbers.
+fn draw_neuron_diagram(path: &Path) -> Result<()> {
+    let (x, w, b) = ([2.0, 3.0], [0.8, -0.4], 0.5);
+    let z: f32 = x.iter().zip(&w).map(|(x, w)| x * w).sum::<f32>() + b;
+    let a = Tensor::scalar(z).sigmoid()?.item()?;
+    draw_neuron(path, &x, &w, b, z, a)
+}
+
+/// The 2-3-2 network with its weights as edges and every neuron's value for the input (1, 2).
+fn draw_network_diagram(network: &TinyNetwork, path: &Path) -> Result<()> {
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?;
+    let h = network.hidden.forward(&x)?.relu()?;
+    let p = network.forward(&x)?;
+    let columns = [
+        Column {
+            title: "input x".into(),
+            names: vec!["x₁".into(), "x₂".into()],
+            values: x.to_vec()?,
+        },
+        Column {
+            title: "hidden layer h (ReLU)".into(),
+            names: vec!["h₀".into(), "h₁".into(), "h₂".into()],
+            values: h.to_vec()?,
+        },
+        Column {
+            title: "output p (softmax)".into(),
+            names: vec!["p₀".into(), "p₁".into()],
+            values: p.to_vec()?,
+        },
+    ];
+    let weights = [
+        network.hidden.weight.to_vec()?,
+        network.output.weight.to_vec()?,
+    ];
+    draw_network(path, &columns, &weights)
+}
+
 /// How weight and bias shape a single sigmoid neuron's response to one input.
 fn draw_neuron_responses(path: &Path) -> Result<()> {
     let xs = Tensor::linspace(-6.0, 6.0, 241);
@@ -161,7 +201,7 @@ fn draw_neuron_responses(path: &Path) -> Result<()> {
     for b in [-3.0, 0.0, 3.0] {
         by_bias = by_bias.line(format!("b = {b}"), curve(1.0, b)?);
     }
-    save_line_plot_grid(path, &[by_weight, by_bias], 2, (640, 440))
+    save_line_plot_grid(path, &[by_weight, by_bias], 2, (470, 340))
 }
 
 /// The hand-made network's probability of class 1 at every point of the plane.

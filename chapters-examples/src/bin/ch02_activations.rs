@@ -133,7 +133,7 @@ fn draw_activations(xs: &Tensor, path: &Path) -> Result<()> {
                 .dashed("f′(x) by autodiff", x.iter().copied().zip(df).collect()),
         );
     }
-    save_line_plot_grid(path, &panels, 3, (520, 400))
+    save_line_plot_grid(path, &panels, 2, (470, 330))
 }
 
 // ANCHOR: softmax_jacobian
@@ -258,7 +258,7 @@ fn saturation(path: &Path) -> Result<()> {
         .line("tanh", chain_tanh)
         .dashed("relu", chain_relu)
         .legend(LegendCorner::LowerLeft);
-    save_line_plot_grid(path, &[by_input, by_depth], 2, (640, 440))
+    save_line_plot_grid(path, &[by_input, by_depth], 2, (470, 340))
 }
 
 // ANCHOR: chain_gradient

@@ -109,7 +109,7 @@ fn compare_losses(path: &Path) -> Result<()> {
         .line("MSE", column(1))
         .line("log loss", column(3))
         .legend(LegendCorner::LowerRight);
-    save_line_plot_grid(path, &[by_probability, by_logit], 2, (640, 440))
+    save_line_plot_grid(path, &[by_probability, by_logit], 2, (470, 340))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -228,7 +228,7 @@ fn draw_history(history: &[EpochRecord], path: &Path) -> Result<()> {
                 .collect(),
         )
         .legend(LegendCorner::LowerRight);
-    save_line_plot_grid(path, &[loss, accuracy], 2, (640, 440))
+    save_line_plot_grid(path, &[loss, accuracy], 2, (470, 340))
 }
 
 // ANCHOR: backprop_by_hand

@@ -420,7 +420,7 @@ fn draw_curves(history: &[EpochStats], path: &Path) -> Result<()> {
         .line("training", series(|e| e.train_accuracy))
         .dashed("test", series(|e| e.test_accuracy))
         .legend(LegendCorner::LowerRight);
-    save_line_plot_grid(path, &[loss, accuracy], 2, (560, 400))
+    save_line_plot_grid(path, &[loss, accuracy], 2, (470, 340))
 }
 
 // ANCHOR: feature_maps

@@ -10,11 +10,12 @@
 //! (needs the shared images; `--image PATH` uses another picture).
 
 use chapters_examples::cnn_pictures::{save_map, Map, Scale};
+use chapters_examples::figures::conv_window::{draw_sliding_window, SlidingWindow};
+use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::autograd::Conv2dParams;
 use engine::io::{load_image, LoadOptions};
-use engine::shared_data::shared_file;
 use engine::{Rng, Tensor};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ struct Args {
     #[command(flatten)]
     common: ExampleArgs,
 
-    /// The photo to filter (default: the shared images/content/chelsea.png).
+    /// The photo to filter (default: the repository's engine/assets/images/chelsea.png).
     #[arg(long, value_name = "PATH")]
     image: Option<PathBuf>,
 }
@@ -43,11 +44,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> ExampleResult {
     let out = args.common.output_dir("ch05")?;
-    let path = match &args.image {
-        Some(path) => path.clone(),
-        None => shared_file("images/content/chelsea.png")
-            .ok_or("the default photo is missing: pass --image PATH, or set PICASSO_SHARED")?,
-    };
+    let path = image_or_example(args.image.as_ref(), "chelsea.png")?;
     // --quick: a smaller photo; everything else is already fast.
     let long_side = if args.common.quick { 120 } else { LONG_SIDE };
     let photo = load_image(&path, &LoadOptions::long_side(long_side))?;
@@ -68,6 +65,7 @@ fn run(args: &Args) -> ExampleResult {
     )?;
 
     let edges = apply_filters(&grey, &out)?;
+    sliding_window(&out.join("sliding_window.png"))?;
     output_size_table(&grey)?;
     pooling(&edges, &out)?;
     let mut worst = translation_equivariance(&grey)?;
@@ -204,6 +202,38 @@ fn min_max(values: &[f32]) -> (f32, f32) {
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         })
+}
+
+/// The figure of the window sliding over a tiny picture with padding 1 and stride 2, its
+/// output computed by `conv2d` (and printed, so the figure can be checked).
+fn sliding_window(path: &Path) -> engine::Result<()> {
+    #[rustfmt::skip]
+    let picture = [
+        0., 0., 1., 2., 2.,
+        0., 1., 2., 2., 2.,
+        0., 1., 2., 3., 3.,
+        0., 0., 1., 2., 3.,
+        0., 0., 0., 1., 2.,
+    ];
+    let sobel_x = FILTERS[0].kernel;
+    let x = Tensor::from_vec(picture.to_vec(), &[1, 1, 5, 5])?;
+    let weight = Tensor::from_vec(sobel_x.to_vec(), &[1, 1, 3, 3])?;
+    let y = x.conv2d(&weight, None, Conv2dParams::square(2, 1, 1))?;
+    let (oh, ow) = (y.shape()[2], y.shape()[3]);
+    println!("\n== Sliding window: a 5×5 picture, the Sobel x kernel, padding 1, stride 2");
+    println!("output {oh}×{ow} =\n{}", y.reshape(&[oh, ow])?);
+    let output = y.to_vec()?;
+    let conv = SlidingWindow {
+        input: &picture,
+        input_size: (5, 5),
+        kernel: &sobel_x,
+        kernel_size: 3,
+        padding: 1,
+        stride: 2,
+        output: &output,
+        output_size: (oh, ow),
+    };
+    draw_sliding_window(path, &conv, &[(0, 0), (0, 1), (1, 0)])
 }
 
 // ANCHOR: output_size

@@ -7,6 +7,7 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch06_what_cnns_learn -- --out out/ch06`
 
+use chapters_examples::inputs::{credit, image_or_example};
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::io::{load_image, save_image, LoadOptions};
@@ -29,14 +30,13 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
 
-    /// Photo for the feature maps; default: the shared Tübingen photo.
+    /// Photo for the feature maps; default: the repository's Tübingen photo.
     #[arg(long, value_name = "FILE")]
     image: Option<PathBuf>,
 }
 
-/// The shared photo used when no `--image` is given, and its required credit.
-const DEFAULT_IMAGE: &str = "images/content/tubingen.jpg";
-const DEFAULT_CREDIT: &str = "Photo: Andreas Praefcke, CC BY 3.0, via Wikimedia Commons";
+/// The example photo used when no `--image` is given (engine/assets/images/).
+const DEFAULT_IMAGE: &str = "tubingen.jpg";
 
 /// One ReLU per VGG block: each sees a larger part of the image than the one before.
 const LAYERS: [&str; 5] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"];
@@ -103,19 +103,17 @@ fn run(args: &Args) -> ExampleResult {
     Ok(())
 }
 
-/// The photo to look at: `--image`, or the shared Tübingen photo (with its credit line).
-fn photo_path(args: &Args) -> Result<(PathBuf, Option<&'static str>), String> {
-    if let Some(path) = &args.image {
-        return Ok((path.clone(), None));
-    }
-    engine::shared_data::shared_file(DEFAULT_IMAGE)
-        .map(|p| (p, Some(DEFAULT_CREDIT)))
-        .ok_or_else(|| {
-            format!(
-                "the default photo shared/{DEFAULT_IMAGE} was not found; pass --image FILE \
-                 or point PICASSO_SHARED at the shared data folder"
-            )
-        })
+/// The photo to look at: `--image`, or the example Tübingen photo (with its credit line).
+fn photo_path(args: &Args) -> Result<(PathBuf, Option<&'static str>), engine::Error> {
+    let credit = args
+        .image
+        .is_none()
+        .then(|| credit(DEFAULT_IMAGE))
+        .flatten();
+    Ok((
+        image_or_example(args.image.as_ref(), DEFAULT_IMAGE)?,
+        credit,
+    ))
 }
 
 // ANCHOR: filters

@@ -6,12 +6,16 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch07_vgg`
 
+use chapters_examples::figures::vgg::{draw_vgg, LayerShape, Roles};
+use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
-use engine::io::{load_image, LoadOptions};
+use engine::io::{load_image, tensor_to_rgb8, LoadOptions};
 use engine::models::{load_vgg_or_default, Vgg};
-use engine::shared_data::shared_file;
+use engine::style::objective::{PAPER_CONTENT_LAYER, PAPER_STYLE_LAYERS};
 use engine::{no_grad, Tensor};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -24,7 +28,7 @@ struct Args {
     /// A weights file (default: the embedded ImageNet VGG16).
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// The photo to run through the network (default: the shared Tübingen photo).
+    /// The photo to run through the network (default: the repository's Tübingen photo).
     #[arg(long)]
     image: Option<PathBuf>,
 }
@@ -69,17 +73,8 @@ fn run(args: &Args) -> ExampleResult {
     // ANCHOR_END: load
 
     let size = if quick { 64 } else { 224 };
-    let image = match args
-        .image
-        .clone()
-        .or_else(|| shared_file("images/content/tubingen.jpg"))
-    {
-        Some(path) => load_image(&path, &LoadOptions::long_side(size))?,
-        None => {
-            println!("(no photo found: using a grey image; pass --image to use your own)");
-            Tensor::full(&[1, 3, size as usize, size as usize], 128.0)
-        }
-    };
+    let photo = image_or_example(args.image.as_ref(), "tubingen.jpg")?;
+    let image = load_image(&photo, &LoadOptions::long_side(size))?;
     // ANCHOR: forward
     let names = vgg.layer_names();
     let start = Instant::now();
@@ -114,7 +109,39 @@ fn run(args: &Args) -> ExampleResult {
         );
     }
     println!("\n{total_params} parameters; one forward pass at {size} px took {seconds:.2} s");
+
+    let out = args.common.output_dir("ch07")?;
+    draw_architecture(&photo, &image, &names, &activations, &out.join("vgg16.png"))?;
+    println!("picture written to {}", out.display());
     Ok(())
+}
+
+/// VGG's layers as boxes, sized by the activations this photo produced, with the layers
+/// style transfer reads marked.
+fn draw_architecture(
+    photo: &Path,
+    image: &Tensor,
+    names: &[String],
+    activations: &BTreeMap<String, Tensor>,
+    path: &Path,
+) -> engine::Result<()> {
+    let thumbnail = tensor_to_rgb8(&load_image(photo, &LoadOptions::long_side(120))?)?;
+    let layers: Vec<LayerShape> = names
+        .iter()
+        .map(|name| {
+            let s = activations[name].shape();
+            LayerShape {
+                name: name.clone(),
+                shape: [s[1], s[2], s[3]],
+            }
+        })
+        .collect();
+    let input = [image.shape()[1], image.shape()[2], image.shape()[3]];
+    let roles = Roles {
+        style: &PAPER_STYLE_LAYERS,
+        content: &[PAPER_CONTENT_LAYER],
+    };
+    draw_vgg(path, &thumbnail, input, &layers, &roles)
 }
 
 /// Channels of the activation just before `name`.

@@ -6,16 +6,16 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch09_style_transfer -- --out out/ch09`
 
+use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::io::{load_image, save_image, LoadOptions};
 use engine::models::load_embedded_vgg16;
-use engine::shared_data::shared_file;
+use engine::no_grad;
 use engine::style::{
     gram_matrix, optimise, Control, ImageOptimizer, LbfgsConfig, Objective, ObjectiveConfig,
 };
 use engine::vis::LinePlot;
-use engine::{no_grad, Error};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,10 +24,10 @@ use std::process::ExitCode;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
-    /// The photo (default: the shared Tübingen photo).
+    /// The photo (default: the repository's Tübingen photo).
     #[arg(long)]
     content: Option<PathBuf>,
-    /// The painting (default: the shared Starry Night).
+    /// The painting (default: the repository's Starry Night).
     #[arg(long)]
     style: Option<PathBuf>,
     /// Long side in pixels (default 256; 48 with --quick).
@@ -43,26 +43,13 @@ fn main() -> ExitCode {
     run_example(|| run(&args))
 }
 
-/// An explicit path, or a file from the shared data folder.
-fn input(explicit: &Option<PathBuf>, shared: &str) -> Result<PathBuf, Error> {
-    explicit
-        .clone()
-        .or_else(|| shared_file(shared))
-        .ok_or_else(|| {
-            Error::invalid(
-                "ch09",
-                format!("{shared} not found: pass --content/--style or set PICASSO_SHARED"),
-            )
-        })
-}
-
 fn run(args: &Args) -> ExampleResult {
     let out = args.common.output_dir("ch09")?;
     let quick = args.common.quick;
     let size = args.size.unwrap_or(if quick { 48 } else { 256 });
     let evals = args.evals.unwrap_or(if quick { 5 } else { 100 });
-    let content_path = input(&args.content, "images/content/tubingen.jpg")?;
-    let style_path = input(&args.style, "images/style/starry_night.jpg")?;
+    let content_path = image_or_example(args.content.as_ref(), "tubingen.jpg")?;
+    let style_path = image_or_example(args.style.as_ref(), "starry_night.jpg")?;
 
     // ANCHOR: setup
     let vgg = load_embedded_vgg16()?;
