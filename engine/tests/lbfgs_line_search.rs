@@ -372,6 +372,7 @@ fn single_line_searches_try_the_same_step_lengths_as_pytorch() {
         let limits = SearchLimits {
             tolerance_change: 1e-9,
             max_ls: 25,
+            bounds: None,
         };
         let t0 = search["t0"].as_f64().unwrap();
         let (x, d) = (gradient(&[0.0]), gradient(&[1.0]));

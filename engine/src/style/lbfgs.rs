@@ -20,6 +20,7 @@
 //!   returns the new point already evaluated. A line search needs this: it evaluates the
 //!   objective at trial points before it knows where the step ends.
 
+use super::bounds::Bounds;
 use super::line_search::{point_on_line, strong_wolfe, Evaluate, SearchLimits};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -49,6 +50,9 @@ pub struct LbfgsConfig {
     pub tolerance_change: f64,
     /// Fixed step length (the default) or a strong-Wolfe line search.
     pub line_search: LineSearch,
+    /// Keep every parameter in this box (projected L-BFGS; see `bounds.rs`), or `None` for
+    /// the classic unconstrained method, which PyTorch's `LBFGS` is.
+    pub bounds: Option<Bounds>,
 }
 
 impl Default for LbfgsConfig {
@@ -59,6 +63,7 @@ impl Default for LbfgsConfig {
             tolerance_grad: 1e-7,
             tolerance_change: 1e-9,
             line_search: LineSearch::None,
+            bounds: None,
         }
     }
 }
@@ -212,7 +217,8 @@ impl Lbfgs {
                 }
             }
             LineSearch::StrongWolfe => {
-                let Direction { d, t, slope } = match self.direction(current.loss, &current.grad)? {
+                let direction = self.direction(params, current.loss, &current.grad)?;
+                let Direction { d, t, slope } = match direction {
                     Ok(direction) => direction,
                     Err(converged) => return Ok(Iteration::Converged(converged)),
                 };
@@ -222,14 +228,20 @@ impl Lbfgs {
                 let limits = SearchLimits {
                     tolerance_change: self.config.tolerance_change,
                     max_ls: max_evaluations - 1,
+                    bounds: self.config.bounds,
                 };
                 let Some(found) = strong_wolfe(params, &d, t, current, slope, limits, evaluate)?
                 else {
                     return Ok(Iteration::Stopped);
                 };
-                // Move to exactly the point that was evaluated, and remember s = t·d.
-                *params = point_on_line(params, found.t, &d)?;
-                let step = d.scaled(found.t)?;
+                // Move to exactly the point that was evaluated, and remember the step taken.
+                let moved = self.along(params, found.t, &d)?;
+                let step = match self.config.bounds {
+                    // The projection may have shortened it: s is where we actually went.
+                    Some(_) => moved.sub(params)?,
+                    None => d.scaled(found.t)?,
+                };
+                *params = moved;
                 self.remember(&current.grad, step, current.loss);
                 Ok(Iteration::Moved(found.sample))
             }
@@ -244,13 +256,24 @@ impl Lbfgs {
         loss: f64,
         grad: &Tensor,
     ) -> Result<std::result::Result<(), Converged>> {
-        let Direction { d, t, .. } = match self.direction(loss, grad)? {
+        let Direction { d, t, .. } = match self.direction(params, loss, grad)? {
             Ok(direction) => direction,
             Err(converged) => return Ok(Err(converged)),
         };
-        let step = d.scaled(t)?;
+        let step = match self.config.bounds {
+            Some(_) => {
+                let moved = self.along(params, t, &d)?;
+                let step = moved.sub(params)?;
+                *params = moved;
+                step
+            }
+            None => {
+                let step = d.scaled(t)?;
+                *params = params.add_scaled(1.0, &step)?;
+                step
+            }
+        };
         let max_step = step.max_abs()?;
-        *params = params.add_scaled(1.0, &step)?;
         self.remember(grad, step, loss);
         if max_step <= self.config.tolerance_change {
             return Ok(Err(Converged::Change));
@@ -260,11 +283,33 @@ impl Lbfgs {
 
     /// The stopping tests, the memory update with the last step, and the new direction with
     /// its first step length — everything before the step itself.
+    /// The point `t` along `d` from `x`, projected into the box when there is one.
+    fn along(&self, x: &Tensor, t: f64, d: &Tensor) -> Result<Tensor> {
+        let point = point_on_line(x, t, d)?;
+        match self.config.bounds {
+            Some(bounds) => bounds.project(&point),
+            None => Ok(point),
+        }
+    }
+
     fn direction(
         &mut self,
+        params: &Tensor,
         loss: f64,
-        grad: &Tensor,
+        full_grad: &Tensor,
     ) -> Result<std::result::Result<Direction, Converged>> {
+        // ANCHOR: active_set
+        // In a box, the variables held at a bound by an outward gradient (the active set) do
+        // not move: the direction is built from the gradient of the free ones only.
+        let free = match self.config.bounds {
+            Some(bounds) => Some(bounds.free_mask(params, full_grad)?),
+            None => None,
+        };
+        let grad = match &free {
+            Some(mask) => full_grad.mul(mask)?,
+            None => full_grad.clone(),
+        };
+        // ANCHOR_END: active_set
         let max_grad = grad.max_abs()?;
         if max_grad <= self.config.tolerance_grad {
             return Ok(Err(Converged::Gradient));
@@ -283,7 +328,7 @@ impl Lbfgs {
         }
         let first = self.previous_grad.is_none();
         if let (Some(prev_g), Some(prev_s)) = (&self.previous_grad, &self.previous_step) {
-            let y = grad.sub(prev_g)?;
+            let y = full_grad.sub(prev_g)?;
             let ys = y.dot(prev_s)?;
             // Only a pair with positive curvature keeps the inverse-Hessian estimate positive.
             if ys > 1e-10 {
@@ -297,14 +342,26 @@ impl Lbfgs {
                 self.rho.push(1.0 / ys);
             }
         }
-        let d = self.two_loop(grad)?;
+        let mut d = self.two_loop(&grad)?;
+        if let Some(mask) = &free {
+            d = d.mul(mask)?;
+        }
         let t = if first {
             let l1 = grad.sum_abs()?;
             (1.0f64).min(1.0 / l1) * self.config.lr as f64
         } else {
             self.config.lr as f64
         };
-        let slope = grad.dot(&d)?;
+        let mut slope = grad.dot(&d)?;
+        if slope > -self.config.tolerance_change && free.is_some() && !self.steps.is_empty() {
+            // Pairs remembered while other variables were free can point uphill once the
+            // active set changes: forget them and restart along the projected gradient.
+            self.steps.clear();
+            self.grad_diffs.clear();
+            self.rho.clear();
+            d = grad.neg()?;
+            slope = grad.dot(&d)?;
+        }
         if slope > -self.config.tolerance_change {
             return Ok(Err(Converged::Change));
         }

@@ -17,6 +17,7 @@
 //! `torch/optim/lbfgs.py` (itself a port of `lswolfe.lua` from Lua Torch), decision for
 //! decision, so that `LBFGS(line_search_fn="strong_wolfe")` and ours try the same points.
 
+use super::bounds::Bounds;
 use super::lbfgs::Sample;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -90,6 +91,9 @@ pub struct SearchLimits {
     pub tolerance_change: f64,
     /// At most this many evaluations after the first one (PyTorch's `max_ls`).
     pub max_ls: usize,
+    /// Trial points are projected into this box (the search then follows the projected path,
+    /// with the slope along d as its estimate of the path's slope).
+    pub bounds: Option<Bounds>,
 }
 
 /// Search along `d` from `x`, where the objective is `start` and its slope is `slope`
@@ -111,7 +115,12 @@ pub fn strong_wolfe<T: Clone>(
     let mut evaluations = 0;
     // Evaluate the objective at x + t·d; `None` ends the search.
     let mut try_step = |t: f64| -> Result<Option<Trial<T>>> {
-        let Some(sample) = evaluate(&point_on_line(x, t, d)?)? else {
+        let point = point_on_line(x, t, d)?;
+        let point = match limits.bounds {
+            Some(bounds) => bounds.project(&point)?,
+            None => point,
+        };
+        let Some(sample) = evaluate(&point)? else {
             return Ok(None);
         };
         evaluations += 1;
@@ -298,6 +307,7 @@ mod tests {
         let limits = SearchLimits {
             tolerance_change: 1e-9,
             max_ls: 25,
+            bounds: None,
         };
         let found = strong_wolfe(&x, &d, 0.01, &start, slope, limits, &mut evaluate)
             .unwrap()
@@ -317,6 +327,7 @@ mod tests {
         let limits = SearchLimits {
             tolerance_change: 1e-9,
             max_ls: 25,
+            bounds: None,
         };
         let found = strong_wolfe(&x, &d, 1.0, &start, -6.0, limits, &mut evaluate).unwrap();
         assert!(found.is_none());
@@ -335,6 +346,7 @@ mod tests {
         let limits = SearchLimits {
             tolerance_change: 1e-9,
             max_ls: 1,
+            bounds: None,
         };
         let found = strong_wolfe(&x, &d, 1000.0, &start, -6.0, limits, &mut evaluate)
             .unwrap()

@@ -6,6 +6,7 @@
 //! on the device of the initial image; only the loss terms and the optimiser's scalars come back
 //! to the host. (The caller copies an image out when it saves one.)
 
+use super::bounds::Bounds;
 use super::lbfgs::{Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 use super::objective::{FeatureExtractor, LossTerms, Objective};
 use crate::error::{Error, Result};
@@ -17,8 +18,19 @@ use crate::tensor::Tensor;
 pub enum ImageOptimizer {
     /// Quality reference; memory ≈ pixels × 2 × history.
     Lbfgs(LbfgsConfig),
-    /// Memory-light alternative; `lr` is in pixel units (0..255).
-    Adam { lr: f32 },
+    /// Memory-light alternative; `lr` is in pixel units (0..255). With `bounds`, every step
+    /// is projected back into the box.
+    Adam { lr: f32, bounds: Option<Bounds> },
+}
+
+impl ImageOptimizer {
+    /// The box the pixels are kept in, if any.
+    pub fn bounds(&self) -> Option<Bounds> {
+        match self {
+            ImageOptimizer::Lbfgs(config) => config.bounds,
+            ImageOptimizer::Adam { bounds, .. } => *bounds,
+        }
+    }
 }
 
 /// The chosen optimiser with its state.
@@ -163,10 +175,15 @@ pub fn optimise(
         ));
     }
     let shape = init.shape().to_vec();
-    let mut pixels = init.detach();
+    let bounds = optimizer.bounds();
+    // A box-constrained run starts inside its box (an upsampled or noisy start may not be).
+    let mut pixels = match bounds {
+        Some(b) => b.project(init)?,
+        None => init.detach(),
+    };
     let mut stepper = match optimizer {
         ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Lbfgs::new(config)?),
-        ImageOptimizer::Adam { lr } => Stepper::Adam(Adam::new(lr)?),
+        ImageOptimizer::Adam { lr, .. } => Stepper::Adam(Adam::new(lr)?),
     };
     let mut evaluator = Evaluator {
         net,
@@ -217,7 +234,10 @@ pub fn optimise(
                 let mut param = current.tag.image.requires_grad();
                 let grads = crate::autograd::Gradients::single(&param, current.grad.clone());
                 opt.step(&mut [&mut param], &grads)?;
-                pixels = param.detach();
+                pixels = match bounds {
+                    Some(b) => b.project(&param)?,
+                    None => param.detach(),
+                };
                 evaluate(&pixels)?
             }
         };

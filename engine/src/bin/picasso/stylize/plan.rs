@@ -191,6 +191,7 @@ impl Plan {
             }
             OptimizerArg::Adam => ImageOptimizer::Adam {
                 lr: args.lr.unwrap_or(10.0),
+                bounds: None,
             },
         };
         Ok(Plan {
