@@ -114,11 +114,13 @@ pub struct StyleTransferRun {
 /// What a run does with the network.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Workload {
-    /// One forward pass without gradients, keeping `layers` (`picasso features`).
+    /// One forward pass without gradients, keeping `layers` (`picasso features`), which the
+    /// caller then copies `copies` times (to encode a file, say).
     Forward {
         image: ImageSize,
         layers: Vec<String>,
         decodes: Vec<Decode>,
+        copies: usize,
     },
     /// Forward and backward passes on one picture up to `layer` (activation maximisation).
     Ascent { image: ImageSize, layer: String },
@@ -192,8 +194,10 @@ pub fn format_bytes(bytes: u64) -> String {
         0..=999 => format!("{bytes} B"),
         1_000..=999_999 => format!("{:.0} kB", b / 1e3),
         1_000_000..=999_999_999 => format!("{:.0} MB", b / 1e6),
-        1_000_000_000..=999_999_999_999 => format!("{:.1} GB", b / 1e9),
-        _ => format!("{:.1} TB", b / 1e12),
+        1_000_000_000..=99_999_999_999 => format!("{:.1} GB", b / 1e9),
+        100_000_000_000..=999_999_999_999 => format!("{:.0} GB", b / 1e9),
+        1_000_000_000_000..=99_999_999_999_999 => format!("{:.1} TB", b / 1e12),
+        _ => format!("{:.0} TB", b / 1e12),
     }
 }
 
@@ -208,15 +212,21 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
             image,
             layers,
             decodes,
+            copies,
         } => {
             let plan = net.layers_up_to(layers)?;
             let conv = ConvUse::default().forward(&plan, *image);
+            let kept = kept_bytes(&plan, layers, *image);
             let pass = Phase::named("computing the features")
                 .item("the picture", image.rgb_bytes())
-                .item("features kept", kept_bytes(&plan, layers, *image))
-                .item("layer in progress", 2.0 * largest_bytes(&plan, *image));
+                .item("features kept", kept)
+                .item("layer in progress", in_progress_bytes(&plan, layers, *image));
+            let copying = Phase::named("copying the features")
+                .item("the picture", image.rgb_bytes())
+                .item("features kept", kept)
+                .item("copies of the features", *copies as f64 * kept);
             let decoding = decode_phase(decodes);
-            (conv.fixed(fixed, backend, &plan), vec![pass, decoding])
+            (conv.fixed(fixed, backend, &plan), vec![pass, copying, decoding])
         }
         Workload::Ascent { image, layer } => {
             let layers = [layer.clone()];
@@ -298,7 +308,7 @@ fn style_transfer(
         let pass = Phase::named("computing the targets")
             .item("the photos", pictures)
             .item("features of one image", kept_bytes(&plan, &layers, image))
-            .item("layer in progress", 2.0 * largest_bytes(&plan, image))
+            .item("layer in progress", in_progress_bytes(&plan, &layers, image))
             .item("targets", if i == 0 { 0.0 } else { targets });
         if pass.total() > setup.total() {
             setup = pass;
@@ -367,6 +377,27 @@ fn kept_bytes(plan: &[LayerInfo], requested: &[String], image: ImageSize) -> f64
         .filter(|l| requested.contains(&l.name))
         .map(|l| layer_bytes(l, image))
         .sum()
+}
+
+/// A forward pass without gradients at its busiest, beyond the requested layers it keeps:
+/// each op's input (unless it is kept anyway) beside its output. A convolution nobody asked
+/// for is one op with its ReLU.
+fn in_progress_bytes(plan: &[LayerInfo], requested: &[String], image: ImageSize) -> f64 {
+    let mut input = 3.0 * image.pixels() * F32;
+    let mut input_kept = false;
+    let mut busiest = 0.0f64;
+    for l in plan {
+        let fused = matches!(l.kind, LayerKind::Conv { .. }) && !requested.contains(&l.name);
+        if fused {
+            continue;
+        }
+        let output = layer_bytes(l, image);
+        let kept = requested.contains(&l.name);
+        let transient = if input_kept { 0.0 } else { input } + if kept { 0.0 } else { output };
+        busiest = busiest.max(transient);
+        (input, input_kept) = (output, kept);
+    }
+    busiest
 }
 
 /// The largest output along the pass.

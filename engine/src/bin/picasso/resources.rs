@@ -103,9 +103,9 @@ pub fn check_memory(
     }
     let alternatives = alternatives();
     let advice = if alternatives.is_empty() {
-        "nothing smaller fits either; free some memory first".to_string()
+        "Nothing smaller fits either; free some memory first".to_string()
     } else {
-        format!("what fits: {}", alternatives.join("; or "))
+        format!("What fits: {}", alternatives.join("; or "))
     };
     Err(Error::invalid(
         "memory",
@@ -139,8 +139,8 @@ mod tests {
     fn smallest_long_side_keeps_the_short_side_large_enough() {
         // A 3:2 photo needs a long side of 24 for a short side of 16.
         assert_eq!(smallest_long_side((451, 300), 16), 24);
-        // A 2000×40 panorama: 16 pixels high means 800 wide.
-        assert_eq!(smallest_long_side((2000, 40), 16), 800);
+        // A 2000×40 panorama: 16 pixels high means 800 wide (775 rounds to 16).
+        assert_eq!(smallest_long_side((2000, 40), 16), 775);
         // Square: the side itself.
         assert_eq!(smallest_long_side((100, 100), 32), 32);
         let s = working_size((451, 300), 24);

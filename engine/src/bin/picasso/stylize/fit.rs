@@ -92,7 +92,7 @@ pub fn check(args: &StylizeArgs, plan: &Plan, vgg: &Vgg, gif_frame_every: usize)
         || {
             let mut advice = Vec::new();
             let smallest = smallest_long_side(plan.content_file, need.min_side);
-            let size = largest_fitting(smallest as u64, finest as u64 - 1, |s| {
+            let size = largest_fitting(smallest as u64, (finest as u64).saturating_sub(1), |s| {
                 fits(Knobs {
                     size: s as u32,
                     ..wanted
@@ -153,7 +153,7 @@ fn check_sizes(args: &StylizeArgs, plan: &Plan, need: &SizeNeed, size: u32) -> R
         return Err(Error::invalid(
             flag,
             format!(
-                "at {size} pixels {} ({}×{}) becomes {content}, but {}. Use a size of \
+                "at {flag} {size}, {} ({}×{}) becomes {content}, but {}. Use {flag} \
                  {smallest} or more{}",
                 args.content.display(),
                 plan.content_file.0,
