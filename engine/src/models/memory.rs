@@ -20,9 +20,10 @@
 //!
 //! Runs have phases that never overlap (decoding the photos, computing the targets from the
 //! style images, optimising); the estimate is the fixed part plus the largest phase, and its
-//! breakdown lists that phase's items. It is meant as an upper-ish bound: measured against
-//! the peak resident memory of real `picasso` runs it comes out 0–30 % above (see the
-//! `memory_estimate_bounds_the_measured_peak` CLI test).
+//! breakdown lists that phase's items, plus 5 % for the allocator. It is meant as an upper-ish
+//! bound: against the peak resident memory (VmHWM) of real `picasso` runs from 32 to 1024
+//! pixels it comes out about 5–20 % above (the `memory_estimate_bounds_the_measured_peak` CLI
+//! test checks it).
 //!
 //! Nothing here asks the machine anything: what is available is the caller's input (see
 //! [`crate::io::host_memory`] for the CPU), so the same estimate serves any device.
@@ -215,7 +216,7 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
             copies,
         } => {
             let plan = net.layers_up_to(layers)?;
-            let conv = ConvUse::default().forward(&plan, *image);
+            let conv = ConvUse::default().with_forward(&plan, *image);
             let kept = kept_bytes(&plan, layers, *image);
             let pass = Phase::named("computing the features")
                 .item("the picture", image.rgb_bytes())
@@ -232,12 +233,13 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
             let layers = [layer.clone()];
             let plan = net.layers_up_to(&layers)?;
             let conv = ConvUse::default()
-                .forward(&plan, *image)
-                .backward(&plan, *image);
+                .with_forward(&plan, *image)
+                .with_backward(&plan, *image);
             let pass = Phase::named("the gradient-ascent steps")
                 .item("the picture and its gradient", 6.0 * image.rgb_bytes())
                 .item("activations kept for the backward pass", graph_bytes(&plan, &layers, *image))
-                .item("gradients during the backward pass", backward_bytes(&plan, &layers, *image));
+                .item("gradients during the backward pass", backward_bytes(&plan, &layers, *image))
+                .merge(conv.backward(backend, &plan));
             (conv.fixed(fixed, backend, &plan), vec![pass])
         }
         Workload::StyleTransfer(run) => style_transfer(net, run, fixed, backend)?,
@@ -248,6 +250,13 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
         .unwrap_or_default();
     let mut items = fixed.sorted_items();
     items.extend(peak.sorted_items());
+    // Freed memory is not always handed back at once, and the allocator keeps its own
+    // records: measured peaks sit up to a few per cent above the sum of the live buffers.
+    let live = items.iter().fold(0u64, |sum, i| sum.saturating_add(i.bytes));
+    items.push(MemoryItem {
+        what: "allocator slack (5 %)".to_string(),
+        bytes: live / 20,
+    });
     Ok(MemoryEstimate {
         phase: peak.name,
         items,
@@ -287,10 +296,10 @@ fn style_transfer(
     let plan = net.layers_up_to(&layers)?;
     let content = run.content;
     let mut conv = ConvUse::default()
-        .forward(&plan, content)
-        .backward(&plan, content);
+        .with_forward(&plan, content)
+        .with_backward(&plan, content);
     for &style in &run.styles {
-        conv = conv.forward(&plan, style);
+        conv = conv.with_forward(&plan, style);
     }
     let style_images: f64 = run.styles.iter().map(|s| s.rgb_bytes()).sum();
     let pictures = 4.0 * content.rgb_bytes() + style_images;
@@ -344,7 +353,8 @@ fn style_transfer(
             backward_bytes(&plan, &layers, content),
         )
         .item("the image, its gradient and the loss terms", 14.0 * image)
-        .merge(optimizer);
+        .merge(optimizer)
+        .merge(conv.backward(backend, &plan));
     let phases = vec![decode_phase(&run.decodes), setup, optimising];
     Ok((conv.fixed(fixed, backend, &plan), phases))
 }
@@ -445,12 +455,12 @@ struct ConvUse {
 }
 
 impl ConvUse {
-    fn forward(mut self, plan: &[LayerInfo], image: ImageSize) -> Self {
+    fn with_forward(mut self, plan: &[LayerInfo], image: ImageSize) -> Self {
         self.add(plan, image, false);
         self
     }
 
-    fn backward(mut self, plan: &[LayerInfo], image: ImageSize) -> Self {
+    fn with_backward(mut self, plan: &[LayerInfo], image: ImageSize) -> Self {
         self.add(plan, image, true);
         self
     }
@@ -464,33 +474,53 @@ impl ConvUse {
         }
     }
 
-    /// The fixed items of the convolution algorithm on `backend`.
+    /// The fixed items of the convolution algorithm on `backend`: what the forward passes
+    /// need, from the first pass on.
     fn fixed(&self, fixed: Phase, backend: Backend, plan: &[LayerInfo]) -> Phase {
         match backend {
             Backend::Cpu => fixed
-                .item("Winograd weight transforms", self.cpu_winograd_cache(plan))
+                .item(
+                    "Winograd weight transforms",
+                    self.cpu_winograd_cache(plan, false),
+                )
                 .item("convolution work buffers", self.cpu_work_buffers(plan)),
         }
     }
 
-    /// The transformed weights the CPU caches: one per convolution and direction that runs
-    /// with Winograd at any of its sizes.
-    fn cpu_winograd_cache(&self, plan: &[LayerInfo]) -> f64 {
-        let mut cached: Vec<(usize, bool)> = Vec::new();
+    /// What the backward passes add, from the first backward pass on.
+    fn backward(&self, backend: Backend, plan: &[LayerInfo]) -> Phase {
+        match backend {
+            Backend::Cpu => {
+                let room = WINOGRAD_CACHE_LIMIT - self.cpu_winograd_cache(plan, false);
+                Phase::default().item(
+                    "Winograd transforms for the input gradient",
+                    self.cpu_winograd_cache(plan, true).min(room),
+                )
+            }
+        }
+    }
+
+    /// The transformed weights the CPU caches for one direction: one per convolution that
+    /// runs with Winograd at any of its sizes.
+    fn cpu_winograd_cache(&self, plan: &[LayerInfo], direction: bool) -> f64 {
+        let mut cached: Vec<usize> = Vec::new();
         let mut bytes = 0.0;
         for &(i, size, input_grad) in &self.runs {
             let LayerKind::Conv { in_channels } = plan[i].kind else {
                 continue;
             };
+            if input_grad != direction {
+                continue;
+            }
             let (c, o) = if input_grad {
                 (plan[i].channels, in_channels)
             } else {
                 (in_channels, plan[i].channels)
             };
-            if cached.contains(&(i, input_grad)) || !cpu_uses_winograd(c, o, size) {
+            if cached.contains(&i) || !cpu_uses_winograd(c, o, size) {
                 continue;
             }
-            cached.push((i, input_grad));
+            cached.push(i);
             bytes += WINOGRAD_TILE * o.next_multiple_of(MR) as f64 * c as f64 * F32;
         }
         bytes.min(WINOGRAD_CACHE_LIMIT)
@@ -607,6 +637,68 @@ mod tests {
         assert_eq!(largest_fitting(16, 10_000, |s| s * s <= 1_000_000), Some(1000));
         assert_eq!(largest_fitting(16, 500, |s| s <= 1000), Some(500));
         assert_eq!(largest_fitting(16, 500, |_| false), None);
+    }
+
+    fn paper_run(size: ImageSize, optimizer: OptimizerMemory) -> Workload {
+        let names = |ls: &[&str]| ls.iter().map(|l| l.to_string()).collect();
+        Workload::StyleTransfer(StyleTransferRun {
+            content: size,
+            styles: vec![size],
+            content_layers: names(&["relu4_2"]),
+            style_layers: names(&["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]),
+            optimizer,
+            evaluations: 300,
+            decodes: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn style_transfer_memory_grows_with_the_picture_and_the_history() {
+        let vgg = crate::models::load_embedded_vgg16().unwrap();
+        let at = |w, h, optimizer| {
+            estimate(&vgg, &paper_run(ImageSize::new(w, h), optimizer), Backend::Cpu)
+                .unwrap()
+                .total()
+        };
+        let lbfgs = |history| OptimizerMemory::Lbfgs { history };
+        let small = at(256, 256, lbfgs(100));
+        let large = at(1024, 1024, lbfgs(100));
+        // 16× the pixels: less than 16× the memory, as the weights and their transforms are
+        // the same, but the image-sized part dominates at 1024 px.
+        assert!(large > 6 * small && large < 16 * small, "{small} → {large}");
+        // Each remembered pair is two RGB f32 images (plus the allocator's 5 %).
+        let pairs = at(512, 512, lbfgs(100)) - at(512, 512, lbfgs(50));
+        let expected = 50.0 * 2.0 * ImageSize::new(512, 512).rgb_bytes() * 1.05;
+        assert!((pairs as f64 - expected).abs() < 1e-3 * expected, "{pairs} vs {expected}");
+        assert!(at(512, 512, OptimizerMemory::Adam) < at(512, 512, lbfgs(100)));
+        // Fewer evaluations than the history: only as many pairs as steps.
+        let mut short = paper_run(ImageSize::new(512, 512), lbfgs(100));
+        if let Workload::StyleTransfer(run) = &mut short {
+            run.evaluations = 10;
+        }
+        let short = estimate(&vgg, &short, Backend::Cpu).unwrap().total();
+        assert!(short < at(512, 512, lbfgs(50)));
+        // An absurd size saturates instead of wrapping round to something small.
+        assert!(at(1 << 30, 1 << 30, lbfgs(100)) > 1 << 60);
+    }
+
+    #[test]
+    fn deeper_layers_need_larger_pictures_and_unknown_ones_are_named() {
+        let vgg = crate::models::load_embedded_vgg16().unwrap();
+        let side = |l: &str| vgg.min_input_side(&[l.to_string()]).unwrap();
+        assert_eq!(side("relu1_1"), 1);
+        assert_eq!(side("pool1"), 2);
+        assert_eq!(side("relu5_1"), 16);
+        assert_eq!(side("pool5"), 32);
+        let e = vgg.min_input_side(&["relu9_1".to_string()]).unwrap_err();
+        assert!(e.to_string().contains("unknown layer `relu9_1`"), "{e}");
+        let forward = Workload::Forward {
+            image: ImageSize::new(64, 64),
+            layers: vec!["relu9_1".into()],
+            decodes: Vec::new(),
+            copies: 0,
+        };
+        assert!(estimate(&vgg, &forward, Backend::Cpu).is_err());
     }
 
     #[test]
