@@ -30,12 +30,12 @@ pub fn advice(terms: &LossTerms, config: &ObjectiveConfig) -> String {
             );
         }
         if product > limit {
-            // A weight at which this raw term keeps a thousandfold margin.
-            let safe = 10f64.powf((limit * HEADROOM / raw).log10().floor());
+            // A weight at which this raw term stays within the headroom.
+            let safe = 10f64.powf((limit / raw).log10().floor());
             return format!(
                 "the weighted {term} term overflows 32-bit floats: {flag} {weight:e} × raw \
-                 {term} loss {raw:.3e} ≈ {product:.1e}, beyond f32's largest value (3.4e38). \
-                 Use {flag} {safe:e} or less"
+                 {term} loss {raw:.3e} ≈ {product:.1e}, close to or beyond f32's largest \
+                 value (3.4e38), so its gradient is not a number. Use {flag} {safe:e} or less"
             );
         }
     }
