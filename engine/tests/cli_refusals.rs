@@ -48,7 +48,11 @@ fn outputs_that_would_replace_each_other_or_an_input_are_refused() {
     args.extend_from_slice(&small);
     let said = refused_before_work(&stylize(&content, &style, &args));
     assert!(said.contains("both name"), "{said}");
-    assert_eq!(std::fs::read(&out).unwrap(), keep, "the old result was touched");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        keep,
+        "the old result was touched"
+    );
     // The photo itself, spelled through `..`.
     let photo = dir.join("photo.png");
     std::fs::copy(&content, &photo).unwrap();
@@ -59,7 +63,10 @@ fn outputs_that_would_replace_each_other_or_an_input_are_refused() {
         &["-o", s(&dir.join("sub/../photo.png"))],
     ));
     assert!(said.contains("refusing to write"), "{said}");
-    assert_eq!(std::fs::read(&photo).unwrap(), std::fs::read(&content).unwrap());
+    assert_eq!(
+        std::fs::read(&photo).unwrap(),
+        std::fs::read(&content).unwrap()
+    );
 
     // Numbered frames that would replace an input: a style image called o5_0010.png.
     let frame_like = dir.join("o5_0010.png");
@@ -70,7 +77,10 @@ fn outputs_that_would_replace_each_other_or_an_input_are_refused() {
         &frame_like,
         &["-o", s(&out), "--save-every", "10", "--size", "32"],
     ));
-    assert!(said.contains("o5_0010.png") && said.contains("input"), "{said}");
+    assert!(
+        said.contains("o5_0010.png") && said.contains("input"),
+        "{said}"
+    );
     assert_eq!(std::fs::read(&frame_like).unwrap(), keep_style);
 }
 
@@ -82,7 +92,10 @@ fn unwritable_outputs_are_refused_before_the_run() {
     let dir = TempDir::new("cli-unwritable");
     let nodir = dir.join("nodir/o.png");
     let said = refused_before_work(&stylize(&content, &style, &["-o", s(&nodir)]));
-    assert!(said.contains("does not exist") && said.contains("nodir"), "{said}");
+    assert!(
+        said.contains("does not exist") && said.contains("nodir"),
+        "{said}"
+    );
 
     let folder = dir.join("results");
     std::fs::create_dir(&folder).unwrap();
@@ -103,7 +116,10 @@ fn unwritable_outputs_are_refused_before_the_run() {
         &style,
         &["-o", s(&out), "--report", "/nonexistent-picasso-dir/r.json"],
     ));
-    assert!(said.contains("--report") && said.contains("does not exist"), "{said}");
+    assert!(
+        said.contains("--report") && said.contains("does not exist"),
+        "{said}"
+    );
 
     let said = refused_before_work(&stylize(
         &content,
@@ -139,14 +155,24 @@ fn inputs_are_named_for_what_they_are() {
     let dir = TempDir::new("cli-inputs");
     let out = dir.join("o.png");
     let said = refused_before_work(&stylize(dir.path(), &style, &["-o", s(&out)]));
-    assert!(said.contains("is a directory") && !said.contains("does not exist"), "{said}");
+    assert!(
+        said.contains("is a directory") && !said.contains("does not exist"),
+        "{said}"
+    );
     let said = refused_before_work(&stylize(
         &content,
         &style,
         &["-o", s(&out), "--weights", s(dir.path())],
     ));
-    assert!(said.contains("--weights") && said.contains("folder"), "{said}");
-    let said = refused_before_work(&stylize(&content, &dir.join("missing.jpg"), &["-o", s(&out)]));
+    assert!(
+        said.contains("--weights") && said.contains("folder"),
+        "{said}"
+    );
+    let said = refused_before_work(&stylize(
+        &content,
+        &dir.join("missing.jpg"),
+        &["-o", s(&out)],
+    ));
     assert!(said.contains("no such file"), "{said}");
 }
 
@@ -159,15 +185,33 @@ fn pictures_too_small_for_the_deepest_layer_name_the_size_that_works() {
     let out = dir.join("o.png");
     // A 3:2 photo at 16 px is 16×11: relu5_1 needs 16 each way, so 24 px.
     let said = refused_before_work(&stylize(&content, &style, &["-o", s(&out), "--size", "16"]));
-    assert!(said.contains("relu5_1") && said.contains("--size 24 or more"), "{said}");
-    let run = stylize(&content, &style, &["-o", s(&out), "--size", "24", "--iters", "1"]);
-    assert!(run.status.success(), "the suggested size works: {}", text(&run));
+    assert!(
+        said.contains("relu5_1") && said.contains("--size 24 or more"),
+        "{said}"
+    );
+    let run = stylize(
+        &content,
+        &style,
+        &["-o", s(&out), "--size", "24", "--iters", "1"],
+    );
+    assert!(
+        run.status.success(),
+        "the suggested size works: {}",
+        text(&run)
+    );
 
     // A 2000×40 panorama at 128 px is 128×3.
     let panorama = dir.join("panorama.png");
     flat_png(&panorama, 2000, 40);
-    let said = refused_before_work(&stylize(&panorama, &style, &["-o", s(&out), "--size", "128"]));
-    assert!(said.contains("128×3") && said.contains("--size 775"), "{said}");
+    let said = refused_before_work(&stylize(
+        &panorama,
+        &style,
+        &["-o", s(&out), "--size", "128"],
+    ));
+    assert!(
+        said.contains("128×3") && said.contains("--size 775"),
+        "{said}"
+    );
 
     // Styles shrunk below the deepest layer's need, and the scale that works.
     let said = refused_before_work(&stylize(
@@ -179,12 +223,30 @@ fn pictures_too_small_for_the_deepest_layer_name_the_size_that_works() {
 
     let feats = dir.join("f.safetensors");
     let said = refused_before_work(&picasso(&[
-        "features", "--image", s(&content), "--layers", "pool5", "--size", "1", "-o", s(&feats),
+        "features",
+        "--image",
+        s(&content),
+        "--layers",
+        "pool5",
+        "--size",
+        "1",
+        "-o",
+        s(&feats),
     ]));
-    assert!(said.contains("pool5") && said.contains("--size 48"), "{said}");
+    assert!(
+        said.contains("pool5") && said.contains("--size 48"),
+        "{said}"
+    );
 
     let said = refused_before_work(&picasso(&[
-        "visualize", "maximize", "--layer", "pool5", "--size", "8", "-o", s(&out),
+        "visualize",
+        "maximize",
+        "--layer",
+        "pool5",
+        "--size",
+        "8",
+        "-o",
+        s(&out),
     ]));
     assert!(said.contains("--size 32"), "{said}");
     assert!(!feats.exists());
@@ -208,7 +270,10 @@ fn sizes_that_do_not_fit_in_memory_are_refused_with_one_that_does() {
         &["--multiscale", "256,400000"],
     ] {
         let said = flag(args);
-        assert!(said.contains("needs about") && said.contains("available"), "{said}");
+        assert!(
+            said.contains("needs about") && said.contains("available"),
+            "{said}"
+        );
         assert!(said.contains("What fits:"), "{said}");
     }
     let said = refused_before_work(&picasso(&[
@@ -222,15 +287,29 @@ fn sizes_that_do_not_fit_in_memory_are_refused_with_one_that_does() {
         "-o",
         s(&dir.join("f.safetensors")),
     ]));
-    assert!(said.contains("needs about") && said.contains("--size"), "{said}");
+    assert!(
+        said.contains("needs about") && said.contains("--size"),
+        "{said}"
+    );
     let said = refused_before_work(&picasso(&[
-        "visualize", "maximize", "--size", "100000", "-o", s(&out),
+        "visualize",
+        "maximize",
+        "--size",
+        "100000",
+        "-o",
+        s(&out),
     ]));
-    assert!(said.contains("needs about") && said.contains("--size"), "{said}");
+    assert!(
+        said.contains("needs about") && said.contains("--size"),
+        "{said}"
+    );
 
     // Under a limit of our own: the size offered must really run, within that limit.
     let said = flag(&["--size", "512", "--max-memory", "1.2G"]);
-    assert!(said.contains("--history"), "L-BFGS's history is offered too: {said}");
+    assert!(
+        said.contains("--history"),
+        "L-BFGS's history is offered too: {said}"
+    );
     let offered = said
         .split("What fits: --size ")
         .nth(1)
@@ -241,8 +320,16 @@ fn sizes_that_do_not_fit_in_memory_are_refused_with_one_that_does() {
         &content,
         &style,
         &[
-            "-o", s(&out), "--size", offered, "--iters", "3", "--max-memory", "1.2G",
-            "--report", s(&report),
+            "-o",
+            s(&out),
+            "--size",
+            offered,
+            "--iters",
+            "3",
+            "--max-memory",
+            "1.2G",
+            "--report",
+            s(&report),
         ],
     );
     assert!(run.status.success(), "--size {offered}: {}", text(&run));
@@ -265,17 +352,31 @@ fn damaged_weights_and_overflowing_weights_get_accurate_advice() {
     let out = dir.join("o.png");
     // A tiny VGG (4 channels a layer) with one NaN in conv3_1.
     let (_, mut set) = weights_tools::read_path(&tiny).unwrap();
-    let t = set.tensors.iter_mut().find(|t| t.name == "conv3_1.weight").unwrap();
+    let t = set
+        .tensors
+        .iter_mut()
+        .find(|t| t.name == "conv3_1.weight")
+        .unwrap();
     t.data[5] = f32::NAN;
     let poisoned = dir.join("nan.safetensors");
-    std::fs::write(&poisoned, weights_tools::to_safetensors(&set, false).unwrap()).unwrap();
+    std::fs::write(
+        &poisoned,
+        weights_tools::to_safetensors(&set, false).unwrap(),
+    )
+    .unwrap();
     let said = refused_before_work(&stylize(
         &content,
         &style,
         &["-o", s(&out), "--size", "32", "--weights", s(&poisoned)],
     ));
-    assert!(said.contains("conv3_1.weight") && said.contains("NaN"), "{said}");
-    assert!(!said.contains("learning rate") && !said.contains("--lr"), "{said}");
+    assert!(
+        said.contains("conv3_1.weight") && said.contains("NaN"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("learning rate") && !said.contains("--lr"),
+        "{said}"
+    );
 
     // A style weight that overflows f32 whatever the picture: refused up front.
     let said = refused_before_work(&stylize(
@@ -283,18 +384,36 @@ fn damaged_weights_and_overflowing_weights_get_accurate_advice() {
         &style,
         &["-o", s(&out), "--size", "32", "--style-weight", "1e38"],
     ));
-    assert!(said.contains("--style-weight") && said.contains("overflow"), "{said}");
-    assert!(!said.contains("learning rate") && !said.contains("--lr"), "{said}");
+    assert!(
+        said.contains("--style-weight") && said.contains("overflow"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("learning rate") && !said.contains("--lr"),
+        "{said}"
+    );
     // One that overflows only with this picture's raw style loss: found when the gradient
     // stops being a number, and blamed on the weight.
     let run = stylize(
         &content,
         &style,
-        &["-o", s(&out), "--size", "32", "--iters", "3", "--style-weight", "1e35"],
+        &[
+            "-o",
+            s(&out),
+            "--size",
+            "32",
+            "--iters",
+            "3",
+            "--style-weight",
+            "1e35",
+        ],
     );
     let said = text(&run);
     assert!(!run.status.success(), "{said}");
-    assert!(said.contains("overflows") && said.contains("--style-weight 1e"), "{said}");
+    assert!(
+        said.contains("overflows") && said.contains("--style-weight 1e"),
+        "{said}"
+    );
     assert!(!said.contains("--lr"), "{said}");
 }
 
@@ -312,14 +431,32 @@ fn warnings_for_a_stretched_init_and_frames_of_an_earlier_run() {
         &content,
         &style,
         &[
-            "-o", s(&out), "--size", "32", "--iters", "2", "--save-every", "1", "--init",
-            s(&style), "--quiet",
+            "-o",
+            s(&out),
+            "--size",
+            "32",
+            "--iters",
+            "2",
+            "--save-every",
+            "1",
+            "--init",
+            s(&style),
+            "--quiet",
         ],
     );
     let said = text(&run);
     assert!(run.status.success(), "{said}");
     // udnie is square, the cat 3:2.
-    assert!(said.contains("--init") && said.contains("stretched"), "{said}");
-    assert!(said.contains("2 numbered images from an earlier run"), "{said}");
-    assert!(dir.join("cat_0050.png").is_file(), "an earlier frame was removed");
+    assert!(
+        said.contains("--init") && said.contains("stretched"),
+        "{said}"
+    );
+    assert!(
+        said.contains("2 numbered images from an earlier run"),
+        "{said}"
+    );
+    assert!(
+        dir.join("cat_0050.png").is_file(),
+        "an earlier frame was removed"
+    );
 }

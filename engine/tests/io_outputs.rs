@@ -24,15 +24,38 @@ fn each_output_needs_its_own_file_a_known_extension_and_a_folder() {
     assert!(dir.names().is_empty(), "{:?}", dir.names());
 
     let msg = refusal(
-        &[image.clone(), PlannedOutput::new("--report", &dir.join("run.txt"), OutputKind::Json)],
+        &[
+            image.clone(),
+            PlannedOutput::new("--report", &dir.join("run.txt"), OutputKind::Json),
+        ],
         &[],
     );
-    assert!(msg.starts_with("--report") && msg.contains(".json"), "{msg}");
-    let msg = refusal(&[PlannedOutput::new("--gif", &dir.join("a.png"), OutputKind::Gif)], &[]);
+    assert!(
+        msg.starts_with("--report") && msg.contains(".json"),
+        "{msg}"
+    );
+    let msg = refusal(
+        &[PlannedOutput::new(
+            "--gif",
+            &dir.join("a.png"),
+            OutputKind::Gif,
+        )],
+        &[],
+    );
     assert!(msg.contains("run.gif") || msg.contains(".gif"), "{msg}");
-    let msg = refusal(&[PlannedOutput::new("-o", &dir.join("no/out.png"), OutputKind::Image)], &[]);
+    let msg = refusal(
+        &[PlannedOutput::new(
+            "-o",
+            &dir.join("no/out.png"),
+            OutputKind::Image,
+        )],
+        &[],
+    );
     assert!(msg.contains("does not exist"), "{msg}");
-    let msg = refusal(&[PlannedOutput::new("-o", dir.path(), OutputKind::Image)], &[]);
+    let msg = refusal(
+        &[PlannedOutput::new("-o", dir.path(), OutputKind::Image)],
+        &[],
+    );
     assert!(msg.contains("is a folder"), "{msg}");
 
     // Two outputs that are one file: a symlink with the other's extension.
@@ -46,9 +69,15 @@ fn each_output_needs_its_own_file_a_known_extension_and_a_folder() {
     let input = dir.join("out_0020.png");
     std::fs::write(&input, b"precious").unwrap();
     let framed = image.clone().with_frames(true);
-    let msg = refusal(&[framed.clone()], &[input.as_path()]);
-    assert!(msg.contains("out_0020.png") && msg.contains("an input"), "{msg}");
-    assert!(check_outputs(&[image], &[input.as_path()]).is_ok(), "no frames, no clash");
+    let msg = refusal(std::slice::from_ref(&framed), &[input.as_path()]);
+    assert!(
+        msg.contains("out_0020.png") && msg.contains("an input"),
+        "{msg}"
+    );
+    assert!(
+        check_outputs(&[image], &[input.as_path()]).is_ok(),
+        "no frames, no clash"
+    );
 }
 
 #[test]
@@ -82,5 +111,8 @@ fn one_lock_per_output_and_stale_ones_are_taken_over() {
     // delete. (A live holder is checked end to end in cli_picasso.rs.)
     std::fs::write(&path, "not a number\n").unwrap();
     let msg = OutputLock::acquire(&out).unwrap_err().to_string();
-    assert!(msg.contains("another run") && msg.contains(".out.png.lock"), "{msg}");
+    assert!(
+        msg.contains("another run") && msg.contains(".out.png.lock"),
+        "{msg}"
+    );
 }

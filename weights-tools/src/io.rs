@@ -45,7 +45,12 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// Checks, before any slow work, that `path` can be written: it names a file (not a folder) in
 /// a folder that exists.
 pub fn check_writable(path: &Path) -> Result<()> {
-    if path.is_dir() || path.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR) {
+    if path.is_dir()
+        || path
+            .as_os_str()
+            .to_string_lossy()
+            .ends_with(std::path::MAIN_SEPARATOR)
+    {
         return Err(WeightsError::Invalid(format!(
             "output {} is a folder; give a file name in it, e.g. {}",
             path.display(),
@@ -77,7 +82,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| {
         // A failure to create the temporary file is the folder's (read-only, no permission,
         // full): say so rather than name a file the user never asked for.
-        let mut f = std::fs::File::create(&tmp).map_err(|e| WeightsError::io("write in the folder", &dir, e))?;
+        let mut f = std::fs::File::create(&tmp)
+            .map_err(|e| WeightsError::io("write in the folder", &dir, e))?;
         f.write_all(bytes)
             .map_err(|e| WeightsError::io("write", &tmp, e))?;
         f.sync_all()

@@ -244,9 +244,11 @@ fn check_vgg_layout(ids: &[ConvId]) -> Result<()> {
     }
     let fits = |arch: &[usize; 5]| {
         per_block.len() <= arch.len()
-            && per_block.iter().zip(arch).enumerate().all(|(b, (&n, &full))| {
-                n == full || (b + 1 == per_block.len() && n < full)
-            })
+            && per_block
+                .iter()
+                .zip(arch)
+                .enumerate()
+                .all(|(b, (&n, &full))| n == full || (b + 1 == per_block.len() && n < full))
     };
     if fits(&VGG16_BLOCKS) || fits(&VGG19_BLOCKS) {
         return Ok(());

@@ -57,8 +57,9 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
         ));
     }
     let header_end = 8 + n as usize;
-    let header: HeaderEntries = serde_json::from_slice(&bytes[8..header_end])
-        .map_err(|e| WeightsError::corrupt(FMT, format!("header is not a valid JSON object: {e}")))?;
+    let header: HeaderEntries = serde_json::from_slice(&bytes[8..header_end]).map_err(|e| {
+        WeightsError::corrupt(FMT, format!("header is not a valid JSON object: {e}"))
+    })?;
     let data = &bytes[header_end..];
 
     let mut ws = WeightSet::new();

@@ -81,7 +81,10 @@ impl Tensor {
     /// How many values are NaN and how many infinite.
     pub fn non_finite_counts(&self) -> (usize, usize) {
         self.data.iter().fold((0, 0), |(nan, inf), v| {
-            (nan + usize::from(v.is_nan()), inf + usize::from(v.is_infinite()))
+            (
+                nan + usize::from(v.is_nan()),
+                inf + usize::from(v.is_infinite()),
+            )
         })
     }
 }

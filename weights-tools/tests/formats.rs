@@ -225,7 +225,10 @@ fn layer_problems_are_reported() {
 
     // Blocks must be VGG16's or VGG19's: a third convolution in block 1 is neither.
     let mut ws = WeightSet::new();
-    for (i, name) in ["conv1_1", "conv1_2", "conv1_3", "conv2_1"].iter().enumerate() {
+    for (i, name) in ["conv1_1", "conv1_2", "conv1_3", "conv2_1"]
+        .iter()
+        .enumerate()
+    {
         conv(&mut ws, name, 4, if i == 0 { 3 } else { 4 });
     }
     assert!(err(ws).contains("VGG16 has [2, 2, 3, 3, 3]"));

@@ -350,8 +350,7 @@ fn duplicate_names_and_overlapping_ranges_are_refused() {
             let o = &overlap[i].1["data_offsets"];
             o[1].as_u64().unwrap() - o[0].as_u64().unwrap()
         };
-        let start = overlap[i - 1].1["data_offsets"][0].as_u64().unwrap()
-            + rng.below(4) as u64 * 4;
+        let start = overlap[i - 1].1["data_offsets"][0].as_u64().unwrap() + rng.below(4) as u64 * 4;
         overlap[i].1["data_offsets"] = serde_json::json!([start, start + len]);
         let e = err(&safetensors_from(&overlap, &data));
         assert!(

@@ -46,7 +46,10 @@ fn frame_name_parts(output: &Path) -> (String, String) {
 /// with four or more digits), so that writing frames might replace it.
 pub fn could_be_frame_of(output: &Path, candidate: &Path) -> bool {
     let folder = |p: &Path| resolve(&parent_dir(p));
-    let Some(name) = candidate.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+    let Some(name) = candidate
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
         return false;
     };
     let (stem, ext) = frame_name_parts(output);

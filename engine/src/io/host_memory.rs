@@ -16,10 +16,13 @@ pub struct AvailableMemory {
 /// What this machine has available now, or `None` where it cannot be read.
 pub fn available_memory() -> Option<AvailableMemory> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
-    let machine = meminfo.as_deref().and_then(mem_available).map(|bytes| AvailableMemory {
-        bytes,
-        source: "MemAvailable in /proc/meminfo".to_string(),
-    });
+    let machine = meminfo
+        .as_deref()
+        .and_then(mem_available)
+        .map(|bytes| AvailableMemory {
+            bytes,
+            source: "MemAvailable in /proc/meminfo".to_string(),
+        });
     let container = cgroup_room();
     match (machine, container) {
         (Some(m), Some(c)) if c.bytes < m.bytes => Some(c),

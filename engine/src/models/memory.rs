@@ -221,13 +221,19 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
             let pass = Phase::named("computing the features")
                 .item("the picture", image.rgb_bytes())
                 .item("features kept", kept)
-                .item("layer in progress", in_progress_bytes(&plan, layers, *image));
+                .item(
+                    "layer in progress",
+                    in_progress_bytes(&plan, layers, *image),
+                );
             let copying = Phase::named("copying the features")
                 .item("the picture", image.rgb_bytes())
                 .item("features kept", kept)
                 .item("copies of the features", *copies as f64 * kept);
             let decoding = decode_phase(decodes);
-            (conv.fixed(fixed, backend, &plan), vec![pass, copying, decoding])
+            (
+                conv.fixed(fixed, backend, &plan),
+                vec![pass, copying, decoding],
+            )
         }
         Workload::Ascent { image, layer } => {
             let layers = [layer.clone()];
@@ -237,8 +243,14 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
                 .with_backward(&plan, *image);
             let pass = Phase::named("the gradient-ascent steps")
                 .item("the picture and its gradient", 6.0 * image.rgb_bytes())
-                .item("activations kept for the backward pass", graph_bytes(&plan, &layers, *image))
-                .item("gradients during the backward pass", backward_bytes(&plan, &layers, *image))
+                .item(
+                    "activations kept for the backward pass",
+                    graph_bytes(&plan, &layers, *image),
+                )
+                .item(
+                    "gradients during the backward pass",
+                    backward_bytes(&plan, &layers, *image),
+                )
                 .merge(conv.backward(backend, &plan));
             (conv.fixed(fixed, backend, &plan), vec![pass])
         }
@@ -252,7 +264,9 @@ pub fn estimate(net: &Vgg, workload: &Workload, backend: Backend) -> Result<Memo
     items.extend(peak.sorted_items());
     // Freed memory is not always handed back at once, and the allocator keeps its own
     // records: measured peaks sit up to a few per cent above the sum of the live buffers.
-    let live = items.iter().fold(0u64, |sum, i| sum.saturating_add(i.bytes));
+    let live = items
+        .iter()
+        .fold(0u64, |sum, i| sum.saturating_add(i.bytes));
     items.push(MemoryItem {
         what: "allocator slack (5 %)".to_string(),
         bytes: live / 20,
@@ -317,7 +331,10 @@ fn style_transfer(
         let pass = Phase::named("computing the targets")
             .item("the photos", pictures)
             .item("features of one image", kept_bytes(&plan, &layers, image))
-            .item("layer in progress", in_progress_bytes(&plan, &layers, image))
+            .item(
+                "layer in progress",
+                in_progress_bytes(&plan, &layers, image),
+            )
             .item("targets", if i == 0 { 0.0 } else { targets });
         if pass.total() > setup.total() {
             setup = pass;
@@ -623,7 +640,7 @@ impl Phase {
                 bytes: b.ceil() as u64,
             })
             .collect();
-        items.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        items.sort_by_key(|i| std::cmp::Reverse(i.bytes));
         items
     }
 }
@@ -634,7 +651,10 @@ mod tests {
 
     #[test]
     fn largest_fitting_finds_the_boundary() {
-        assert_eq!(largest_fitting(16, 10_000, |s| s * s <= 1_000_000), Some(1000));
+        assert_eq!(
+            largest_fitting(16, 10_000, |s| s * s <= 1_000_000),
+            Some(1000)
+        );
         assert_eq!(largest_fitting(16, 500, |s| s <= 1000), Some(500));
         assert_eq!(largest_fitting(16, 500, |_| false), None);
     }
@@ -656,9 +676,13 @@ mod tests {
     fn style_transfer_memory_grows_with_the_picture_and_the_history() {
         let vgg = crate::models::load_embedded_vgg16().unwrap();
         let at = |w, h, optimizer| {
-            estimate(&vgg, &paper_run(ImageSize::new(w, h), optimizer), Backend::Cpu)
-                .unwrap()
-                .total()
+            estimate(
+                &vgg,
+                &paper_run(ImageSize::new(w, h), optimizer),
+                Backend::Cpu,
+            )
+            .unwrap()
+            .total()
         };
         let lbfgs = |history| OptimizerMemory::Lbfgs { history };
         let small = at(256, 256, lbfgs(100));
@@ -669,7 +693,10 @@ mod tests {
         // Each remembered pair is two RGB f32 images (plus the allocator's 5 %).
         let pairs = at(512, 512, lbfgs(100)) - at(512, 512, lbfgs(50));
         let expected = 50.0 * 2.0 * ImageSize::new(512, 512).rgb_bytes() * 1.05;
-        assert!((pairs as f64 - expected).abs() < 1e-3 * expected, "{pairs} vs {expected}");
+        assert!(
+            (pairs as f64 - expected).abs() < 1e-3 * expected,
+            "{pairs} vs {expected}"
+        );
         assert!(at(512, 512, OptimizerMemory::Adam) < at(512, 512, lbfgs(100)));
         // Fewer evaluations than the history: only as many pairs as steps.
         let mut short = paper_run(ImageSize::new(512, 512), lbfgs(100));

@@ -45,7 +45,9 @@ pub enum Pooling {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayerKind {
     /// A 3×3 convolution (before its ReLU).
-    Conv { in_channels: usize },
+    Conv {
+        in_channels: usize,
+    },
     Relu,
     /// The 2×2, stride-2 pooling that ends a block.
     Pool,
@@ -196,8 +198,18 @@ impl Vgg {
             let conv_kind = LayerKind::Conv {
                 in_channels: *in_channels,
             };
-            layers.push(LayerInfo::new(format!("conv{id}"), conv_kind, channels, pools));
-            layers.push(LayerInfo::new(format!("relu{id}"), LayerKind::Relu, channels, pools));
+            layers.push(LayerInfo::new(
+                format!("conv{id}"),
+                conv_kind,
+                channels,
+                pools,
+            ));
+            layers.push(LayerInfo::new(
+                format!("relu{id}"),
+                LayerKind::Relu,
+                channels,
+                pools,
+            ));
             let block_done = self.convs.get(i + 1).is_none_or(|n| n.block != conv.block);
             let block_complete = conv.index == self.arch.blocks()[conv.block - 1];
             if block_done && block_complete {

@@ -41,6 +41,9 @@ pub fn refused_before_work(out: &Output) -> String {
     let said = text(out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("error: "), "{said}");
-    assert!(!said.contains("evaluations per size"), "work started: {said}");
+    assert!(
+        !said.contains("evaluations per size"),
+        "work started: {said}"
+    );
     said
 }

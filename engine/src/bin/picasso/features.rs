@@ -1,13 +1,12 @@
 //! `picasso features`: dump VGG activations, e.g. to compare with another framework.
 
 use crate::network::NetworkArgs;
-use clap::Args;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
+use clap::Args;
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, load_image, write_atomic, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
-    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate,
-    Workload,
+    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate, Workload,
 };
 use engine::models::Vgg;
 use engine::{no_grad, Error, Result, Tensor};
@@ -42,7 +41,10 @@ pub struct FeaturesArgs {
 pub fn run(args: FeaturesArgs) -> Result<()> {
     // Cheap checks first: the input's size from its header, the output's folder and name.
     let (input_path, file_size) = match (&args.image, &args.tensor) {
-        (Some(path), _) => (path.clone(), Some(read_dimensions(path, DEFAULT_MAX_PIXELS)?)),
+        (Some(path), _) => (
+            path.clone(),
+            Some(read_dimensions(path, DEFAULT_MAX_PIXELS)?),
+        ),
         (None, Some(spec)) => (tensor_file(spec)?, None),
         (None, None) => unreachable!("clap requires --image or --tensor"),
     };
@@ -111,7 +113,12 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
 
 /// The image at its working size must be large enough for the deepest layer, and the pass
 /// must fit in memory.
-fn check_image_fits(args: &FeaturesArgs, vgg: &Vgg, need: &SizeNeed, file: (u32, u32)) -> Result<()> {
+fn check_image_fits(
+    args: &FeaturesArgs,
+    vgg: &Vgg,
+    need: &SizeNeed,
+    file: (u32, u32),
+) -> Result<()> {
     let long_side = args.size.unwrap_or(file.0.max(file.1));
     let size = working_size(file, long_side);
     let path = args.image.as_deref().unwrap_or(Path::new("the image"));

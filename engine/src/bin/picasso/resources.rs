@@ -45,10 +45,7 @@ impl SizeNeed {
     /// pixels each way".
     pub fn reason(&self) -> String {
         match self.pools {
-            0 => format!(
-                "the run needs at least {} pixels each way",
-                self.min_side
-            ),
+            0 => format!("the run needs at least {} pixels each way", self.min_side),
             1 => format!(
                 "{} comes after a 2×2 pooling and needs at least {} pixels each way",
                 self.layer, self.min_side

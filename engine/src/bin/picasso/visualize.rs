@@ -2,8 +2,8 @@
 //! an image produces, and what a channel responds to most (activation maximisation).
 
 use crate::network::NetworkArgs;
-use clap::{Args, Subcommand};
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
+use clap::{Args, Subcommand};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, load_image, save_image, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
@@ -77,7 +77,10 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
         }
         What::Maximize { output, .. } => (output, None),
     };
-    check_outputs(&[PlannedOutput::new("-o", output, OutputKind::Image)], &inputs)?;
+    check_outputs(
+        &[PlannedOutput::new("-o", output, OutputKind::Image)],
+        &inputs,
+    )?;
     let vgg = args.network.load()?;
     let budget = args.network.memory_budget();
     let picture = match &args.what {
@@ -154,8 +157,7 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
             seed,
             ..
         } => {
-            let need = SizeNeed::of(&vgg, std::slice::from_ref(layer))?
-                .at_least(MIN_MAXIMIZE_SIZE);
+            let need = SizeNeed::of(&vgg, std::slice::from_ref(layer))?.at_least(MIN_MAXIMIZE_SIZE);
             if *size < need.min_side {
                 return Err(Error::invalid(
                     "--size",

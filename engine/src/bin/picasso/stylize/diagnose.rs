@@ -14,7 +14,12 @@ const HEADROOM: f64 = 1e-3;
 pub fn advice(terms: &LossTerms, config: &ObjectiveConfig) -> String {
     let limit = f32::MAX as f64 * HEADROOM;
     let weighted = [
-        ("--content-weight", "content", config.content_weight, terms.content),
+        (
+            "--content-weight",
+            "content",
+            config.content_weight,
+            terms.content,
+        ),
         ("--style-weight", "style", config.style_weight, terms.style),
         ("--tv-weight", "total-variation", config.tv_weight, terms.tv),
     ];
@@ -57,7 +62,10 @@ mod tests {
             tv: 400.0,
         };
         let a = advice(&terms, &config);
-        assert!(a.contains("--style-weight") && a.contains("overflows"), "{a}");
+        assert!(
+            a.contains("--style-weight") && a.contains("overflows"),
+            "{a}"
+        );
         config.style_weight = 1000.0;
         let a = advice(&terms, &config);
         assert!(a.contains("--lr") && !a.contains("overflow"), "{a}");

@@ -33,7 +33,12 @@ struct Knobs {
 }
 
 /// Check sizes and memory; returns the estimate of the busiest stage for the start-up line.
-pub fn check(args: &StylizeArgs, plan: &Plan, vgg: &Vgg, gif_frame_every: usize) -> Result<MemoryEstimate> {
+pub fn check(
+    args: &StylizeArgs,
+    plan: &Plan,
+    vgg: &Vgg,
+    gif_frame_every: usize,
+) -> Result<MemoryEstimate> {
     let layers: Vec<String> = plan
         .objective
         .content_layers
@@ -57,7 +62,10 @@ pub fn check(args: &StylizeArgs, plan: &Plan, vgg: &Vgg, gif_frame_every: usize)
             Some(_) => {
                 let every = args.save_every.unwrap_or(gif_frame_every).max(1);
                 let frames = (args.iters * plan.sizes.len()).div_ceil(every) as u64;
-                let frame = working_size((run.content.width as u32, run.content.height as u32), GIF_LONG_SIDE.min(k.size));
+                let frame = working_size(
+                    (run.content.width as u32, run.content.height as u32),
+                    GIF_LONG_SIDE.min(k.size),
+                );
                 frames * (frame.width * frame.height * 3) as u64
             }
             None => 0,
@@ -121,12 +129,13 @@ pub fn check(args: &StylizeArgs, plan: &Plan, vgg: &Vgg, gif_frame_every: usize)
                 }
             }
             if args.style_scale > 1.0 {
-                let side = largest_fitting(1, style_long_side(finest, args.style_scale) as u64, |s| {
-                    fits(Knobs {
-                        style_scale: s as f32 / finest as f32,
-                        ..wanted
-                    })
-                });
+                let side =
+                    largest_fitting(1, style_long_side(finest, args.style_scale) as u64, |s| {
+                        fits(Knobs {
+                            style_scale: s as f32 / finest as f32,
+                            ..wanted
+                        })
+                    });
                 if let Some(side) = side {
                     let scale = side as f64 / finest as f64;
                     if scale >= 1.0 {

@@ -122,7 +122,11 @@ impl Plan {
         // oversized image is refused now, not after the network has loaded.
         let dimensions = |p: &PathBuf| read_dimensions(p, DEFAULT_MAX_PIXELS);
         let content_file = dimensions(&args.content)?;
-        let style_files = args.styles.iter().map(dimensions).collect::<Result<Vec<_>>>()?;
+        let style_files = args
+            .styles
+            .iter()
+            .map(dimensions)
+            .collect::<Result<Vec<_>>>()?;
         let init_file = match &init {
             Init::File(p) => Some(dimensions(p)?),
             _ => None,
