@@ -1,32 +1,16 @@
 //! The `picasso` command as a user runs it: real files in, real files out, clear errors.
 
-use engine::shared_data::shared_file;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_common;
 
-fn picasso(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_picasso"))
-        .args(args)
-        .output()
-        .expect("the picasso binary runs")
-}
+use cli_common::{picasso, s, text};
+use engine::shared_data::shared_file;
+use std::path::PathBuf;
+use std::process::Command;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("picasso-cli-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
@@ -297,23 +281,17 @@ fn stylize_refuses_bad_requests_before_doing_work() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn ctrl_c_stops_cleanly_and_keeps_the_image() {
-    let (Some(content), Some(style)) = (
-        shared_file("images/content/chelsea.png"),
-        shared_file("images/style/udnie.jpg"),
-    ) else {
-        return;
-    };
-    let dir = temp_dir("interrupt");
-    let out = dir.join("partial.png");
+/// A long run in the background writing `out`, once its first checkpoint is on disk (long
+/// after the signal handler is installed).
+fn long_run_with_a_checkpoint(out: &std::path::Path) -> std::process::Child {
+    let (content, style) = cli_common::cat_and_udnie().expect("checked by the caller");
     let child = Command::new(env!("CARGO_BIN_EXE_picasso"))
         .args([
             "stylize",
             s(&content),
             s(&style),
             "-o",
-            s(&out),
+            s(out),
             "--size",
             "48",
             "--iters",
@@ -324,8 +302,6 @@ fn ctrl_c_stops_cleanly_and_keeps_the_image() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it get going (the first checkpoint appears after 20 evaluations, long after the
-    // Ctrl-C handler is installed), then interrupt as a terminal's Ctrl-C would.
     let started = std::time::Instant::now();
     while !out.exists() {
         assert!(
@@ -334,21 +310,93 @@ fn ctrl_c_stops_cleanly_and_keeps_the_image() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    child
+}
+
+fn send(signal: &str, child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
+    assert!(sent.success());
+}
+
+/// Stop a run with `signal` (as a terminal's Ctrl-C or a `kill` would) and check it saved
+/// its image, said so, and cleaned up its lock.
+fn a_signal_stops_cleanly_and_keeps_the_image(signal: &str, name: &str) {
+    if cli_common::cat_and_udnie().is_none() {
+        return;
+    }
+    let dir = temp_dir(name);
+    let out = dir.join("partial.png");
+    let child = long_run_with_a_checkpoint(&out);
+    send(signal, &child);
     let result = child.wait_with_output().unwrap();
-    assert_eq!(
-        result.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    assert!(String::from_utf8_lossy(&result.stderr).contains("interrupted"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
     let img = image::open(&out).unwrap();
     assert_eq!(img.width(), 48);
+    assert!(
+        !dir.join(".partial.png.lock").exists(),
+        "the lock outlived the run"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_the_image() {
+    a_signal_stops_cleanly_and_keeps_the_image("-INT", "interrupt");
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_keeps_the_image() {
+    a_signal_stops_cleanly_and_keeps_the_image("-TERM", "terminate");
+}
+
+#[test]
+fn two_runs_cannot_write_the_same_output() {
+    let Some((content, style)) = cli_common::cat_and_udnie() else {
+        return;
+    };
+    let dir = temp_dir("lock");
+    let out = dir.join("shared.png");
+    let first = long_run_with_a_checkpoint(&out);
+    let second = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "32",
+        "--iters",
+        "1",
+        "--save-every",
+        "1",
+    ]);
+    let said = cli_common::refused_before_work(&second);
+    assert!(
+        said.contains(&format!("another run (process {})", first.id())),
+        "{said}"
+    );
+    send("-TERM", &first);
+    first.wait_with_output().unwrap();
+    // A lock left by a run that no longer exists (killed outright) is taken over.
+    std::fs::write(dir.join(".shared.png.lock"), "4000000000\n").unwrap();
+    let third = picasso(&[
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "32",
+        "--iters",
+        "1",
+    ]);
+    assert!(third.status.success(), "{}", text(&third));
+    assert!(!dir.join(".shared.png.lock").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
 

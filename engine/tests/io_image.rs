@@ -336,6 +336,15 @@ fn absurd_and_zero_dimensions_are_refused_before_decoding() {
         msg.contains("megapixels") && msg.contains("resize"),
         "{msg}"
     );
+    // Nothing raises the limit, so the message does not offer to.
+    assert!(!msg.contains("raise"), "{msg}");
+    // The header alone tells: refused without decoding.
+    let msg = image_err(
+        engine::io::image::read_dimensions(&huge, engine::io::image::DEFAULT_MAX_PIXELS)
+            .map(|_| Tensor::zeros(&[1])),
+        &huge,
+    );
+    assert!(msg.contains("megapixels"), "{msg}");
 
     let zero = dir.join("zero.png");
     std::fs::write(&zero, png_claiming(0, 10)).unwrap();

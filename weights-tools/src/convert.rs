@@ -89,6 +89,9 @@ pub struct ConvertOptions {
     /// Recorded in the metadata as provenance, if given.
     pub source_name: Option<String>,
     pub source_sha256: Option<String>,
+    /// Keep NaN and infinite values instead of refusing the file (for inspecting damaged
+    /// weights; the engine refuses them anyway).
+    pub allow_non_finite: bool,
 }
 
 /// A converted weight set plus human-readable notes about defaults taken and tensors dropped.
@@ -107,6 +110,9 @@ fn has_input_convention(ws: &WeightSet) -> bool {
 /// Maps names, checks the layer stack, applies BGR→RGB and records metadata.
 pub fn to_project(format: Format, ws: WeightSet, opts: &ConvertOptions) -> Result<Converted> {
     let (mut ws, mut notes) = names::to_project(ws)?;
+    if !opts.allow_non_finite {
+        ws.ensure_finite()?;
+    }
     if format != Format::Safetensors {
         // Only safetensors carries metadata the project understands; other formats' names and
         // keys would be misleading, so start clean.

@@ -38,6 +38,16 @@ pub enum WeightsError {
     #[error("not a usable VGG conv stack: {detail}")]
     Layers { detail: String },
 
+    /// A tensor holds NaN or infinite values: a network computing with it produces NaN
+    /// everywhere, so the file is refused by name rather than used.
+    #[error("tensor {tensor} holds {} of its {total} values; the weights are damaged (or were saved from a diverged training run) and cannot be used. Re-download the file or convert it again from its source", describe_non_finite(*nan, *inf))]
+    NonFinite {
+        tensor: String,
+        nan: usize,
+        inf: usize,
+        total: usize,
+    },
+
     #[error("invalid argument: {0}")]
     Invalid(String),
 
@@ -46,6 +56,15 @@ pub enum WeightsError {
 }
 
 pub type Result<T> = std::result::Result<T, WeightsError>;
+
+/// "3 NaN and 1 infinite", "12 NaN", "1 infinite".
+fn describe_non_finite(nan: usize, inf: usize) -> String {
+    match (nan, inf) {
+        (0, inf) => format!("{inf} infinite"),
+        (nan, 0) => format!("{nan} NaN"),
+        (nan, inf) => format!("{nan} NaN and {inf} infinite"),
+    }
+}
 
 impl WeightsError {
     pub(crate) fn corrupt(format: &'static str, detail: impl Into<String>) -> Self {

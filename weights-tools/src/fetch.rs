@@ -119,6 +119,7 @@ fn download_and_convert(
         bgr_to_rgb: false,
         source_name: Some(opts.url.clone()),
         source_sha256: Some(digest),
+        allow_non_finite: false,
     };
     let converted = convert_bytes(&bytes, &copts)?;
     write_atomic(out, &to_safetensors(&converted.weights, opts.f16)?)

@@ -6,24 +6,71 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Result, WeightsError};
 
-/// Fails if `out` names the same file as `input` (writing would destroy the source mid-read).
+/// Fails if `out` names the same file as `input` (writing would destroy the source mid-read),
+/// however it is spelled: the same canonical path, or on Unix the same device and inode (a
+/// hard link).
 pub fn refuse_same_file(input: &Path, out: &Path) -> Result<()> {
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize()) {
-        if a == b {
-            return Err(WeightsError::Invalid(format!(
-                "output {} is the input file; choose another output path",
-                out.display()
-            )));
-        }
+    let same_path = matches!((input.canonicalize(), out.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if same_path || same_inode(input, out) {
+        return Err(WeightsError::Invalid(format!(
+            "output {} is the input file; choose another output path",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_inode(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_a: &Path, _b: &Path) -> bool {
+    false
+}
+
+/// The folder `path` will be written in (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Checks, before any slow work, that `path` can be written: it names a file (not a folder) in
+/// a folder that exists.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir()
+        || path
+            .as_os_str()
+            .to_string_lossy()
+            .ends_with(std::path::MAIN_SEPARATOR)
+    {
+        return Err(WeightsError::Invalid(format!(
+            "output {} is a folder; give a file name in it, e.g. {}",
+            path.display(),
+            path.join("vgg16.safetensors").display()
+        )));
+    }
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(WeightsError::Invalid(format!(
+            "cannot write {}: the folder {} does not exist; create it first",
+            path.display(),
+            dir.display()
+        )));
     }
     Ok(())
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    check_writable(path)?;
+    let dir = parent_dir(path);
     let file_name = path.file_name().ok_or_else(|| {
         WeightsError::Invalid(format!("output path {} has no file name", path.display()))
     })?;
@@ -33,7 +80,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| WeightsError::io("create", &tmp, e))?;
+        // A failure to create the temporary file is the folder's (read-only, no permission,
+        // full): say so rather than name a file the user never asked for.
+        let mut f = std::fs::File::create(&tmp)
+            .map_err(|e| WeightsError::io("write in the folder", &dir, e))?;
         f.write_all(bytes)
             .map_err(|e| WeightsError::io("write", &tmp, e))?;
         f.sync_all()

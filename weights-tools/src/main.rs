@@ -38,6 +38,9 @@ enum Cmd {
         /// Store float16 instead of float32 (half the size).
         #[arg(long)]
         f16: bool,
+        /// Convert even if tensors hold NaN or infinite values (picasso still refuses them).
+        #[arg(long)]
+        allow_non_finite: bool,
     },
     /// Keep the layers up to one (conv4_1, relu4_1, pool4, block4) and/or store f16.
     Trim {
@@ -90,10 +93,12 @@ fn run(cmd: Cmd) -> Result<()> {
             preset,
             bgr_to_rgb,
             f16,
+            allow_non_finite,
         } => {
             let opts = ConvertOptions {
                 preset,
                 bgr_to_rgb,
+                allow_non_finite,
                 ..Default::default()
             };
             convert(&input, &output, opts, None, f16)
@@ -157,11 +162,22 @@ fn convert(
     f16: bool,
 ) -> Result<()> {
     io::refuse_same_file(input, output)?;
+    io::check_writable(output)?;
     let bytes = std::fs::read(input).map_err(|e| WeightsError::io("read", input, e))?;
     opts.source_name = input.file_name().map(|n| n.to_string_lossy().into_owned());
     opts.source_sha256 = Some(sha256_hex(&bytes));
     let (format, ws) = weights_tools::read_bytes(&bytes)?;
-    let converted = to_project(format, ws, &opts)?;
+    let converted = to_project(format, ws, &opts).map_err(|e| match e {
+        WeightsError::NonFinite { .. } => WeightsError::Invalid(format!(
+            "{e} (to convert it anyway, e.g. to look at it, pass --allow-non-finite)"
+        )),
+        e => e,
+    })?;
+    if opts.allow_non_finite {
+        for problem in converted.weights.non_finite() {
+            eprintln!("warning: kept as asked: {problem}");
+        }
+    }
     for note in &converted.notes {
         eprintln!("note: {note}");
     }
@@ -190,13 +206,19 @@ fn inspect(file: &Path) -> Result<()> {
     println!("tensors: {}", ws.tensors.len());
     let width = ws.names().map(str::len).max().unwrap_or(0);
     for t in &ws.tensors {
+        let (nan, inf) = t.non_finite_counts();
+        let damage = match (nan, inf) {
+            (0, 0) => String::new(),
+            (nan, inf) => format!("  NON-FINITE: {nan} NaN, {inf} infinite"),
+        };
         println!(
-            "  {:width$}  {:>20}  {}",
+            "  {:width$}  {:>20}  {}{damage}",
             t.name,
             format!("{:?}", t.shape),
             t.dtype.name()
         );
     }
+    let damaged = ws.non_finite();
     println!(
         "metadata:{}",
         if ws.metadata.is_empty() {
@@ -209,7 +231,12 @@ fn inspect(file: &Path) -> Result<()> {
         println!("  {k} = {v}");
     }
     println!("parameters: {}", ws.param_count());
-    match to_project(format, ws, &ConvertOptions::default()) {
+    // The layer check looks past damaged values; those are reported below, as the error.
+    let layers = ConvertOptions {
+        allow_non_finite: true,
+        ..Default::default()
+    };
+    match to_project(format, ws, &layers) {
         Ok(c) => println!(
             "project layers: {}, {} convolutions",
             names::architecture(&c.weights),
@@ -217,5 +244,22 @@ fn inspect(file: &Path) -> Result<()> {
         ),
         Err(e) => println!("project layers: not usable: {e}"),
     }
-    Ok(())
+    match damaged.len() {
+        0 => Ok(()),
+        1 => Err(damaged.into_iter().next().expect("one problem")),
+        n => {
+            let names: Vec<String> = damaged
+                .iter()
+                .map(|e| match e {
+                    WeightsError::NonFinite { tensor, .. } => tensor.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            Err(WeightsError::Invalid(format!(
+                "{n} tensors hold NaN or infinite values ({}); the weights are damaged and \
+                 cannot be used. Re-download the file or convert it again from its source",
+                names.join(", ")
+            )))
+        }
+    }
 }

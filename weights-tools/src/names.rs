@@ -193,6 +193,14 @@ pub fn validate(ws: &WeightSet) -> Result<()> {
                 w.shape
             )));
         }
+        // Every VGG convolution is 3×3 (the engine builds it so); anything else is not VGG.
+        if w.shape[2..] != [3, 3] {
+            return Err(WeightsError::layers(format!(
+                "{name}.weight has shape {:?}: a {}×{} kernel, but every VGG convolution is 3×3 \
+                 ([out, in, 3, 3])",
+                w.shape, w.shape[2], w.shape[3]
+            )));
+        }
         if b.shape != [w.shape[0]] {
             return Err(WeightsError::layers(format!(
                 "{name}.bias has shape {:?} but {name}.weight has {} output channels",
@@ -217,7 +225,38 @@ pub fn validate(ws: &WeightSet) -> Result<()> {
             index: id.index + 1,
         };
     }
-    Ok(())
+    check_vgg_layout(&conv_ids(ws))
+}
+
+/// Convolutions per block of the networks the engine builds.
+const VGG16_BLOCKS: [usize; 5] = [2, 2, 3, 3, 3];
+const VGG19_BLOCKS: [usize; 5] = [2, 2, 4, 4, 4];
+
+/// The layers must be VGG16's or VGG19's, from conv1_1 up to some layer (a trimmed file
+/// stops early): every block before the last complete, none longer than the network's.
+fn check_vgg_layout(ids: &[ConvId]) -> Result<()> {
+    let mut per_block = Vec::new();
+    for id in ids {
+        if per_block.len() < id.block {
+            per_block.resize(id.block, 0);
+        }
+        per_block[id.block - 1] += 1;
+    }
+    let fits = |arch: &[usize; 5]| {
+        per_block.len() <= arch.len()
+            && per_block
+                .iter()
+                .zip(arch)
+                .enumerate()
+                .all(|(b, (&n, &full))| n == full || (b + 1 == per_block.len() && n < full))
+    };
+    if fits(&VGG16_BLOCKS) || fits(&VGG19_BLOCKS) {
+        return Ok(());
+    }
+    Err(WeightsError::layers(format!(
+        "the convolutions per block are {per_block:?}; VGG16 has {VGG16_BLOCKS:?} and VGG19 \
+         {VGG19_BLOCKS:?} (a trimmed file may stop early, but only after complete blocks)"
+    )))
 }
 
 /// "vgg16" / "vgg19" by layer layout, otherwise a description.

@@ -30,8 +30,13 @@ pub fn looks_like(bytes: &[u8]) -> bool {
 pub fn read(bytes: &[u8]) -> Result<WeightSet> {
     let mut pos = 0usize;
     let mut next = |what: &str| -> Result<pickle::Pickle> {
-        let (p, used) = pickle::unpickle(&bytes[pos..])
-            .map_err(|e| WeightsError::corrupt(FMT, format!("while reading the {what}: {e}")))?;
+        // A refusal stays a refusal: the file may be intact, just not a plain state_dict.
+        let (p, used) = pickle::unpickle(&bytes[pos..]).map_err(|e| match e {
+            WeightsError::PickleRefused { detail } => WeightsError::PickleRefused {
+                detail: format!("in the {what}: {detail}"),
+            },
+            e => WeightsError::corrupt(FMT, format!("while reading the {what}: {e}")),
+        })?;
         pos += used;
         Ok(p)
     };

@@ -57,16 +57,23 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
         ));
     }
     let header_end = 8 + n as usize;
-    let header: Value = serde_json::from_slice(&bytes[8..header_end])
-        .map_err(|e| WeightsError::corrupt(FMT, format!("header is not valid JSON: {e}")))?;
-    let obj = header
-        .as_object()
-        .ok_or_else(|| WeightsError::corrupt(FMT, "header is not a JSON object"))?;
+    let header: HeaderEntries = serde_json::from_slice(&bytes[8..header_end]).map_err(|e| {
+        WeightsError::corrupt(FMT, format!("header is not a valid JSON object: {e}"))
+    })?;
     let data = &bytes[header_end..];
 
     let mut ws = WeightSet::new();
     let mut entries = Vec::new();
-    for (name, entry) in obj {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, entry) in &header.0 {
+        // A JSON parser keeps one of two equal keys silently; which tensor is meant is
+        // anybody's guess, so the file is refused.
+        if !seen.insert(name.as_str()) {
+            return Err(WeightsError::corrupt(
+                FMT,
+                format!("the header names {name:?} twice; a tensor name must be unique"),
+            ));
+        }
         if name == "__metadata__" {
             ws.metadata = read_metadata(entry)?;
             continue;
@@ -76,11 +83,55 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
     }
     // JSON objects are unordered; file order (by offset) is the natural order for inspect.
     entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    // Two tensors sharing bytes would alias each other's values: refused, as the reference
+    // implementation does. (Empty tensors occupy no bytes and overlap nothing.)
+    let mut previous: Option<(&str, usize)> = None;
+    for (begin, name, _, _, end) in &entries {
+        if let Some((other, other_end)) = previous.filter(|&(_, e)| *begin < e && begin < end) {
+            return Err(WeightsError::corrupt(
+                FMT,
+                format!(
+                    "tensors {other:?} and {name:?} overlap: {name:?} starts at byte {begin}, \
+                     before {other:?} ends at byte {other_end}"
+                ),
+            ));
+        }
+        if end > begin {
+            previous = Some((name, *end));
+        }
+    }
     for (begin, name, dtype, shape, end) in entries {
         let values = decode_le(&data[begin..end], dtype);
         ws.push(Tensor::new(name, shape, values, dtype)?)?;
     }
     Ok(ws)
+}
+
+/// The header's entries in the order written, duplicate keys included (a map would keep only
+/// one of them without a word).
+struct HeaderEntries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for HeaderEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = HeaderEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of tensor entries")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<HeaderEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(HeaderEntries(entries))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 fn read_metadata(v: &Value) -> Result<BTreeMap<String, String>> {

@@ -77,6 +77,16 @@ impl Tensor {
     pub fn numel(&self) -> usize {
         self.data.len()
     }
+
+    /// How many values are NaN and how many infinite.
+    pub fn non_finite_counts(&self) -> (usize, usize) {
+        self.data.iter().fold((0, 0), |(nan, inf), v| {
+            (
+                nan + usize::from(v.is_nan()),
+                inf + usize::from(v.is_infinite()),
+            )
+        })
+    }
 }
 
 /// Product of the dimensions, or None on overflow (a corrupt header can claim anything).
@@ -120,6 +130,30 @@ impl WeightSet {
     /// Total number of scalar parameters.
     pub fn param_count(&self) -> usize {
         self.tensors.iter().map(|t| t.numel()).sum()
+    }
+
+    /// Every tensor holding NaN or infinite values, as the error that names it (file order).
+    pub fn non_finite(&self) -> Vec<WeightsError> {
+        self.tensors
+            .iter()
+            .filter_map(|t| {
+                let (nan, inf) = t.non_finite_counts();
+                (nan + inf > 0).then(|| WeightsError::NonFinite {
+                    tensor: t.name.clone(),
+                    nan,
+                    inf,
+                    total: t.numel(),
+                })
+            })
+            .collect()
+    }
+
+    /// Refuse a set with NaN or infinite values, naming the first tensor that has them.
+    pub fn ensure_finite(&self) -> Result<()> {
+        match self.non_finite().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Metadata value parsed as a JSON array of numbers (how `input_mean`/`input_std` are stored).

@@ -178,6 +178,133 @@ fn failures_exit_nonzero_with_a_message() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// The tiny fixture with `damage` applied, written to `tmp/name`.
+fn damaged_fixture(
+    dir: &Path,
+    tmp: &Path,
+    name: &str,
+    damage: impl FnOnce(&mut weights_tools::WeightSet),
+) -> std::path::PathBuf {
+    let (_, mut set) = read_path(&dir.join("fixtures/tiny_vgg16.safetensors")).unwrap();
+    damage(&mut set);
+    let path = tmp.join(name);
+    std::fs::write(&path, weights_tools::to_safetensors(&set, false).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn non_finite_values_are_reported_and_refused_by_name() {
+    let Some(dir) = shared("non_finite_values_are_reported_and_refused_by_name") else {
+        return;
+    };
+    let tmp = temp_dir("non_finite");
+    let nan = damaged_fixture(&dir, &tmp, "nan.safetensors", |set| {
+        let t = set
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "conv2_1.weight")
+            .unwrap();
+        t.data[0] = f32::NAN;
+        t.data[1] = f32::INFINITY;
+    });
+    // inspect lists everything, marks the tensor, and fails naming it.
+    let r = run(&["inspect", ps(&nan)]);
+    assert_eq!(r.status.code(), Some(1));
+    let (out, err) = (text(&r.stdout), text(&r.stderr));
+    assert!(out.contains("NON-FINITE: 1 NaN, 1 infinite"), "{out}");
+    assert!(out.contains("project layers: vgg16"), "{out}");
+    assert!(
+        err.contains("conv2_1.weight") && err.contains("1 NaN and 1 infinite"),
+        "{err}"
+    );
+    // convert refuses unless asked to keep them, and says how.
+    let out_file = tmp.join("out.safetensors");
+    let r = run(&["convert", ps(&nan), ps(&out_file)]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("conv2_1.weight") && err.contains("--allow-non-finite"),
+        "{err}"
+    );
+    assert!(!out_file.exists());
+    let r = run(&["convert", ps(&nan), ps(&out_file), "--allow-non-finite"]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("warning: kept as asked"),
+        "{}",
+        text(&r.stderr)
+    );
+    let (_, kept) = read_path(&out_file).unwrap();
+    assert!(kept.get("conv2_1.weight").unwrap().data[0].is_nan());
+    // The library's loader, which the engine uses, refuses them too.
+    let e = weights_tools::load(&out_file).unwrap_err().to_string();
+    assert!(e.contains("conv2_1.weight"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn convert_checks_shapes_and_the_output_folder_first() {
+    let Some(dir) = shared("convert_checks_shapes_and_the_output_folder_first") else {
+        return;
+    };
+    let tmp = temp_dir("convert_checks");
+    let source = dir.join("fixtures/tiny_vgg16.safetensors");
+    // A [4, 3, 1, 9] kernel: as many values as 3×3, but not a VGG convolution.
+    let odd = damaged_fixture(&dir, &tmp, "odd.safetensors", |set| {
+        let t = set
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "conv1_1.weight")
+            .unwrap();
+        t.shape = vec![4, 3, 1, 9];
+    });
+    let r = run(&["convert", ps(&odd), ps(&tmp.join("o.safetensors"))]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("conv1_1.weight") && err.contains("3×3"),
+        "{err}"
+    );
+    // A missing folder is named as such, not as a temporary file's OS error.
+    let r = run(&["convert", ps(&source), ps(&tmp.join("nodir/x.safetensors"))]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("the folder") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!err.contains("tmp-") && !err.contains("os error"), "{err}");
+    // A hard link to the input is the input.
+    let link = tmp.join("link.safetensors");
+    std::fs::hard_link(&odd, &link).unwrap();
+    let r = run(&["convert", ps(&odd), ps(&link)]);
+    assert!(
+        text(&r.stderr).contains("is the input file"),
+        "{}",
+        text(&r.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_refused_pickle_is_not_called_corrupt() {
+    let tmp = temp_dir("refused_pickle");
+    // A legacy .pth whose state_dict pickle calls os.system.
+    let mut legacy = weights_tools::pth_legacy::PREFIX.to_vec();
+    legacy.extend_from_slice(b".\x80\x02M\xe9\x03.\x80\x02}.\x80\x02cos\nsystem\n.");
+    let file = tmp.join("evil.pth");
+    std::fs::write(&file, &legacy).unwrap();
+    let r = run(&["inspect", ps(&file)]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("refused pickle") && err.contains("os.system"),
+        "{err}"
+    );
+    assert!(!err.contains("corrupt"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// Serves `body` to exactly one HTTP request on 127.0.0.1; returns the port.
 fn serve_once(body: Vec<u8>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

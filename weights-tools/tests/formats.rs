@@ -215,4 +215,27 @@ fn layer_problems_are_reported() {
     conv(&mut ws, "features.0", 4, 3);
     conv(&mut ws, "features.4", 4, 4);
     assert!(err(ws).contains("gap 4"));
+
+    // As many values as a 3×3 kernel, another shape: not a VGG convolution.
+    let mut ws = WeightSet::new();
+    ws.push(t("conv1_1.weight", vec![4, 3, 1, 9])).unwrap();
+    ws.push(t("conv1_1.bias", vec![4])).unwrap();
+    let e = err(ws);
+    assert!(e.contains("conv1_1.weight") && e.contains("3×3"), "{e}");
+
+    // Blocks must be VGG16's or VGG19's: a third convolution in block 1 is neither.
+    let mut ws = WeightSet::new();
+    for (i, name) in ["conv1_1", "conv1_2", "conv1_3", "conv2_1"]
+        .iter()
+        .enumerate()
+    {
+        conv(&mut ws, name, 4, if i == 0 { 3 } else { 4 });
+    }
+    assert!(err(ws).contains("VGG16 has [2, 2, 3, 3, 3]"));
+    // A file trimmed after a complete block is fine.
+    let mut ws = WeightSet::new();
+    for (i, name) in ["conv1_1", "conv1_2", "conv2_1"].iter().enumerate() {
+        conv(&mut ws, name, 4, if i == 0 { 3 } else { 4 });
+    }
+    assert!(weights_tools::names::to_project(ws).is_ok());
 }

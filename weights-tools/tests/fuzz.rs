@@ -259,3 +259,103 @@ fn pickle_deep_nesting_and_cycles_do_not_overflow() {
     let e = err(&legacy);
     assert!(e.contains("nested too deeply"), "{e}");
 }
+
+// ---- values and headers that parse but must not be used ----
+
+/// The fixture's header entries in offset order, and its data section.
+fn fixture_entries(orig: &[u8]) -> (Vec<(String, serde_json::Value)>, Vec<u8>) {
+    let n = u64::from_le_bytes(orig[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&orig[8..8 + n]).unwrap();
+    let mut entries: Vec<(String, serde_json::Value)> = header
+        .into_iter()
+        .filter(|(k, _)| k != "__metadata__")
+        .collect();
+    entries.sort_by_key(|(_, v)| v["data_offsets"][0].as_u64().unwrap());
+    (entries, orig[8 + n..].to_vec())
+}
+
+/// A safetensors file from entries written in this order (duplicates and all).
+fn safetensors_from(entries: &[(String, serde_json::Value)], data: &[u8]) -> Vec<u8> {
+    let items: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), v))
+        .collect();
+    let header = format!("{{{}}}", items.join(","));
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[test]
+fn non_finite_values_are_refused_by_name() {
+    let Some(dir) = shared("non_finite_values_are_refused_by_name") else {
+        return;
+    };
+    let orig = std::fs::read(dir.join("fixtures/tiny_vgg16.safetensors")).unwrap();
+    let (_, clean) = read_bytes(&orig).unwrap();
+    let mut rng = Rng(5);
+    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -f32::NAN];
+    for case in 0..200 {
+        let mut set = clean.clone();
+        let t = rng.below(set.tensors.len());
+        for _ in 0..1 + rng.below(3) {
+            let n = set.tensors[t].data.len();
+            set.tensors[t].data[rng.below(n)] = bad[rng.below(bad.len())];
+        }
+        let name = set.tensors[t].name.clone();
+        // Both stored widths: f16 has its own NaN and infinity encodings.
+        let f16 = case % 2 == 1;
+        let bytes = weights_tools::to_safetensors(&set, f16).unwrap();
+        let what = format!("case {case}: {name}, f16 {f16}");
+        // Reading keeps the values (inspect must be able to show them)...
+        let (_, read) = read_bytes(&bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(!read.non_finite().is_empty(), "{what}");
+        // ...converting refuses them, naming the tensor.
+        let e = convert_bytes(&bytes, &ConvertOptions::default())
+            .expect_err(&what)
+            .to_string();
+        assert!(e.contains(&name) && e.contains("of its"), "{what}: {e}");
+        let kept = ConvertOptions {
+            allow_non_finite: true,
+            ..Default::default()
+        };
+        assert!(convert_bytes(&bytes, &kept).is_ok(), "{what}");
+    }
+}
+
+#[test]
+fn duplicate_names_and_overlapping_ranges_are_refused() {
+    let Some(dir) = shared("duplicate_names_and_overlapping_ranges_are_refused") else {
+        return;
+    };
+    let orig = std::fs::read(dir.join("fixtures/tiny_vgg16.safetensors")).unwrap();
+    let (entries, data) = fixture_entries(&orig);
+    assert!(read_bytes(&safetensors_from(&entries, &data)).is_ok());
+    let mut rng = Rng(6);
+    for case in 0..100 {
+        // A name used twice: JSON parsers keep one silently; which one is meant is unknown.
+        let mut dup = entries.clone();
+        let (from, to) = (rng.below(dup.len()), rng.below(dup.len()));
+        if from != to {
+            dup[to].0 = dup[from].0.clone();
+            let e = err(&safetensors_from(&dup, &data));
+            assert!(e.contains("twice"), "case {case}: {e}");
+        }
+        // Two tensors sharing bytes: move one onto its neighbour's range.
+        let mut overlap = entries.clone();
+        let i = 1 + rng.below(overlap.len() - 1);
+        let len = {
+            let o = &overlap[i].1["data_offsets"];
+            o[1].as_u64().unwrap() - o[0].as_u64().unwrap()
+        };
+        let start = overlap[i - 1].1["data_offsets"][0].as_u64().unwrap() + rng.below(4) as u64 * 4;
+        overlap[i].1["data_offsets"] = serde_json::json!([start, start + len]);
+        let e = err(&safetensors_from(&overlap, &data));
+        assert!(
+            e.contains("overlap") || e.contains("outside"),
+            "case {case}: {e}"
+        );
+    }
+}

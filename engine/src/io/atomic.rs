@@ -64,12 +64,23 @@ impl AtomicFile {
             std::process::id(),
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        // create_new: never clobber a file we did not make.
+        // create_new: never clobber a file we did not make. A failure here is about the
+        // folder (read-only, no permission, full), so that is what the message names.
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)
-            .map_err(|e| io_error("create temporary file", &temp, e))?;
+            .map_err(|e| {
+                Error::invalid(
+                    "write file",
+                    format!(
+                        "cannot write {} because the folder {} does not accept new files ({e}); \
+                         choose a folder you can write to",
+                        dest.display(),
+                        dir.display()
+                    ),
+                )
+            })?;
         Ok(Self {
             dest: dest.to_path_buf(),
             temp,
@@ -147,10 +158,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// through its (canonicalised) parent folder, so `out/../photo.jpg` still matches `photo.jpg`.
 /// On Unix, existing files are also compared by device and inode, which catches hard links.
 pub fn ensure_not_input<P: AsRef<Path>>(output: &Path, inputs: &[P]) -> Result<()> {
-    let out = resolve(output);
     for input in inputs {
         let input = input.as_ref();
-        if resolve(input) == out || same_inode(output, input) {
+        if same_file(output, input) {
             return Err(Error::invalid(
                 "write output",
                 format!(
@@ -166,8 +176,15 @@ pub fn ensure_not_input<P: AsRef<Path>>(output: &Path, inputs: &[P]) -> Result<(
     Ok(())
 }
 
+/// Whether `a` and `b` name the same file, however they are spelled: the same canonical path
+/// (a file that does not exist yet is resolved through its folder), or on Unix the same device
+/// and inode (hard links).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    resolve(a) == resolve(b) || same_inode(a, b)
+}
+
 /// The canonical form of `path`, or of its parent joined with its name if it does not exist.
-fn resolve(path: &Path) -> PathBuf {
+pub(crate) fn resolve(path: &Path) -> PathBuf {
     if let Ok(p) = path.canonicalize() {
         return p;
     }
@@ -207,7 +224,7 @@ fn suggest_output(output: &Path) -> PathBuf {
 }
 
 /// The folder holding `path` (`.` for a bare file name).
-fn parent_dir(path: &Path) -> PathBuf {
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -11,7 +11,7 @@ use ::image::codecs::gif::{GifEncoder, Repeat};
 use ::image::imageops::{self, FilterType};
 use ::image::{Delay, DynamicImage, Frame, RgbImage};
 
-use super::atomic::{ensure_not_input, AtomicFile};
+use super::atomic::{ensure_not_input, parent_dir, resolve, AtomicFile};
 use super::image::{load_rgb8, resize_long_side, tensor_to_rgb8, DEFAULT_MAX_PIXELS};
 use super::image_error;
 use super::save::{save_image, OutputFormat};
@@ -42,6 +42,24 @@ fn frame_name_parts(output: &Path) -> (String, String) {
     (stem, ext)
 }
 
+/// Whether `candidate` could be one of `output`'s frames (same folder, `{stem}_NNNN.{ext}`
+/// with four or more digits), so that writing frames might replace it.
+pub fn could_be_frame_of(output: &Path, candidate: &Path) -> bool {
+    let folder = |p: &Path| resolve(&parent_dir(p));
+    let Some(name) = candidate
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
+        return false;
+    };
+    let (stem, ext) = frame_name_parts(output);
+    let digits = name
+        .strip_prefix(&format!("{stem}_"))
+        .and_then(|rest| rest.strip_suffix(&format!(".{ext}")));
+    digits.is_some_and(|d| d.len() >= FRAME_DIGITS && d.bytes().all(|b| b.is_ascii_digit()))
+        && folder(output) == folder(candidate)
+}
+
 /// Save `tensor` as frame `index` of `output` (see [`frame_path`]); returns the frame's path.
 pub fn save_frame<P: AsRef<Path>>(
     tensor: &Tensor,
@@ -56,10 +74,7 @@ pub fn save_frame<P: AsRef<Path>>(
 
 /// The frames of `output` present on disk, sorted by number.
 pub fn list_frames(output: &Path) -> Result<Vec<PathBuf>> {
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(output);
     let (stem, ext) = frame_name_parts(output);
     let (prefix, suffix) = (format!("{stem}_"), format!(".{ext}"));
     let entries = std::fs::read_dir(&dir).map_err(|e| super::io_error("list", &dir, e))?;

@@ -66,20 +66,68 @@ pub fn load_image(path: &Path, options: &LoadOptions) -> Result<Tensor> {
 
 /// Load an image file as 8-bit RGB, refusing images with more than `max_pixels` pixels.
 pub fn load_rgb8(path: &Path, max_pixels: u64) -> Result<RgbImage> {
+    let bytes = read_image_file(path)?;
+    decode_rgb8(path, &bytes, max_pixels)
+}
+
+/// The width and height of an image file, read from its header without decoding the pixels,
+/// so a run can check its sizes before doing any work. Refuses what [`load_rgb8`] would
+/// (folders, missing or empty files, unsupported formats, more than `max_pixels` pixels).
+pub fn read_dimensions(path: &Path, max_pixels: u64) -> Result<(u32, u32)> {
+    let bytes = read_image_file(path)?;
+    if bytes.is_empty() {
+        return Err(image_error(
+            path,
+            "the file is empty (0 bytes); re-export or re-download the image",
+        ));
+    }
+    let reader = ImageReader::new(Cursor::new(&bytes))
+        .with_guessed_format()
+        .map_err(|e| io_error("read image file", path, e))?;
+    let format = supported_format(path, reader.format())?;
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| describe_decode_error(path, format, e))?;
+    check_dimensions(path, width, height, max_pixels)?;
+    Ok((width, height))
+}
+
+/// The file's bytes, or an error that says whether it is missing, a folder or unreadable.
+fn read_image_file(path: &Path) -> Result<Vec<u8>> {
     if path.is_dir() {
         return Err(image_error(
             path,
             "is a directory, not an image file; give the path of a PNG, JPEG or GIF file",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => image_error(
             path,
             format!("no such file; check the path{}", relative_hint(path)),
         ),
         _ => io_error("read image file", path, e),
-    })?;
-    decode_rgb8(path, &bytes, max_pixels)
+    })
+}
+
+/// The formats this module decodes, or an error naming what the file is instead.
+fn supported_format(path: &Path, format: Option<ImageFormat>) -> Result<ImageFormat> {
+    match format {
+        Some(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif)) => Ok(f),
+        Some(other) => Err(image_error(
+            path,
+            format!(
+                "{other:?} images are not supported (supported: {SUPPORTED_INPUTS}); \
+                 convert it first, e.g. `magick input output.png`"
+            ),
+        )),
+        None => Err(image_error(
+            path,
+            format!(
+                "not a recognised image file (supported: {SUPPORTED_INPUTS}); \
+                 check that the path names an image, not some other file"
+            ),
+        )),
+    }
 }
 
 /// Decode an in-memory image file; `path` only names it in errors.
@@ -93,27 +141,7 @@ pub fn decode_rgb8(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImag
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| io_error("read image file", path, e))?;
-    let format = match reader.format() {
-        Some(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif)) => f,
-        Some(other) => {
-            return Err(image_error(
-                path,
-                format!(
-                    "{other:?} images are not supported (supported: {SUPPORTED_INPUTS}); \
-                     convert it first, e.g. `magick input output.png`"
-                ),
-            ))
-        }
-        None => {
-            return Err(image_error(
-                path,
-                format!(
-                    "not a recognised image file (supported: {SUPPORTED_INPUTS}); \
-                     check that the path names an image, not some other file"
-                ),
-            ))
-        }
-    };
+    let format = supported_format(path, reader.format())?;
     if format == ImageFormat::Jpeg && jpeg_looks_truncated(bytes) {
         return Err(image_error(
             path,
@@ -161,9 +189,9 @@ pub fn check_dimensions(path: &Path, width: u32, height: u32, max_pixels: u64) -
         return Err(image_error(
             path,
             format!(
-                "the image is {width}×{height} ({:.1} megapixels), more than the limit of \
-                 {:.1} megapixels; resize it first, e.g. `magick input -resize 2000x2000 \
-                 smaller.png`, or raise the limit",
+                "the image is {width}×{height} ({:.1} megapixels), more than the {:.1} \
+                 megapixels this program decodes; resize it first, e.g. `magick input -resize \
+                 4000x4000 smaller.png`",
                 pixels as f64 / 1e6,
                 max_pixels as f64 / 1e6
             ),

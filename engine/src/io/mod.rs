@@ -9,15 +9,22 @@
 //! - [`save`]: encode PNG or JPEG chosen by the output extension, written atomically.
 //! - [`frames`]: numbered intermediate images and animated GIFs.
 //! - [`colour`]: RGB ↔ YIQ, luminance, colour preservation and colour matching.
+//! - [`outputs`]: every output of a run checked before it starts.
+//! - [`output_lock`]: one run at a time writing an output and its numbered frames.
+//! - [`host_memory`]: how much memory the machine can give a run.
 
 pub mod atomic;
 pub mod colour;
 pub mod frames;
+pub mod host_memory;
 pub mod image;
+pub mod output_lock;
+pub mod outputs;
 pub mod save;
 
 pub use self::atomic::{ensure_not_input, write_atomic, AtomicFile};
 pub use self::image::{load_image, rgb8_to_tensor, tensor_to_rgb8, LoadOptions};
+pub use self::outputs::{check_outputs, OutputKind, PlannedOutput};
 pub use self::save::{save_image, OutputFormat};
 
 use std::path::Path;

@@ -42,6 +42,44 @@ pub enum Pooling {
     Avg,
 }
 
+/// What kind of layer a [`LayerInfo`] describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    /// A 3×3 convolution (before its ReLU).
+    Conv {
+        in_channels: usize,
+    },
+    Relu,
+    /// The 2×2, stride-2 pooling that ends a block.
+    Pool,
+}
+
+/// One named layer and the shape of its output: `channels` maps of the input's size halved
+/// `pools` times (rounded down each time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerInfo {
+    pub name: String,
+    pub kind: LayerKind,
+    pub channels: usize,
+    pub pools: u32,
+}
+
+impl LayerInfo {
+    fn new(name: String, kind: LayerKind, channels: usize, pools: u32) -> Self {
+        LayerInfo {
+            name,
+            kind,
+            channels,
+            pools,
+        }
+    }
+
+    /// Height and width of this layer's output for an input of `height × width`.
+    pub fn output_size(&self, height: usize, width: usize) -> (usize, usize) {
+        (height >> self.pools, width >> self.pools)
+    }
+}
+
 /// One 3×3 convolution (weight `[out, in, 3, 3]`, bias `[out]`).
 #[derive(Clone, Debug)]
 struct Conv {
@@ -155,6 +193,14 @@ impl Vgg {
         self.input
     }
 
+    /// Weights and biases of every convolution held, whether a pass uses them or not.
+    pub fn parameter_count(&self) -> usize {
+        self.convs
+            .iter()
+            .map(|c| c.weight.numel() + c.bias.numel())
+            .sum()
+    }
+
     /// First-layer filters `[64, 3, 3, 3]`, for visualisation.
     pub fn first_layer_weights(&self) -> &Tensor {
         &self.convs[0].weight
@@ -162,17 +208,71 @@ impl Vgg {
 
     /// Every layer this network can return, in order: conv1_1, relu1_1, …, pool5.
     pub fn layer_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
+        self.layers().into_iter().map(|l| l.name).collect()
+    }
+
+    /// Every layer this network can return, in order, with the shape of what it produces.
+    pub fn layers(&self) -> Vec<LayerInfo> {
+        let mut layers = Vec::new();
         for (i, conv) in self.convs.iter().enumerate() {
-            names.push(format!("conv{}_{}", conv.block, conv.index));
-            names.push(format!("relu{}_{}", conv.block, conv.index));
+            let [out, in_channels, ..] = conv.weight.shape() else {
+                continue;
+            };
+            let (channels, pools) = (*out, conv.block as u32 - 1);
+            let id = format!("{}_{}", conv.block, conv.index);
+            let conv_kind = LayerKind::Conv {
+                in_channels: *in_channels,
+            };
+            layers.push(LayerInfo::new(
+                format!("conv{id}"),
+                conv_kind,
+                channels,
+                pools,
+            ));
+            layers.push(LayerInfo::new(
+                format!("relu{id}"),
+                LayerKind::Relu,
+                channels,
+                pools,
+            ));
             let block_done = self.convs.get(i + 1).is_none_or(|n| n.block != conv.block);
             let block_complete = conv.index == self.arch.blocks()[conv.block - 1];
             if block_done && block_complete {
-                names.push(format!("pool{}", conv.block));
+                let name = format!("pool{}", conv.block);
+                layers.push(LayerInfo::new(name, LayerKind::Pool, channels, pools + 1));
             }
         }
-        names
+        layers
+    }
+
+    /// The layers a pass computes to return `requested`: from the input up to the deepest of
+    /// them. An unknown name is an error listing the layers there are.
+    pub fn layers_up_to(&self, requested: &[String]) -> Result<Vec<LayerInfo>> {
+        let mut layers = self.layers();
+        let mut deepest = 0;
+        for l in requested {
+            let pos = layers.iter().position(|n| &n.name == l).ok_or_else(|| {
+                Error::invalid(
+                    "vgg",
+                    format!(
+                        "unknown layer `{l}`; this {} has: {}",
+                        self.arch.name(),
+                        self.layer_names().join(", ")
+                    ),
+                )
+            })?;
+            deepest = deepest.max(pos);
+        }
+        layers.truncate(deepest + 1);
+        Ok(layers)
+    }
+
+    /// The smallest height and width an input may have for every layer of `requested` to be
+    /// computed: each 2×2 pooling halves the picture and needs at least 2 pixels each way, so
+    /// a layer after `k` poolings needs 2^k (relu5_1: 16, pool5: 32).
+    pub fn min_input_side(&self, requested: &[String]) -> Result<usize> {
+        let layers = self.layers_up_to(requested)?;
+        Ok(layers.last().map_or(1, |l| 1 << l.pools))
     }
 
     /// Activations of the requested layers for an RGB image `[n, 3, h, w]` with pixels 0..255.

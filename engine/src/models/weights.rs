@@ -41,6 +41,11 @@ const EMBEDDED_VGG16: &[u8] = include_bytes!("../../weights/vgg16-imagenet-f16.s
 /// Name shown to users for the embedded weights.
 pub const EMBEDDED_NAME: &str = "embedded ImageNet VGG16 (f16)";
 
+/// Bytes of the embedded weight file; they stay in memory, mapped from the program, once read.
+pub fn embedded_file_bytes() -> usize {
+    EMBEDDED_VGG16.len()
+}
+
 /// The embedded ImageNet VGG16: works offline, no download.
 pub fn load_embedded_vgg16() -> Result<Vgg> {
     let converted =

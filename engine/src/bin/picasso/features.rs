@@ -1,8 +1,14 @@
 //! `picasso features`: dump VGG activations, e.g. to compare with another framework.
 
 use crate::network::NetworkArgs;
+use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::Args;
-use engine::io::{ensure_not_input, load_image, write_atomic, LoadOptions};
+use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::{check_outputs, load_image, write_atomic, LoadOptions, OutputKind, PlannedOutput};
+use engine::models::memory::{
+    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate, Workload,
+};
+use engine::models::Vgg;
 use engine::{no_grad, Error, Result, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -33,10 +39,26 @@ pub struct FeaturesArgs {
 }
 
 pub fn run(args: FeaturesArgs) -> Result<()> {
-    let mut inputs: Vec<PathBuf> = Vec::new();
+    // Cheap checks first: the input's size from its header, the output's folder and name.
+    let (input_path, file_size) = match (&args.image, &args.tensor) {
+        (Some(path), _) => (
+            path.clone(),
+            Some(read_dimensions(path, DEFAULT_MAX_PIXELS)?),
+        ),
+        (None, Some(spec)) => (tensor_file(spec)?, None),
+        (None, None) => unreachable!("clap requires --image or --tensor"),
+    };
+    let mut inputs = vec![input_path];
+    inputs.extend(args.network.weights.iter().cloned());
+    let output = PlannedOutput::new("-o", &args.out, OutputKind::Safetensors);
+    check_outputs(&[output], &inputs)?;
+    let vgg = args.network.load()?;
+    let need = SizeNeed::of(&vgg, &args.layers)?;
+    if let Some(file) = file_size {
+        check_image_fits(&args, &vgg, &need, file)?;
+    }
     let image = match (&args.image, &args.tensor) {
         (Some(path), _) => {
-            inputs.push(path.clone());
             let options = LoadOptions {
                 long_side: args.size,
                 ..LoadOptions::default()
@@ -44,14 +66,18 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
             load_image(path, &options)?
         }
         (None, Some(spec)) => {
-            let (file, tensor) = read_tensor_arg(spec)?;
-            inputs.push(file);
+            let tensor = read_tensor_arg(spec)?;
+            let (h, w) = (tensor.shape()[2], tensor.shape()[3]);
+            if !need.allows(ImageSize::new(w, h)) {
+                return Err(Error::invalid(
+                    "--tensor",
+                    format!("the tensor is {w}×{h} pixels, but {}", need.reason()),
+                ));
+            }
             tensor
         }
         (None, None) => unreachable!("clap requires --image or --tensor"),
     };
-    ensure_not_input(&args.out, &inputs)?;
-    let vgg = args.network.load()?;
     let activations = no_grad(|| vgg.forward(&image, &args.layers))?;
     let tensors = args
         .layers
@@ -85,15 +111,81 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
     Ok(())
 }
 
-/// Parse `FILE:NAME` and load that tensor, checking it is an RGB image batch of one.
-fn read_tensor_arg(spec: &str) -> Result<(PathBuf, Tensor)> {
-    let (file, name) = spec.rsplit_once(':').ok_or_else(|| {
+/// The image at its working size must be large enough for the deepest layer, and the pass
+/// must fit in memory.
+fn check_image_fits(
+    args: &FeaturesArgs,
+    vgg: &Vgg,
+    need: &SizeNeed,
+    file: (u32, u32),
+) -> Result<()> {
+    let long_side = args.size.unwrap_or(file.0.max(file.1));
+    let size = working_size(file, long_side);
+    let path = args.image.as_deref().unwrap_or(Path::new("the image"));
+    if !need.allows(size) {
+        let smallest = smallest_long_side(file, need.min_side);
+        return Err(Error::invalid(
+            "--size",
+            format!(
+                "at --size {long_side}, {} ({}×{}) becomes {size}, but {}. Use --size \
+                 {smallest} or more",
+                path.display(),
+                file.0,
+                file.1,
+                need.reason()
+            ),
+        ));
+    }
+    let estimate_at = |long_side: u32| -> Result<MemoryEstimate> {
+        let image = working_size(file, long_side);
+        let workload = Workload::Forward {
+            image,
+            layers: args.layers.clone(),
+            decodes: vec![Decode {
+                file: ImageSize::new(file.0 as usize, file.1 as usize),
+                working: image,
+            }],
+            // Copied once into the file's tensors and once into its bytes.
+            copies: 2,
+        };
+        Ok(estimate(vgg, &workload, Backend::Cpu)?
+            .with("the embedded weight file", args.network.weight_file_bytes()))
+    };
+    let budget = args.network.memory_budget();
+    check_memory(
+        &format!("computing features at {size}"),
+        &estimate_at(long_side)?,
+        budget.as_ref(),
+        || {
+            let smallest = smallest_long_side(file, need.min_side) as u64;
+            let fits = |s: u64| {
+                budget
+                    .as_ref()
+                    .is_none_or(|b| estimate_at(s as u32).is_ok_and(|e| e.fits(b.bytes)))
+            };
+            largest_fitting(smallest, (long_side as u64).saturating_sub(1), fits)
+                .map(|s| format!("--size {s}"))
+                .into_iter()
+                .collect()
+        },
+    )
+}
+
+/// The file of a `FILE:NAME` tensor argument.
+fn tensor_file(spec: &str) -> Result<PathBuf> {
+    let (file, _) = spec.rsplit_once(':').ok_or_else(|| {
         Error::invalid(
             "--tensor",
             format!("expected FILE:NAME (e.g. ref.safetensors:image), got `{spec}`"),
         )
     })?;
-    let path = Path::new(file).to_path_buf();
+    Ok(PathBuf::from(file))
+}
+
+/// Parse `FILE:NAME` and load that tensor, checking it is an RGB image batch of one.
+fn read_tensor_arg(spec: &str) -> Result<Tensor> {
+    let path = tensor_file(spec)?;
+    let name = spec.rsplit_once(':').map_or("", |(_, n)| n);
     let (_, set) = weights_tools::read_path(&path).map_err(|e| Error::Weights {
         source_name: path.display().to_string(),
         msg: e.to_string(),
@@ -117,6 +209,5 @@ fn read_tensor_arg(spec: &str) -> Result<(PathBuf, Tensor)> {
             ),
         ));
     }
-    let tensor = Tensor::from_vec(found.data, &found.shape)?;
-    Ok((path, tensor))
+    Tensor::from_vec(found.data, &found.shape)
 }

@@ -2,6 +2,7 @@
 
 mod features;
 mod network;
+mod resources;
 mod stylize;
 mod visualize;
 

@@ -2,13 +2,22 @@
 //! an image produces, and what a channel responds to most (activation maximisation).
 
 use crate::network::NetworkArgs;
+use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::{Args, Subcommand};
-use engine::io::{ensure_not_input, load_image, save_image, LoadOptions};
+use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::{check_outputs, load_image, save_image, LoadOptions, OutputKind, PlannedOutput};
+use engine::models::memory::{
+    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate, Workload,
+};
 use engine::vis::activation_max::{maximise_activation, ActivationMaxConfig};
 use engine::vis::feature_maps::feature_map_grid;
 use engine::vis::filters::{filter_grid, GridLayout};
-use engine::Result;
+use engine::{Error, Result};
 use std::path::PathBuf;
+
+/// Activation maximisation jitters and blurs the picture; below this it has nothing to work
+/// with (see `vis::activation_max`).
+const MIN_MAXIMIZE_SIZE: usize = 8;
 
 #[derive(Args, Debug)]
 pub struct VisualizeArgs {
@@ -58,29 +67,87 @@ enum What {
 }
 
 pub fn run(args: VisualizeArgs) -> Result<()> {
-    let vgg = args.network.load()?;
     let mut inputs: Vec<PathBuf> = args.network.weights.iter().cloned().collect();
-    let (picture, output) = match args.what {
-        What::Filters { output } => {
-            let layout = GridLayout::default();
-            (filter_grid(vgg.first_layer_weights(), &layout)?, output)
+    // What the picture will be made from, known before the network loads.
+    let (output, photo) = match &args.what {
+        What::Filters { output } => (output, None),
+        What::Features { image, output, .. } => {
+            inputs.push(image.clone());
+            (output, Some(read_dimensions(image, DEFAULT_MAX_PIXELS)?))
         }
+        What::Maximize { output, .. } => (output, None),
+    };
+    check_outputs(
+        &[PlannedOutput::new("-o", output, OutputKind::Image)],
+        &inputs,
+    )?;
+    let vgg = args.network.load()?;
+    let budget = args.network.memory_budget();
+    let picture = match &args.what {
+        What::Filters { .. } => filter_grid(vgg.first_layer_weights(), &GridLayout::default())?,
         What::Features {
             image,
             layer,
             count,
             size,
-            output,
+            ..
         } => {
-            inputs.push(image.clone());
-            ensure_not_input(&output, &inputs)?;
-            let photo = load_image(&image, &LoadOptions::long_side(size))?;
+            let file = photo.unwrap_or((1, 1));
+            let layers = [layer.clone()];
+            let need = SizeNeed::of(&vgg, &layers)?;
+            let working = working_size(file, *size);
+            if !need.allows(working) {
+                return Err(Error::invalid(
+                    "--size",
+                    format!(
+                        "at --size {size}, {} ({}×{}) becomes {working}, but {}. Use --size \
+                         {} or more",
+                        image.display(),
+                        file.0,
+                        file.1,
+                        need.reason(),
+                        smallest_long_side(file, need.min_side)
+                    ),
+                ));
+            }
+            let estimate_at = |long_side: u32| -> Result<MemoryEstimate> {
+                let working = working_size(file, long_side);
+                let workload = Workload::Forward {
+                    image: working,
+                    layers: layers.to_vec(),
+                    decodes: vec![Decode {
+                        file: ImageSize::new(file.0 as usize, file.1 as usize),
+                        working,
+                    }],
+                    copies: 0,
+                };
+                // The grid: `count` maps, each about the photo's size, in RGB.
+                let grid = *count as u64 * working.rgb_bytes() as u64;
+                Ok(estimate(&vgg, &workload, Backend::Cpu)?
+                    .with("the picture of the maps", grid)
+                    .with("the embedded weight file", args.network.weight_file_bytes()))
+            };
+            let fits = |s: u64| {
+                budget
+                    .as_ref()
+                    .is_none_or(|b| estimate_at(s as u32).is_ok_and(|e| e.fits(b.bytes)))
+            };
+            check_memory(
+                &format!("drawing feature maps at {working}"),
+                &estimate_at(*size)?,
+                budget.as_ref(),
+                || {
+                    let smallest = smallest_long_side(file, need.min_side) as u64;
+                    largest_fitting(smallest, (*size as u64).saturating_sub(1), fits)
+                        .map(|s| format!("--size {s}"))
+                        .into_iter()
+                        .collect()
+                },
+            )?;
+            let photo = load_image(image, &LoadOptions::long_side(*size))?;
             // Four maps a row, each enlarged to about the photo's size.
-            let layout = GridLayout::new(4, size as usize);
-            (
-                feature_map_grid(&vgg, &photo, &layer, count, &layout)?,
-                output,
-            )
+            let layout = GridLayout::new(4, *size as usize);
+            feature_map_grid(&vgg, &photo, layer, *count, &layout)?
         }
         What::Maximize {
             layer,
@@ -88,25 +155,59 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
             size,
             steps,
             seed,
-            output,
+            ..
         } => {
-            ensure_not_input(&output, &inputs)?;
+            let need = SizeNeed::of(&vgg, std::slice::from_ref(layer))?.at_least(MIN_MAXIMIZE_SIZE);
+            if *size < need.min_side {
+                return Err(Error::invalid(
+                    "--size",
+                    format!(
+                        "--size {size} is too small: {}. Use --size {} or more",
+                        need.reason(),
+                        need.min_side
+                    ),
+                ));
+            }
+            let estimate_at = |side: usize| -> Result<MemoryEstimate> {
+                let workload = Workload::Ascent {
+                    image: ImageSize::new(side, side),
+                    layer: layer.clone(),
+                };
+                Ok(estimate(&vgg, &workload, Backend::Cpu)?
+                    .with("the embedded weight file", args.network.weight_file_bytes()))
+            };
+            let fits = |s: u64| {
+                budget
+                    .as_ref()
+                    .is_none_or(|b| estimate_at(s as usize).is_ok_and(|e| e.fits(b.bytes)))
+            };
+            check_memory(
+                &format!("painting a {size}×{size} picture"),
+                &estimate_at(*size)?,
+                budget.as_ref(),
+                || {
+                    largest_fitting(need.min_side as u64, (*size as u64).saturating_sub(1), fits)
+                        .map(|s| format!("--size {s}"))
+                        .into_iter()
+                        .collect()
+                },
+            )?;
             let config = ActivationMaxConfig {
-                height: size,
-                width: size,
-                steps,
-                seed,
+                height: *size,
+                width: *size,
+                steps: *steps,
+                seed: *seed,
                 ..ActivationMaxConfig::default()
             };
-            let result = maximise_activation(&vgg, &layer, channel, &config)?;
+            let result = maximise_activation(&vgg, layer, *channel, &config)?;
             println!(
                 "{layer} channel {channel}: mean activation {:.2} → {:.2}",
                 result.start_activation, result.final_activation
             );
-            (result.image, output)
+            result.image
         }
     };
-    save_image(&picture, &output, &inputs)?;
+    save_image(&picture, output, &inputs)?;
     println!("wrote {}", output.display());
     Ok(())
 }

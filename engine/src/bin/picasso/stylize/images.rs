@@ -20,7 +20,7 @@ pub struct ScaleImages {
 
 pub fn load_scale(args: &StylizeArgs, size: u32) -> Result<ScaleImages> {
     let content_rgb = load_image(&args.content, &LoadOptions::long_side(size))?;
-    let style_size = ((size as f32 * args.style_scale).round() as u32).max(16);
+    let style_size = super::fit::style_long_side(size, args.style_scale);
     let mut styles = Vec::new();
     for path in &args.styles {
         styles.push(load_image(path, &LoadOptions::long_side(style_size))?);

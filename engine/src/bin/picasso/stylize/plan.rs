@@ -2,10 +2,11 @@
 //! name or an output over an input should fail in milliseconds, not after the network loads.
 
 use super::args::{LineSearchArg, OptimizerArg, StylizeArgs};
-use engine::io::{ensure_not_input, OutputFormat};
+use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::{check_outputs, OutputKind, PlannedOutput};
 use engine::style::{ImageOptimizer, LayerWeight, LbfgsConfig, LineSearch, ObjectiveConfig};
 use engine::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where the optimisation starts.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +26,10 @@ pub struct Plan {
     pub init: Init,
     /// Every path the run reads: nothing may be written over these.
     pub inputs: Vec<PathBuf>,
+    /// Width and height of the content, style and `--init` files, from their headers.
+    pub content_file: (u32, u32),
+    pub style_files: Vec<(u32, u32)>,
+    pub init_file: Option<(u32, u32)>,
 }
 
 /// `relu4_2` or `relu4_2:0.5,relu5_2:1` → layers with weights.
@@ -81,10 +86,11 @@ fn parse_sizes(size: u32, multiscale: Option<&str>) -> Result<Vec<u32>> {
             })
             .collect::<Result<Vec<_>>>()?,
     };
-    if sizes.iter().any(|&s| s < 16) {
+    // How small is too small depends on the layers; see `fit`.
+    if sizes.contains(&0) {
         return Err(Error::invalid(
             "--size",
-            format!("every size must be at least 16 pixels (VGG pools five times), got {sizes:?}"),
+            format!("sizes are in pixels and must be at least 1, got {sizes:?}"),
         ));
     }
     if sizes.windows(2).any(|w| w[0] >= w[1]) {
@@ -110,23 +116,22 @@ impl Plan {
         };
         if let Some(w) = &args.network.weights {
             inputs.push(w.clone());
+            check_weights_file(w)?;
         }
-        for path in &inputs {
-            if !path.is_file() {
-                return Err(Error::invalid(
-                    "stylize",
-                    format!("input file {} does not exist", path.display()),
-                ));
-            }
-        }
-        OutputFormat::from_path(&args.output)?;
-        ensure_not_input(&args.output, &inputs)?;
-        if let Some(gif) = &args.gif {
-            ensure_not_input(gif, &inputs)?;
-        }
-        if let Some(report) = &args.report {
-            ensure_not_input(report, &inputs)?;
-        }
+        // Every picture's size from its header: a missing file, a folder, a damaged or
+        // oversized image is refused now, not after the network has loaded.
+        let dimensions = |p: &PathBuf| read_dimensions(p, DEFAULT_MAX_PIXELS);
+        let content_file = dimensions(&args.content)?;
+        let style_files = args
+            .styles
+            .iter()
+            .map(dimensions)
+            .collect::<Result<Vec<_>>>()?;
+        let init_file = match &init {
+            Init::File(p) => Some(dimensions(p)?),
+            _ => None,
+        };
+        check_outputs(&outputs(args), &inputs)?;
         let blend = match &args.style_blend {
             None => vec![1.0; args.styles.len()],
             Some(b) if b.len() == args.styles.len() => b.clone(),
@@ -194,6 +199,7 @@ impl Plan {
                 bounds: None,
             },
         };
+        check_weights_fit_f32(args)?;
         Ok(Plan {
             sizes: parse_sizes(args.size, args.multiscale.as_deref())?,
             objective: ObjectiveConfig {
@@ -207,8 +213,70 @@ impl Plan {
             blend,
             init,
             inputs,
+            content_file,
+            style_files,
+            init_file,
         })
     }
+}
+
+/// Every file the run writes, for [`check_outputs`].
+fn outputs(args: &StylizeArgs) -> Vec<PlannedOutput> {
+    let mut outputs = vec![PlannedOutput::new("-o", &args.output, OutputKind::Image)
+        .with_frames(args.save_every.is_some())];
+    if let Some(gif) = &args.gif {
+        outputs.push(PlannedOutput::new("--gif", gif, OutputKind::Gif));
+    }
+    if let Some(report) = &args.report {
+        outputs.push(PlannedOutput::new("--report", report, OutputKind::Json));
+    }
+    outputs
+}
+
+/// The weights file must be a readable file; its content is checked when it loads.
+fn check_weights_file(path: &Path) -> Result<()> {
+    let problem = if path.is_dir() {
+        "is a folder, not a weights file"
+    } else if !path.exists() {
+        "does not exist"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid(
+        "--weights",
+        format!(
+            "{} {problem}; give a .safetensors, .pth or .onnx file (see `weights-tools`)",
+            path.display()
+        ),
+    ))
+}
+
+/// The loss is computed in 32-bit floats, whose largest value is 3.4e38. Raw terms of real
+/// pictures start around 1e2–1e5 (style losses about 2e4–2e5 with the default layers), so a
+/// weight that overflows even a raw term of 1000 can never work; it is refused now rather than
+/// reported as a diverging optimisation after the network has run.
+fn check_weights_fit_f32(args: &StylizeArgs) -> Result<()> {
+    const SMALLEST_RAW_TERM: f64 = 1e3;
+    for (flag, term, w) in [
+        ("--content-weight", "content", args.content_weight),
+        ("--style-weight", "style", args.style_weight),
+        ("--tv-weight", "total-variation", args.tv_weight),
+    ] {
+        let overflows_above = f32::MAX as f64 / w as f64;
+        if overflows_above < SMALLEST_RAW_TERM {
+            return Err(Error::invalid(
+                flag,
+                format!(
+                    "{w:e} is too large: the loss is computed in 32-bit floats (largest value \
+                     3.4e38), so any raw {term} loss above {overflows_above:.1e} would make \
+                     the weighted term overflow, and raw losses of real pictures start around \
+                     1e2–1e5. Useful weights are far smaller (the defaults: content 1, style \
+                     1000, tv 0.1)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -224,7 +292,7 @@ mod tests {
         assert_eq!(parse_sizes(400, Some("auto")).unwrap(), vec![400]);
         assert_eq!(parse_sizes(512, Some("128,512")).unwrap(), vec![128, 512]);
         assert!(parse_sizes(512, Some("512,256")).is_err());
-        assert!(parse_sizes(8, None).is_err());
+        assert!(parse_sizes(0, None).is_err());
     }
 
     #[test]

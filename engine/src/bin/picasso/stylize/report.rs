@@ -3,7 +3,8 @@
 use super::args::StylizeArgs;
 use super::plan::Plan;
 use engine::io::write_atomic;
-use engine::style::{ImageOptimizer, LineSearch, LossTerms};
+use engine::models::memory::MemoryEstimate;
+use engine::style::{ImageOptimizer, LineSearch, Outcome};
 use engine::Result;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -19,15 +20,25 @@ pub struct ScaleStats {
     pub stop_reason: String,
 }
 
+/// What the run was estimated to need and what it took.
+pub struct MemoryStats<'a> {
+    pub estimate: &'a MemoryEstimate,
+    /// What the check compared the estimate with (`None`: nothing known, nothing checked).
+    pub available: Option<u64>,
+    /// The process's peak resident memory (Linux), to compare with the estimate.
+    pub peak_resident: Option<u64>,
+}
+
 pub fn write_report(
     path: &Path,
     args: &StylizeArgs,
     plan: &Plan,
     weights: &str,
-    terms: LossTerms,
-    total: f64,
+    outcome: &Outcome,
     scales: &[ScaleStats],
+    memory: &MemoryStats,
 ) -> Result<()> {
+    let (terms, total) = (outcome.terms, outcome.total);
     let c = &plan.objective;
     let evaluations: usize = scales.iter().map(|s| s.evaluations).sum();
     let seconds: f64 = scales.iter().map(|s| s.seconds).sum();
@@ -60,6 +71,15 @@ pub fn write_report(
             // Every 10th evaluation, like the PyTorch reference file.
             "history": s.history.iter().skip(9).step_by(10).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "memory": {
+            "estimated_bytes": memory.estimate.total(),
+            "estimate_phase": memory.estimate.phase,
+            "estimate": memory.estimate.items.iter()
+                .map(|i| json!({"what": i.what, "bytes": i.bytes}))
+                .collect::<Vec<_>>(),
+            "available_bytes": memory.available,
+            "peak_resident_bytes": memory.peak_resident,
+        },
         "settings": {
             "weights": weights,
             "optimizer": format!("{:?}", plan.optimizer),
