@@ -80,7 +80,13 @@ impl fmt::Display for ImageSize {
 pub enum Backend {
     /// Winograd with cached weight transforms and bounded work buffers, im2col elsewhere.
     Cpu,
+    /// A CUDA GPU: tiled im2col into one bounded column buffer, and cuBLAS's work space.
+    Cuda,
 }
+
+/// What cuBLAS allocates for itself on a GPU (its default work space on recent GPUs is
+/// 32 MiB; twice that leaves room for the stream's pool to round up).
+const CUBLAS_BYTES: f64 = (64u64 << 20) as f64;
 
 /// What the optimiser keeps between steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -501,7 +507,26 @@ impl ConvUse {
                     self.cpu_winograd_cache(plan, false),
                 )
                 .item("convolution work buffers", self.cpu_work_buffers(plan)),
+            Backend::Cuda => fixed
+                .item("convolution column buffer", self.cuda_column_buffer(plan))
+                .item("cuBLAS work space", CUBLAS_BYTES),
         }
+    }
+
+    /// The GPU's im2col buffer: a tile of output rows of the largest convolution run, capped
+    /// as `cuda::conv` caps it (one buffer alive at a time: each convolution frees its own).
+    fn cuda_column_buffer(&self, plan: &[LayerInfo]) -> f64 {
+        let limit = crate::cuda::conv::MAX_COL_FLOATS;
+        let mut floats = 0usize;
+        for &(i, size, _) in &self.runs {
+            let LayerKind::Conv { in_channels } = plan[i].kind else {
+                continue;
+            };
+            let patch = in_channels * 9;
+            let rows = (limit / (patch * size.width).max(1)).clamp(1, size.height.max(1));
+            floats = floats.max(patch * size.width * rows);
+        }
+        floats as f64 * F32
     }
 
     /// What the backward passes add, from the first backward pass on.
@@ -514,6 +539,7 @@ impl ConvUse {
                     self.cpu_winograd_cache(plan, true).min(room),
                 )
             }
+            Backend::Cuda => Phase::default(),
         }
     }
 

@@ -198,7 +198,9 @@ pub fn maximise_activation(
     let mut pixels: Vec<f32> = (0..3 * h * w)
         .map(|i| mean[i / (h * w)] + config.init_noise * rng.normal())
         .collect();
-    let start = Tensor::from_vec(pixels.clone(), &shape)?;
+    // The picture is updated on the host (shifts, blur); each pass runs where the network is.
+    let device = vgg.device();
+    let start = Tensor::from_vec_on(pixels.clone(), &shape, device)?;
     let start_activation = channel_mean(vgg, &start, layer, channel)?;
 
     let (target, leaky) = objective_layer(layer);
@@ -209,7 +211,7 @@ pub fn maximise_activation(
         let shifted = roll(&pixels, h, w, dy, dx);
 
         // Forward to the target layer, then backward from the channel's mean.
-        let x = Tensor::from_vec(shifted, &shape)?.requires_grad();
+        let x = Tensor::from_vec_on(shifted, &shape, device)?.requires_grad();
         let features = vgg.forward(&x, std::slice::from_ref(&target))?;
         let mut acts = channel_of(&features, &target, channel)?;
         if leaky {
@@ -242,7 +244,7 @@ pub fn maximise_activation(
         }
     }
 
-    let image = Tensor::from_vec(pixels, &shape)?;
+    let image = Tensor::from_vec_on(pixels, &shape, device)?;
     let final_activation = channel_mean(vgg, &image, layer, channel)?;
     Ok(ActivationMax {
         image,

@@ -6,7 +6,7 @@ use clap::Args;
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, load_image, write_atomic, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
-    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate, Workload,
+    estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, Workload,
 };
 use engine::models::Vgg;
 use engine::{no_grad, Error, Result, Tensor};
@@ -53,6 +53,7 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
     let output = PlannedOutput::new("-o", &args.out, OutputKind::Safetensors);
     check_outputs(&[output], &inputs)?;
     let vgg = args.network.load()?;
+    eprintln!("picasso: computing on {}", args.network.chosen()?.line());
     let need = SizeNeed::of(&vgg, &args.layers)?;
     if let Some(file) = file_size {
         check_image_fits(&args, &vgg, &need, file)?;
@@ -78,6 +79,7 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
         }
         (None, None) => unreachable!("clap requires --image or --tensor"),
     };
+    let image = image.to_device(vgg.device())?;
     let activations = no_grad(|| vgg.forward(&image, &args.layers))?;
     let tensors = args
         .layers
@@ -148,7 +150,7 @@ fn check_image_fits(
             // Copied once into the file's tensors and once into its bytes.
             copies: 2,
         };
-        Ok(estimate(vgg, &workload, Backend::Cpu)?
+        Ok(estimate(vgg, &workload, args.network.backend()?)?
             .with("the embedded weight file", args.network.weight_file_bytes()))
     };
     let budget = args.network.memory_budget();

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, load_image, save_image, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
-    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate, Workload,
+    estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, Workload,
 };
 use engine::vis::activation_max::{maximise_activation, ActivationMaxConfig};
 use engine::vis::feature_maps::feature_map_grid;
@@ -82,6 +82,7 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
         &inputs,
     )?;
     let vgg = args.network.load()?;
+    eprintln!("picasso: computing on {}", args.network.chosen()?.line());
     let budget = args.network.memory_budget();
     let picture = match &args.what {
         What::Filters { .. } => filter_grid(vgg.first_layer_weights(), &GridLayout::default())?,
@@ -123,7 +124,7 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                 };
                 // The grid: `count` maps, each about the photo's size, in RGB.
                 let grid = *count as u64 * working.rgb_bytes() as u64;
-                Ok(estimate(&vgg, &workload, Backend::Cpu)?
+                Ok(estimate(&vgg, &workload, args.network.backend()?)?
                     .with("the picture of the maps", grid)
                     .with("the embedded weight file", args.network.weight_file_bytes()))
             };
@@ -144,7 +145,8 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                         .collect()
                 },
             )?;
-            let photo = load_image(image, &LoadOptions::long_side(*size))?;
+            let photo =
+                load_image(image, &LoadOptions::long_side(*size))?.to_device(vgg.device())?;
             // Four maps a row, each enlarged to about the photo's size.
             let layout = GridLayout::new(4, *size as usize);
             feature_map_grid(&vgg, &photo, layer, *count, &layout)?
@@ -173,7 +175,7 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                     image: ImageSize::new(side, side),
                     layer: layer.clone(),
                 };
-                Ok(estimate(&vgg, &workload, Backend::Cpu)?
+                Ok(estimate(&vgg, &workload, args.network.backend()?)?
                     .with("the embedded weight file", args.network.weight_file_bytes()))
             };
             let fits = |s: u64| {

@@ -7,7 +7,7 @@ use super::args::StylizeArgs;
 use super::plan::{Init, Plan};
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use engine::models::memory::{
-    estimate, largest_fitting, Backend, Decode, ImageSize, MemoryEstimate, OptimizerMemory,
+    estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, OptimizerMemory,
     StyleTransferRun, Workload,
 };
 use engine::models::Vgg;
@@ -70,9 +70,11 @@ pub fn check(
             }
             None => 0,
         };
-        Ok(estimate(vgg, &Workload::StyleTransfer(run), Backend::Cpu)?
-            .with("the embedded weight file", args.network.weight_file_bytes())
-            .with("GIF frames", gif_frames))
+        Ok(
+            estimate(vgg, &Workload::StyleTransfer(run), args.network.backend()?)?
+                .with("the embedded weight file", args.network.weight_file_bytes())
+                .with("GIF frames", gif_frames),
+        )
     };
     // The finest stage is the busiest: memory grows with the size.
     let finest = *plan.sizes.last().unwrap_or(&args.size);

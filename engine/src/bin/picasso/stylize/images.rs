@@ -6,7 +6,7 @@ use super::plan::Init;
 use engine::io::colour::{luminance, match_luminance, original_colors};
 use engine::io::image::{load_rgb8, rgb8_to_tensor, tensor_to_rgb8, DEFAULT_MAX_PIXELS};
 use engine::io::{load_image, LoadOptions};
-use engine::{Result, Rng, Tensor};
+use engine::{Device, Result, Rng, Tensor};
 
 /// The images one scale of the optimisation works with.
 pub struct ScaleImages {
@@ -16,6 +16,22 @@ pub struct ScaleImages {
     pub content: Tensor,
     /// What the network sees as styles.
     pub styles: Vec<Tensor>,
+}
+
+impl ScaleImages {
+    /// What the network sees, moved to `device`; the colour photo stays on the host, where the
+    /// pictures are finished and saved.
+    pub fn moved_to(self, device: Device) -> Result<Self> {
+        Ok(ScaleImages {
+            content: self.content.to_device(device)?,
+            styles: self
+                .styles
+                .iter()
+                .map(|s| s.to_device(device))
+                .collect::<Result<_>>()?,
+            content_rgb: self.content_rgb,
+        })
+    }
 }
 
 pub fn load_scale(args: &StylizeArgs, size: u32) -> Result<ScaleImages> {
@@ -90,9 +106,11 @@ pub fn finished_image(
     optimised: &Tensor,
     images: &ScaleImages,
 ) -> Result<Tensor> {
+    // To the host: saving, GIF frames and colour handling work there.
+    let optimised = optimised.to_device(Device::Cpu)?;
     if args.original_colors || args.luminance_only {
-        original_colors(optimised, &images.content_rgb)
+        original_colors(&optimised, &images.content_rgb)
     } else {
-        Ok(optimised.clone())
+        Ok(optimised)
     }
 }

@@ -64,7 +64,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let view = ProgressView::new(total_evaluations, args.quiet);
     view.println(&format!(
         "picasso: {} in the style of {} — sizes {:?}, {} evaluations per size, weights: {}, \
-         memory: {}",
+         device: {}, memory: {}",
         args.content.display(),
         args.styles
             .iter()
@@ -74,6 +74,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         plan.sizes,
         args.iters,
         args.network.weights_name(),
+        args.network.chosen()?.line(),
         memory_line(&estimate, budget.as_ref())
     ));
     for warning in warnings(&args, &plan)? {
@@ -90,11 +91,12 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         if interrupted.load(Ordering::SeqCst) {
             break;
         }
-        let images = load_scale(&args, size)?;
+        let images = load_scale(&args, size)?.moved_to(vgg.device())?;
         let init = match &previous {
             None => initial_image(&plan.init, &images, args.seed)?,
             Some(p) => upsample(p, &images.content)?,
-        };
+        }
+        .to_device(vgg.device())?;
         let styles: Vec<(Tensor, f32)> = images
             .styles
             .iter()

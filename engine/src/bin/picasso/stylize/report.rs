@@ -82,6 +82,7 @@ pub fn write_report(
         },
         "settings": {
             "weights": weights,
+            "device": args.network.chosen()?.line(),
             "optimizer": format!("{:?}", plan.optimizer),
             "line_search": match plan.optimizer {
                 ImageOptimizer::Lbfgs(config) => match config.line_search {
