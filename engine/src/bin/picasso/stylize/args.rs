@@ -48,6 +48,11 @@ pub struct StylizeArgs {
     /// Step size: L-BFGS step length, or Adam's learning rate in pixel units (0..255).
     #[arg(long)]
     pub lr: Option<f32>,
+    /// Let pixels leave 0..255 while optimising, as the classic implementations do. By
+    /// default the optimiser keeps them in range, so the saved PNG is the optimum it reports;
+    /// unbounded, saving clamps them and the saved picture scores worse than reported.
+    #[arg(long)]
+    pub unbounded: bool,
     /// α: weight of the content term.
     #[arg(long, default_value_t = 1.0)]
     pub content_weight: f32,

@@ -4,7 +4,9 @@
 use super::args::{LineSearchArg, OptimizerArg, StylizeArgs};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, OutputKind, PlannedOutput};
-use engine::style::{ImageOptimizer, LayerWeight, LbfgsConfig, LineSearch, ObjectiveConfig};
+use engine::style::{
+    Bounds, ImageOptimizer, LayerWeight, LbfgsConfig, LineSearch, ObjectiveConfig,
+};
 use engine::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -181,11 +183,14 @@ impl Plan {
             LineSearchArg::None => LineSearch::None,
             LineSearchArg::StrongWolfe => LineSearch::StrongWolfe,
         };
+        // The pixels' box: what a PNG can hold.
+        let bounds = (!args.unbounded).then_some(Bounds::PIXELS);
         let optimizer = match args.optimizer {
             OptimizerArg::Lbfgs => ImageOptimizer::Lbfgs(LbfgsConfig {
                 history: args.history,
                 lr: args.lr.unwrap_or(1.0),
                 line_search,
+                bounds,
                 ..LbfgsConfig::default()
             }),
             OptimizerArg::Adam if line_search != LineSearch::None => {
@@ -196,7 +201,7 @@ impl Plan {
             }
             OptimizerArg::Adam => ImageOptimizer::Adam {
                 lr: args.lr.unwrap_or(10.0),
-                bounds: None,
+                bounds,
             },
         };
         check_weights_fit_f32(args)?;

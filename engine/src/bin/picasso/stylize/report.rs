@@ -84,6 +84,10 @@ pub fn write_report(
             "weights": weights,
             "device": args.network.chosen()?.line(),
             "optimizer": format!("{:?}", plan.optimizer),
+            "bounds": match plan.optimizer.bounds() {
+                Some(b) => json!([b.lo, b.hi]),
+                None => Value::Null,
+            },
             "line_search": match plan.optimizer {
                 ImageOptimizer::Lbfgs(config) => match config.line_search {
                     LineSearch::None => "none",
