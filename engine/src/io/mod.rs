@@ -16,6 +16,7 @@
 pub mod atomic;
 pub mod colour;
 pub mod frames;
+pub mod histogram;
 pub mod host_memory;
 pub mod image;
 pub mod output_lock;

@@ -5,6 +5,7 @@ pub mod bounds;
 pub mod gram;
 pub mod lbfgs;
 pub mod line_search;
+pub mod masks;
 pub mod objective;
 pub mod total_variation;
 pub mod transfer;

@@ -4,6 +4,7 @@
 //! L = α·L_content + β·L_style + γ·L_tv, exactly as in `docs/objective.md` of the shared data.
 
 use super::gram::gram_matrix;
+use super::masks::{check_mask, masked_gram, LayerMask};
 use super::total_variation::total_variation;
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
@@ -106,12 +107,27 @@ fn layer<'a>(features: &'a BTreeMap<String, Tensor>, name: &str) -> Result<&'a T
     })
 }
 
+/// What the style term compares the image with.
+enum StyleTargets {
+    /// One Gram matrix per layer: the paintings' blended by their weights (no masks).
+    Blended(Vec<Tensor>),
+    /// Each painting in its own region: its Gram matrices, its mask at every layer, and its
+    /// weight.
+    Masked(Vec<MaskedStyle>),
+}
+
+struct MaskedStyle {
+    weight: f32,
+    grams: Vec<Tensor>,
+    masks: Vec<LayerMask>,
+}
+
 /// Targets computed once from the content and style images.
 pub struct Objective {
     config: ObjectiveConfig,
     layers: Vec<String>,
     content_targets: Vec<Tensor>,
-    style_targets: Vec<Tensor>,
+    style_targets: StyleTargets,
 }
 
 impl Objective {
@@ -123,6 +139,35 @@ impl Objective {
         content: &Tensor,
         styles: &[(Tensor, f32)],
     ) -> Result<Self> {
+        Self::with_masks(net, config, content, styles, &[])
+    }
+
+    /// As [`Objective::new`], with a spatial mask per painting (`[1, 1, H, W]`, values 0..1,
+    /// any size, white where the painting acts; see `masks.rs`). `masks` is empty for no
+    /// masks, else has one entry per style, `None` for a painting that acts everywhere. With
+    /// masks, each painting's term counts with its blend weight relative to the average one.
+    pub fn with_masks(
+        net: &dyn FeatureExtractor,
+        config: ObjectiveConfig,
+        content: &Tensor,
+        styles: &[(Tensor, f32)],
+        masks: &[Option<Tensor>],
+    ) -> Result<Self> {
+        if !masks.is_empty() && masks.len() != styles.len() {
+            return Err(Error::invalid(
+                "style objective",
+                format!(
+                    "{} masks for {} paintings: give one per painting (or none)",
+                    masks.len(),
+                    styles.len()
+                ),
+            ));
+        }
+        for (i, mask) in masks.iter().enumerate() {
+            if let Some(m) = mask {
+                check_mask(m, &format!("the mask of painting {}", i + 1))?;
+            }
+        }
         if styles.is_empty() {
             return Err(Error::invalid(
                 "style objective",
@@ -144,6 +189,32 @@ impl Objective {
                 .iter()
                 .map(|l| Ok(layer(&features, &l.layer)?.clone()))
                 .collect::<Result<Vec<_>>>()?;
+            if masks.iter().any(|m| m.is_some()) {
+                let mean_weight = blend_total / styles.len() as f32;
+                let ones = Tensor::ones(&[1, 1, 1, 1]);
+                let mut masked = Vec::new();
+                for ((style, blend), mask) in styles.iter().zip(masks) {
+                    let style_features = net.features(style, &layers)?;
+                    let mask = mask.as_ref().unwrap_or(&ones);
+                    let mut grams = Vec::new();
+                    let mut layer_masks = Vec::new();
+                    for l in &config.style_layers {
+                        grams.push(gram_matrix(layer(&style_features, &l.layer)?)?);
+                        let at_layer = layer(&features, &l.layer)?;
+                        layer_masks.push(LayerMask::for_features(
+                            mask,
+                            at_layer,
+                            content.device(),
+                        )?);
+                    }
+                    masked.push(MaskedStyle {
+                        weight: blend / mean_weight,
+                        grams,
+                        masks: layer_masks,
+                    });
+                }
+                return Ok((content_targets, StyleTargets::Masked(masked)));
+            }
             let mut style_targets: Vec<Option<Tensor>> = vec![None; config.style_layers.len()];
             for (style, blend) in styles {
                 let features = net.features(style, &layers)?;
@@ -158,7 +229,7 @@ impl Objective {
             }
             Ok((
                 content_targets,
-                style_targets.into_iter().flatten().collect(),
+                StyleTargets::Blended(style_targets.into_iter().flatten().collect()),
             ))
         })?;
         Ok(Objective {
@@ -187,10 +258,24 @@ impl Objective {
             content = content.add(&term.mul_scalar(l.weight)?)?;
         }
         let mut style = Tensor::zeros_on(&[], image.device())?;
-        for (l, target) in self.config.style_layers.iter().zip(&self.style_targets) {
-            let gram = gram_matrix(layer(&features, &l.layer)?)?;
-            let term = gram.sub(target)?.square()?.mean_all()?;
-            style = style.add(&term.mul_scalar(l.weight)?)?;
+        match &self.style_targets {
+            StyleTargets::Blended(targets) => {
+                for (l, target) in self.config.style_layers.iter().zip(targets) {
+                    let gram = gram_matrix(layer(&features, &l.layer)?)?;
+                    let term = gram.sub(target)?.square()?.mean_all()?;
+                    style = style.add(&term.mul_scalar(l.weight)?)?;
+                }
+            }
+            StyleTargets::Masked(paintings) => {
+                for painting in paintings {
+                    let per_layer = self.config.style_layers.iter();
+                    for ((l, target), mask) in per_layer.zip(&painting.grams).zip(&painting.masks) {
+                        let gram = masked_gram(layer(&features, &l.layer)?, mask)?;
+                        let term = gram.sub(target)?.square()?.mean_all()?;
+                        style = style.add(&term.mul_scalar(l.weight * painting.weight)?)?;
+                    }
+                }
+            }
         }
         let tv = if self.config.tv_weight != 0.0 {
             total_variation(&image)?

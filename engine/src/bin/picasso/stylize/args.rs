@@ -4,6 +4,14 @@ use crate::network::NetworkArgs;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
+/// How the paintings' colours are treated before the transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorTransferArg {
+    None,
+    Histogram,
+    MeanCov,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerArg {
     /// Quasi-Newton, the quality reference (memory ≈ pixels × 2 × history).
@@ -90,6 +98,15 @@ pub struct StylizeArgs {
     /// Keep the content's colours: the result's luminance with the photo's chrominance.
     #[arg(long)]
     pub original_colors: bool,
+    /// Recolour the paintings to the photo's palette before the transfer (Gatys et al. 2017):
+    /// `histogram` matches each channel's histogram, `mean-cov` the colours' mean and
+    /// covariance.
+    #[arg(long, value_enum, default_value = "none", conflicts_with_all = ["original_colors", "luminance_only"])]
+    pub color_transfer: ColorTransferArg,
+    /// Where a painting acts: PAINTING=MASK.png, white where it paints, black where the photo
+    /// stays (PAINTING: its path as given, its file name, or its number). Repeat for each.
+    #[arg(long, value_name = "PAINTING=MASK")]
+    pub style_mask: Vec<String>,
     /// Transfer on luminance only (Gatys et al. 2017), then restore the photo's colours.
     #[arg(long, conflicts_with = "original_colors")]
     pub luminance_only: bool,

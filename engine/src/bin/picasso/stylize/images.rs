@@ -1,9 +1,10 @@
 //! Preparing the pictures for one scale: content, styles, the starting image, and the colour
 //! handling that wraps the optimisation (luminance-only transfer, original colours).
 
-use super::args::StylizeArgs;
-use super::plan::Init;
-use engine::io::colour::{luminance, match_luminance, original_colors};
+use super::args::{ColorTransferArg, StylizeArgs};
+use super::plan::{Init, Plan};
+use engine::io::colour::{luminance, match_color_histogram, match_luminance, original_colors};
+use engine::io::histogram::match_histograms;
 use engine::io::image::{load_rgb8, rgb8_to_tensor, tensor_to_rgb8, DEFAULT_MAX_PIXELS};
 use engine::io::{load_image, LoadOptions};
 use engine::{Device, Result, Rng, Tensor};
@@ -16,6 +17,8 @@ pub struct ScaleImages {
     pub content: Tensor,
     /// What the network sees as styles.
     pub styles: Vec<Tensor>,
+    /// One entry per painting when `--style-mask` is given (else empty).
+    pub masks: Vec<Option<Tensor>>,
 }
 
 impl ScaleImages {
@@ -30,22 +33,38 @@ impl ScaleImages {
                 .map(|s| s.to_device(device))
                 .collect::<Result<_>>()?,
             content_rgb: self.content_rgb,
+            masks: self.masks,
         })
     }
 }
 
-pub fn load_scale(args: &StylizeArgs, size: u32) -> Result<ScaleImages> {
+pub fn load_scale(args: &StylizeArgs, plan: &Plan, size: u32) -> Result<ScaleImages> {
     let content_rgb = load_image(&args.content, &LoadOptions::long_side(size))?;
     let style_size = super::fit::style_long_side(size, args.style_scale);
     let mut styles = Vec::new();
     for path in &args.styles {
-        styles.push(load_image(path, &LoadOptions::long_side(style_size))?);
+        let painting = load_image(path, &LoadOptions::long_side(style_size))?;
+        styles.push(match args.color_transfer {
+            ColorTransferArg::None => painting,
+            ColorTransferArg::Histogram => match_histograms(&painting, &content_rgb)?,
+            ColorTransferArg::MeanCov => match_color_histogram(&painting, &content_rgb)?,
+        });
     }
+    let (h, w) = (content_rgb.shape()[2], content_rgb.shape()[3]);
+    let masks = if plan.masks.iter().any(|m| m.is_some()) {
+        plan.masks
+            .iter()
+            .map(|m| m.as_ref().map(|p| super::masks::load(p, w, h)).transpose())
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
     if !args.luminance_only {
         return Ok(ScaleImages {
             content: content_rgb.clone(),
             content_rgb,
             styles,
+            masks,
         });
     }
     // Luminance-only: match each style's brightness statistics to the photo's, so a dark
@@ -59,6 +78,7 @@ pub fn load_scale(args: &StylizeArgs, size: u32) -> Result<ScaleImages> {
         content_rgb,
         content,
         styles,
+        masks,
     })
 }
 

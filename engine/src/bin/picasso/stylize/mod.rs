@@ -5,6 +5,7 @@ mod args;
 mod diagnose;
 mod fit;
 mod images;
+mod masks;
 mod plan;
 mod progress;
 mod report;
@@ -91,7 +92,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         if interrupted.load(Ordering::SeqCst) {
             break;
         }
-        let images = load_scale(&args, size)?.moved_to(vgg.device())?;
+        let images = load_scale(&args, &plan, size)?.moved_to(vgg.device())?;
         let init = match &previous {
             None => initial_image(&plan.init, &images, args.seed)?,
             Some(p) => upsample(p, &images.content)?,
@@ -103,7 +104,13 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             .cloned()
             .zip(plan.blend.iter().copied())
             .collect();
-        let objective = Objective::new(&vgg, plan.objective.clone(), &images.content, &styles)?;
+        let objective = Objective::with_masks(
+            &vgg,
+            plan.objective.clone(),
+            &images.content,
+            &styles,
+            &images.masks,
+        )?;
         let scale_label = if plan.sizes.len() > 1 {
             format!("[{}/{} {size}px]", stage + 1, plan.sizes.len())
         } else {

@@ -2,6 +2,7 @@
 //! name or an output over an input should fail in milliseconds, not after the network loads.
 
 use super::args::{LineSearchArg, OptimizerArg, StylizeArgs};
+use super::masks::MaskFiles;
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, OutputKind, PlannedOutput};
 use engine::style::{
@@ -32,6 +33,8 @@ pub struct Plan {
     pub content_file: (u32, u32),
     pub style_files: Vec<(u32, u32)>,
     pub init_file: Option<(u32, u32)>,
+    /// `--style-mask` files, one entry per painting (`None`: it acts everywhere).
+    pub masks: MaskFiles,
 }
 
 /// `relu4_2` or `relu4_2:0.5,relu5_2:1` → layers with weights.
@@ -133,6 +136,8 @@ impl Plan {
             Init::File(p) => Some(dimensions(p)?),
             _ => None,
         };
+        let masks = super::masks::parse(&args.style_mask, &args.styles, content_file)?;
+        inputs.extend(masks.iter().flatten().cloned());
         check_outputs(&outputs(args), &inputs)?;
         let blend = match &args.style_blend {
             None => vec![1.0; args.styles.len()],
@@ -220,6 +225,7 @@ impl Plan {
             inputs,
             content_file,
             style_files,
+            masks,
             init_file,
         })
     }

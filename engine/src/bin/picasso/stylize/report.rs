@@ -109,6 +109,10 @@ pub fn write_report(
             "iterations_per_scale": args.iters,
             "original_colors": args.original_colors,
             "luminance_only": args.luminance_only,
+            "color_transfer": format!("{:?}", args.color_transfer).to_lowercase(),
+            "style_masks": plan.masks.iter()
+                .map(|m| m.as_ref().map(|p| p.display().to_string()))
+                .collect::<Vec<_>>(),
         },
     });
     let text = serde_json::to_string_pretty(&report)
