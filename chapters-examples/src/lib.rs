@@ -11,6 +11,6 @@ pub mod inputs;
 pub mod run;
 pub mod shapes;
 
-pub use cli::ExampleArgs;
+pub use cli::{DeviceArgs, ExampleArgs};
 pub use data::Dataset2d;
 pub use run::{run_example, ExampleResult};

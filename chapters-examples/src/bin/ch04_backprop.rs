@@ -9,7 +9,7 @@
 //! Run: `cargo run --release -p chapters-examples --bin ch04_backprop -- --out out/ch04`
 
 use chapters_examples::data::two_spirals;
-use chapters_examples::{run_example, Dataset2d, ExampleArgs, ExampleResult};
+use chapters_examples::{run_example, Dataset2d, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::nn::init::Init;
 use engine::nn::loss::binary_log_loss_with_logits;
@@ -24,6 +24,9 @@ use std::process::ExitCode;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
+
+    #[command(flatten)]
+    device: DeviceArgs,
 
     /// Passes over the training data (default: 400, or 150 with --quick).
     #[arg(long)]
@@ -54,6 +57,7 @@ fn run(args: &Args) -> ExampleResult {
         return Err("--epochs and --hidden must be at least 1".into());
     }
     let out = args.common.output_dir("ch04")?;
+    let device = args.device.open()?;
 
     let worst = backprop_by_hand_matches_autodiff()?;
     if worst > 1e-5 {
@@ -67,7 +71,7 @@ fn run(args: &Args) -> ExampleResult {
         data.len(),
         h = args.hidden
     );
-    let mut network = Mlp::new(&[2, args.hidden, args.hidden, 1], &mut rng);
+    let mut network = Mlp::new(&[2, args.hidden, args.hidden, 1], &mut rng).to_device(device)?;
     println!("{} trainable numbers", network.parameter_count());
     let history = train(&mut network, &data, epochs, args.learning_rate, &mut rng)?;
 
@@ -110,9 +114,9 @@ impl Mlp {
         Mlp { layers }
     }
 
-    /// Logits for a batch `[n, inputs]` → `[n, 1]`.
+    /// Logits for a batch `[n, inputs]` → `[n, 1]`, computed where the weights are.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut activation = x.clone();
+        let mut activation = x.to_device(self.layers[0].weight.device())?;
         for (i, layer) in self.layers.iter().enumerate() {
             activation = layer.forward(&activation)?;
             if i + 1 < self.layers.len() {
@@ -132,6 +136,15 @@ impl Mlp {
 // ANCHOR_END: mlp
 
 impl Mlp {
+    fn to_device(&self, device: engine::Device) -> Result<Self> {
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| l.to_device(device))
+            .collect::<Result<_>>()?;
+        Ok(Mlp { layers })
+    }
+
     fn probabilities(&self, x: &Tensor) -> Result<Tensor> {
         no_grad(|| self.forward(x)?.sigmoid())
     }
@@ -170,7 +183,8 @@ fn train(
         for indices in order.chunks(batch_size) {
             let batch = data.subset(indices);
             let logits = network.forward(&batch.inputs()?)?; // 1. forward
-            let loss = binary_log_loss_with_logits(&logits, &batch.targets()?)?; // 2. loss
+            let targets = batch.targets()?.to_device(logits.device())?;
+            let loss = binary_log_loss_with_logits(&logits, &targets)?; // 2. loss
             let gradients = loss.backward()?; // 3. backward: ∂loss/∂every weight
             optimiser.step(&mut network.parameters_mut(), &gradients)?; // 4. update
             loss_sum += loss.item()? * batch.len() as f32;

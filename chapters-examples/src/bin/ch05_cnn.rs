@@ -11,7 +11,7 @@
 
 use chapters_examples::cnn_pictures::{save_map, save_map_grid, Map, Scale};
 use chapters_examples::shapes::{ShapeImages, ShapeKind, ShapeStyle};
-use chapters_examples::{run_example, ExampleArgs, ExampleResult};
+use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::autograd::Conv2dParams;
 use engine::nn::init::{he_normal, Init};
@@ -28,6 +28,9 @@ use std::time::Instant;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
+
+    #[command(flatten)]
+    device: DeviceArgs,
 
     /// Seed for the data set, the initial weights and the batch order.
     #[arg(long, default_value_t = 5)]
@@ -97,7 +100,7 @@ fn run(args: &Args) -> ExampleResult {
     );
     draw_examples(&train, &out.join("shapes_examples.png"))?;
 
-    let mut model = ShapeCnn::new(style.side, &mut rng);
+    let mut model = ShapeCnn::new(style.side, &mut rng).to_device(args.device.open()?)?;
     model.print_summary(style.side);
     let initial_filters = model.conv1.filters()?;
 
@@ -203,7 +206,8 @@ impl ShapeCnn {
     }
 
     fn forward(&self, images: &Tensor) -> Result<Activations> {
-        let conv1 = self.conv1.forward(images)?.relu()?;
+        let images = images.to_device(self.conv1.weight.device())?; // where the weights are
+        let conv1 = self.conv1.forward(&images)?.relu()?;
         let pooled1 = conv1.max_pool2d(2, 2, 0)?; // kernel 2, stride 2, no padding
         let conv2 = self.conv2.forward(&pooled1)?.relu()?;
         let pooled2 = conv2.max_pool2d(2, 2, 0)?;
@@ -230,7 +234,26 @@ impl ShapeCnn {
 }
 // ANCHOR_END: model
 
+impl ConvLayer {
+    fn to_device(&self, device: engine::Device) -> Result<ConvLayer> {
+        Ok(ConvLayer {
+            weight: self.weight.to_device(device)?.detach().requires_grad(),
+            bias: self.bias.to_device(device)?.detach().requires_grad(),
+            padding: self.padding,
+        })
+    }
+}
+
 impl ShapeCnn {
+    /// The same model with its weights on `device`.
+    fn to_device(&self, device: engine::Device) -> Result<ShapeCnn> {
+        Ok(ShapeCnn {
+            conv1: self.conv1.to_device(device)?,
+            conv2: self.conv2.to_device(device)?,
+            classifier: self.classifier.to_device(device)?,
+        })
+    }
+
     /// Parameter counts per layer, and what a dense layer doing conv1's job would cost.
     fn print_summary(&self, side: usize) {
         let linear = self.classifier.weight.numel() + self.classifier.bias.numel();

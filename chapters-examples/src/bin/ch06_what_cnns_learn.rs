@@ -8,7 +8,7 @@
 //! Run: `cargo run --release -p chapters-examples --bin ch06_what_cnns_learn -- --out out/ch06`
 
 use chapters_examples::inputs::{credit, image_or_example};
-use chapters_examples::{run_example, ExampleArgs, ExampleResult};
+use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::io::{load_image, save_image, LoadOptions};
 use engine::models::{load_vgg_or_default, Vgg};
@@ -25,6 +25,9 @@ use std::time::Instant;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
+
+    #[command(flatten)]
+    device: DeviceArgs,
 
     /// VGG weights file (safetensors, .pth or ONNX); default: the embedded ImageNet VGG16.
     #[arg(long, value_name = "FILE")]
@@ -61,7 +64,7 @@ fn run(args: &Args) -> ExampleResult {
     let quick = args.common.quick;
 
     let started = Instant::now();
-    let vgg = load_vgg_or_default(args.weights.as_deref())?;
+    let vgg = load_vgg_or_default(args.weights.as_deref())?.to_device(args.device.open()?)?;
     println!(
         "loaded {} in {:.1} s",
         args.weights

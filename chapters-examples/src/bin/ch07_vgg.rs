@@ -8,7 +8,7 @@
 
 use chapters_examples::figures::vgg::{draw_vgg, LayerShape, Roles};
 use chapters_examples::inputs::image_or_example;
-use chapters_examples::{run_example, ExampleArgs, ExampleResult};
+use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::io::{load_image, tensor_to_rgb8, LoadOptions};
 use engine::models::{load_vgg_or_default, Vgg};
@@ -25,6 +25,9 @@ use std::time::Instant;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
+
+    #[command(flatten)]
+    device: DeviceArgs,
     /// A weights file (default: the embedded ImageNet VGG16).
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -61,7 +64,7 @@ fn receptive_fields(names: &[String]) -> Vec<(usize, usize)> {
 fn run(args: &Args) -> ExampleResult {
     let quick = args.common.quick;
     // ANCHOR: load
-    let vgg: Vgg = load_vgg_or_default(args.weights.as_deref())?;
+    let vgg: Vgg = load_vgg_or_default(args.weights.as_deref())?.to_device(args.device.open()?)?;
     let input = vgg.input_convention();
     println!(
         "{}: input = (pixel/255·{} − {:?}) / {:?}",

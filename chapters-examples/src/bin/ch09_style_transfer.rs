@@ -7,7 +7,7 @@
 //! Run: `cargo run --release -p chapters-examples --bin ch09_style_transfer -- --out out/ch09`
 
 use chapters_examples::inputs::image_or_example;
-use chapters_examples::{run_example, ExampleArgs, ExampleResult};
+use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
 use engine::io::{load_image, save_image, LoadOptions};
 use engine::models::load_embedded_vgg16;
@@ -24,6 +24,9 @@ use std::process::ExitCode;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
+
+    #[command(flatten)]
+    device: DeviceArgs,
     /// The photo (default: the repository's Tübingen photo).
     #[arg(long)]
     content: Option<PathBuf>,
@@ -52,9 +55,10 @@ fn run(args: &Args) -> ExampleResult {
     let style_path = image_or_example(args.style.as_ref(), "starry_night.jpg")?;
 
     // ANCHOR: setup
-    let vgg = load_embedded_vgg16()?;
-    let content = load_image(&content_path, &LoadOptions::long_side(size))?;
-    let style = load_image(&style_path, &LoadOptions::long_side(size))?;
+    let device = args.device.open()?; // the GPU when one is usable
+    let vgg = load_embedded_vgg16()?.to_device(device)?;
+    let content = load_image(&content_path, &LoadOptions::long_side(size))?.to_device(device)?;
+    let style = load_image(&style_path, &LoadOptions::long_side(size))?.to_device(device)?;
     // ANCHOR_END: setup
 
     // ANCHOR: gram

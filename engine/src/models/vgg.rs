@@ -276,7 +276,8 @@ impl Vgg {
     }
 
     /// Activations of the requested layers for an RGB image `[n, 3, h, w]` with pixels 0..255.
-    /// The pass stops after the deepest requested layer.
+    /// The pass stops after the deepest requested layer. It runs where the weights are; an
+    /// image elsewhere is copied there first (a tracked copy: gradients flow back to it).
     pub fn forward(&self, image: &Tensor, layers: &[String]) -> Result<BTreeMap<String, Tensor>> {
         let names = self.layer_names();
         let mut deepest = 0;
@@ -299,7 +300,7 @@ impl Vgg {
                 out.insert(name.to_string(), x.clone());
             }
         };
-        let mut x = self.input.normalise(image)?;
+        let mut x = self.input.normalise(&image.to_device(self.device())?)?;
         let same = Conv2dParams::square(1, 1, 1);
         let mut position = 0;
         for conv in &self.convs {

@@ -57,6 +57,14 @@ impl Linear {
         x.matmul(&self.weight.t()?)?.add(&self.bias)
     }
 
+    /// The same layer with its weights on `device`, still trainable there.
+    pub fn to_device(&self, device: crate::Device) -> Result<Self> {
+        Ok(Linear {
+            weight: self.weight.to_device(device)?.detach().requires_grad(),
+            bias: self.bias.to_device(device)?.detach().requires_grad(),
+        })
+    }
+
     /// The trainable tensors, for an optimiser to update.
     pub fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
         vec![&mut self.weight, &mut self.bias]
