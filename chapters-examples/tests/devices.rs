@@ -9,7 +9,10 @@ use std::process::Command;
 
 /// stdout of `binary --quick --out <temp> --device <device>`.
 fn run(binary: &str, device: &str) -> String {
-    let name = std::path::Path::new(binary).file_name().unwrap().to_string_lossy();
+    let name = std::path::Path::new(binary)
+        .file_name()
+        .unwrap()
+        .to_string_lossy();
     let out = TempDir::new(&format!("devices-{name}-{device}"));
     let output = Command::new(binary)
         .args([

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test binary uses some of these helpers
 //! What the chapter-example tests share: a temporary output folder and the picture check.
 
 use std::path::{Path, PathBuf};
