@@ -71,5 +71,6 @@ run() {
 case "${1:-}" in
   build) build ;;
   run) run ;;
-  *) echo "usage: $0 build|run" >&2; exit 2 ;;
+  libs) library_path ;;
+  *) echo "usage: $0 build|run|libs" >&2; exit 2 ;;
 esac

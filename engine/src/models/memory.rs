@@ -736,6 +736,24 @@ mod tests {
     }
 
     #[test]
+    fn a_4096_pixel_stylization_fits_on_one_h200() {
+        // 4096×3072 (a 4:3 photo), VGG16, L-BFGS with history 100, on a GPU with the
+        // H200's 139 GiB (143 771 MiB as nvidia-smi reports it).
+        let vgg = crate::models::load_embedded_vgg16().unwrap();
+        let run = paper_run(
+            ImageSize::new(4096, 3072),
+            OptimizerMemory::Lbfgs { history: 100 },
+        );
+        let gpu = estimate(&vgg, &run, Backend::Cuda).unwrap();
+        println!("4096×3072 on a GPU: {}", gpu.describe());
+        assert!(gpu.fits(143_771 << 20), "{}", gpu.describe());
+        // The GPU keeps no Winograd transforms; its one column buffer is bounded.
+        let cpu = estimate(&vgg, &run, Backend::Cpu).unwrap();
+        assert!(gpu.total() < cpu.total());
+        assert!(gpu.items.iter().all(|i| !i.what.contains("Winograd")));
+    }
+
+    #[test]
     fn deeper_layers_need_larger_pictures_and_unknown_ones_are_named() {
         let vgg = crate::models::load_embedded_vgg16().unwrap();
         let side = |l: &str| vgg.min_input_side(&[l.to_string()]).unwrap();

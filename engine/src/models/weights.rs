@@ -36,24 +36,58 @@ pub fn load_vgg(path: &Path) -> Result<Vgg> {
 
 /// The ImageNet VGG16 shipped with the program (f16, made with `weights-tools trim --f16` from
 /// the shared f32 file; CC BY 4.0, Simonyan & Zisserman — see engine/weights/README.md).
+#[cfg(feature = "embedded-weights")]
 const EMBEDDED_VGG16: &[u8] = include_bytes!("../../weights/vgg16-imagenet-f16.safetensors");
+
+/// Where the same file sits in the repository, for builds without the `embedded-weights`
+/// feature (the binaries carried to a GPU machine, which must stay small): beside the sources
+/// when they are there, else relative to the repository root the program runs in.
+#[cfg(not(feature = "embedded-weights"))]
+fn weights_file() -> std::path::PathBuf {
+    let relative = "weights/vgg16-imagenet-f16.safetensors";
+    let beside_sources = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if beside_sources.is_file() {
+        beside_sources
+    } else {
+        Path::new("engine").join(relative)
+    }
+}
+
+/// The default weights' bytes: in the program, or read from the repository's copy.
+fn default_weights() -> Result<std::borrow::Cow<'static, [u8]>> {
+    #[cfg(feature = "embedded-weights")]
+    return Ok(std::borrow::Cow::Borrowed(EMBEDDED_VGG16));
+    #[cfg(not(feature = "embedded-weights"))]
+    {
+        let path = weights_file();
+        std::fs::read(&path)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| Error::Weights {
+                source_name: path.display().to_string(),
+                msg: format!("this build has no embedded weights and could not read them from the repository ({e}); run from the repository root or pass --weights FILE"),
+            })
+    }
+}
 
 /// Name shown to users for the embedded weights.
 pub const EMBEDDED_NAME: &str = "embedded ImageNet VGG16 (f16)";
 
 /// Bytes of the embedded weight file; they stay in memory, mapped from the program, once read.
 pub fn embedded_file_bytes() -> usize {
-    EMBEDDED_VGG16.len()
+    #[cfg(feature = "embedded-weights")]
+    return EMBEDDED_VGG16.len();
+    #[cfg(not(feature = "embedded-weights"))]
+    0
 }
 
 /// The embedded ImageNet VGG16: works offline, no download.
 pub fn load_embedded_vgg16() -> Result<Vgg> {
-    let converted =
-        weights_tools::convert_bytes(EMBEDDED_VGG16, &weights_tools::ConvertOptions::default())
-            .map_err(|e| Error::Weights {
-                source_name: EMBEDDED_NAME.to_string(),
-                msg: e.to_string(),
-            })?;
+    let bytes = default_weights()?;
+    let converted = weights_tools::convert_bytes(&bytes, &weights_tools::ConvertOptions::default())
+        .map_err(|e| Error::Weights {
+            source_name: EMBEDDED_NAME.to_string(),
+            msg: e.to_string(),
+        })?;
     vgg_from_set(converted.weights, EMBEDDED_NAME)
 }
 

@@ -52,6 +52,10 @@ pub struct NetworkArgs {
     /// Where to compute: `auto` takes the GPU when one is usable and says why when it is not.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
+    /// On a GPU, let matrix products use TF32 tensor cores (10-bit mantissa inputs; faster,
+    /// no longer the CPU's numbers to FP32 rounding).
+    #[arg(long)]
+    pub tf32: bool,
     #[arg(skip)]
     chosen: std::sync::OnceLock<ChosenDevice>,
     /// Memory the run may use, e.g. 8G or 1500M. Runs estimated to need more are refused
@@ -78,11 +82,13 @@ impl NetworkArgs {
             description: "cpu".into(),
             fallback,
         };
+        let tf32 = if self.tf32 { ", TF32" } else { "" };
         let gpu = |d: std::sync::Arc<engine::cuda::CudaDevice>| ChosenDevice {
             device: d.device(),
-            description: d.describe(),
+            description: format!("{}{tf32}", d.describe()),
             fallback: None,
         };
+        engine::cuda::set_tf32(self.tf32)?;
         let chosen = match self.device {
             DeviceArg::Cpu => cpu(None),
             DeviceArg::Cuda => gpu(engine::cuda::CudaDevice::get(0)?),

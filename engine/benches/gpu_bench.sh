@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Ours against PyTorch + cuDNN on the same GPU, in the same run (see the book's chapter 11 and
+# performance appendix).
+#
+#   engine/benches/gpu_bench.sh build        # here (has Rust): binaries into target/gpu-bundle
+#   engine/benches/gpu_bench.sh run          # on the GPU machine, from the repository root
+#   DEVICE=cpu SIZES=128 STYLE_SIZES=128 E2E_EVALS=20 BIG_SIZE=1024 engine/benches/gpu_bench.sh run
+#                                            # the same steps on the CPU, small (the CPU half)
+#
+# `build` makes `picasso` without the embedded weights (it reads engine/weights/ at run time)
+# and the VGG benchmark, stripped: a few MB, so the 64 MiB working tree can carry them. The GPU
+# machine needs the driver, CUDA 13's NVRTC and cuBLAS (found as gpu_check.sh finds them) and
+# python3 with torch; PyTorch's twins load the same weight file (safetensors, F16 → F32).
+#
+# Steps, each ours against PyTorch in FP32 (TF32 off on both) and with TF32 on both:
+#   1. VGG16 forward + input gradient to relu5_1 at $SIZES (default 512 1024 2048);
+#   2. one style-transfer evaluation (the shared objective) at $STYLE_SIZES (512 1024);
+#   3. `picasso stylize`, $E2E_EVALS (1000) L-BFGS evaluations at 512 px, end to end;
+#   4. the largest size each can stylize: ours from its memory estimate, checked by a real
+#      three-evaluation run at 4096 px; PyTorch by trying 4096, then smaller sizes.
+# Prints one table per step with the ratio ours / PyTorch and the peak GPU memory of each.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bundle=target/gpu-bundle
+DEVICE=${DEVICE:-cuda}
+SIZES=${SIZES:-512 1024 2048}
+STYLE_SIZES=${STYLE_SIZES:-512 1024}
+E2E_EVALS=${E2E_EVALS:-1000}
+BIG_SIZE=${BIG_SIZE:-4096}
+EVALS=${EVALS:-10}
+weights=engine/weights/vgg16-imagenet-f16.safetensors
+photo=engine/assets/images/tubingen.jpg
+painting=engine/assets/images/starry_night.jpg
+
+build() {
+  set -e
+  mkdir -p "$bundle"
+  cargo build --release -p picasso-engine --no-default-features --bin picasso \
+    --target-dir target/no-embed
+  strip -o "$bundle/picasso" target/no-embed/release/picasso
+  cargo bench --no-run -p picasso-engine --bench vgg_conv --message-format=json 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "vgg_conv":
+        print(m["executable"])' | tail -1 | xargs -I{} strip -o "$bundle/vgg_conv" {}
+  ls -la "$bundle"
+}
+
+run() {
+  if [ "$DEVICE" = cuda ]; then
+    # The same library search as the device check.
+    # shellcheck source=/dev/null
+    export LD_LIBRARY_PATH="$(bash engine/benches/gpu_check.sh libs)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1
+  fi
+  local has_torch tmp
+  has_torch=$(python3 -c "import torch" 2>/dev/null && echo yes || echo no)
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  date -u +"%Y-%m-%d %H:%M UTC"
+
+  echo "== 1. VGG16 forward + input gradient to relu5_1 (median ms of 5)"
+  printf "%-6s %-5s %10s %10s %7s %10s %10s\n" size prec "ours ms" "torch ms" ratio "ours MB" "torch MB"
+  for size in $SIZES; do
+    for prec in fp32 tf32; do
+      flag=$([ $prec = tf32 ] && echo --tf32 || true)
+      ours=$("$bundle/vgg_conv" --net vgg16 --size "$size" --iters 5 --device "$DEVICE" $flag 2>&1 | awk '/^ours/{print $4, $6}')
+      theirs=nan
+      if [ "$has_torch" = yes ]; then
+        theirs=$(python3 engine/benches/vgg_conv_pytorch.py --net vgg16 --size "$size" --iters 5 --device "$DEVICE" $flag 2>&1 | awk '/^pytorch/{print $4, $6}')
+      fi
+      # fields: size prec ours_ms ours_MB torch_ms torch_MB
+      echo "$size $prec ${ours:-nan nan} ${theirs:-nan nan}" |
+        awk '{r = ($5 + 0 > 0) ? sprintf("%.2f", $3 / $5) : "n/a"; printf "%-6s %-5s %10s %10s %7s %10s %10s\n", $1, $2, $3, $5, r, $4, $6}'
+    done
+  done
+
+  echo "== 2. one style-transfer evaluation (s), marginal cost of evaluations $EVALS..$((2 * EVALS))"
+  printf "%-6s %-5s %12s %12s %7s %10s\n" size prec "ours s/eval" "torch s/eval" ratio "torch MB"
+  for size in $STYLE_SIZES; do
+    for prec in fp32 tf32; do
+      flag=$([ $prec = tf32 ] && echo --tf32 || true)
+      for n in "$EVALS" $((2 * EVALS)); do
+        "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/o.png" --size "$size" --iters "$n" \
+          --tv-weight 0 --unbounded --device "$DEVICE" $flag --report "$tmp/r$n.json" --quiet >/dev/null 2>"$tmp/err" ||
+          { echo "picasso failed: $(tail -1 "$tmp/err")"; }
+      done
+      read -r h w ours < <(python3 -c "
+import json
+a, b = (json.load(open(f'$tmp/r{n}.json')) for n in ($EVALS, 2 * $EVALS))
+s = b['scales'][0]
+print(s['height'], s['width'], (b['seconds'] - a['seconds']) / (b['evaluations'] - a['evaluations']))" 2>/dev/null || echo "0 0 nan")
+      theirs="nan nan"
+      if [ "$has_torch" = yes ]; then
+        theirs=$(python3 engine/benches/style_eval_pytorch.py --weights "$weights" --height "$h" --width "$w" \
+          --evals "$EVALS" --device "$DEVICE" $flag 2>/dev/null |
+          python3 -c "import json,sys; d=json.load(sys.stdin); print(d['seconds_per_evaluation'], d['peak_mb'])" || echo "nan nan")
+      fi
+      echo "$size $prec $ours $theirs" | awk '{r = ($4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"; printf "%-6s %-5s %12.4f %12s %7s %10s\n", $1, $2, $3, $4, r, $5}'
+    done
+  done
+
+  echo "== 3. picasso stylize, $E2E_EVALS evaluations at 512 px, end to end"
+  start=$(date +%s.%N)
+  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/e2e.png" --size 512 --iters "$E2E_EVALS" \
+    --device "$DEVICE" --report "$tmp/e2e.json" --quiet >/dev/null 2>"$tmp/err" || echo "failed: $(tail -1 "$tmp/err")"
+  wall=$(echo "$(date +%s.%N) - $start" | bc)
+  python3 -c "
+import json
+r = json.load(open('$tmp/e2e.json'))
+print(f\"{r['evaluations']} evaluations: {r['seconds']:.1f} s optimising, $wall s wall, final loss {r['total']:.4e}, device {r['settings']['device']}\")" 2>/dev/null
+
+  echo "== 4. largest stylization"
+  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size 16384 --iters 3 \
+    --device "$DEVICE" --quiet 2>&1 | grep -E "What fits|error" | head -3
+  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size "$BIG_SIZE" --iters 3 \
+    --device "$DEVICE" --report "$tmp/big.json" --quiet >/dev/null 2>"$tmp/err" &&
+    python3 -c "
+import json
+r = json.load(open('$tmp/big.json'))
+m = r['memory']
+print(f\"ours at $BIG_SIZE px: ran, estimated {m['estimated_bytes'] / 1e9:.1f} GB of {m['available_bytes'] / 1e9:.1f} GB available, {r['seconds_per_evaluation']:.2f} s/eval\")" ||
+    echo "ours at $BIG_SIZE px: $(tail -1 "$tmp/err")"
+  if [ "$has_torch" = yes ]; then
+    for size in $BIG_SIZE 3072 2048; do
+      h=$((size * 3 / 4))
+      if out=$(python3 engine/benches/style_eval_pytorch.py --weights "$weights" --height "$h" --width "$size" \
+        --evals 3 --device "$DEVICE" 2>&1); then
+        echo "pytorch at $size px: ran, peak $(echo "$out" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["peak_mb"] or 0), "MB")')"
+        break
+      else
+        echo "pytorch at $size px: $(echo "$out" | grep -m1 -i 'out of memory' || echo failed)"
+      fi
+    done
+  fi
+}
+
+case "${1:-}" in
+  build) build ;;
+  run) run ;;
+  *) echo "usage: $0 build|run" >&2; exit 2 ;;
+esac
