@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the style-transfer pictures in the book (chapters 9 and 10).
-# Usage: book/scripts/gallery.sh [defaults|article|knobs [NAME...]|rows|all]   (from the repository root)
+# Usage: book/scripts/gallery.sh [defaults|article|knobs [NAME...]|control|bounds|rows|all]
+# (from the repository root)
 # Each run writes its image and a JSON report (loss terms, timings) beside it. The inputs are the
 # example photo and paintings in engine/assets/images/ (byte-for-byte the shared ones).
 set -euo pipefail
@@ -53,6 +54,71 @@ knobs() {
   run blend           "$S/starry_night.jpg" "$S/the_scream.jpg" --style-blend 0.5,0.5
 }
 
+# A greyscale PNG, white where `python-expression(x, y, w, h)` holds (no imaging library needed).
+mask() {
+  python3 - "$1" "$2" "$3" "$4" <<'PY'
+import struct, sys, zlib
+path, w, h, rule = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rows = b"".join(b"\0" + bytes(255 if eval(rule) else 0 for x in range(w)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+open(path, "wb").write(png + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+PY
+}
+
+control() {
+  # Chapter 10's "controlling the result": pixel bounds, masks, colour transfer.
+  base=(--size 192 --iters 60 --quiet)
+  # Colour: the painting recoloured to the photo's palette before the transfer.
+  for mode in histogram mean-cov; do
+    $P stylize "$C" "$S/starry_night.jpg" --color-transfer "$mode" -o "$OUT/knob_color_$mode.jpg" \
+      --report "$OUT/knob_color_$mode.json" "${base[@]}"
+  done
+  # Masks (the photo is 4:3): Starry Night in the sky only; Udnie left, Water Lilies right.
+  mask "$OUT/mask_sky.png" 400 300 "y < 0.42 * h"
+  mask "$OUT/mask_left.png" 400 300 "x < w // 2"
+  mask "$OUT/mask_right.png" 400 300 "x >= w // 2"
+  $P stylize "$C" "$S/starry_night.jpg" --style-mask "starry_night.jpg=$OUT/mask_sky.png" \
+    -o "$OUT/mask_sky_starry_night.jpg" --report "$OUT/mask_sky_starry_night.json" "${base[@]}"
+  $P stylize "$C" "$S/udnie.jpg" "$S/water_lilies.jpg" --style-mask "udnie.jpg=$OUT/mask_left.png" \
+    --style-mask "water_lilies.jpg=$OUT/mask_right.png" -o "$OUT/mask_udnie_water_lilies.jpg" \
+    --report "$OUT/mask_udnie_water_lilies.json" "${base[@]}"
+  bounds
+}
+
+bounds() {
+  # The clamping gap on the shared comparison problem (docs/objective.md: 256 px, 100 L-BFGS
+  # evaluations, beta 1000, gamma 0, the shared f32 VGG16): what each run reports, and what its
+  # saved file scores when read back (one evaluation starting from it). PyTorch's own saved
+  # result is scored the same way. Needs ../shared (or PICASSO_SHARED).
+  local R="${PICASSO_SHARED:-../shared}/reference" W="${PICASSO_SHARED:-../shared}/weights/vgg16-imagenet.safetensors"
+  [ -f "$W" ] || { echo "bounds: no shared data, skipped"; return; }
+  local common=("$R/tubingen_starry_content_256.png" "$R/tubingen_starry_style_256.png" --size 256
+    --tv-weight 0 --weights "$W" --device cpu --quiet)
+  for mode in bounded unbounded; do
+    flag=(); [ $mode = unbounded ] && flag=(--unbounded)
+    $P stylize "${common[@]}" --iters 100 "${flag[@]}" -o "$OUT/bounds_$mode.png" \
+      --report "$OUT/bounds_$mode.json"
+    $P stylize "${common[@]}" --iters 1 --init "$OUT/bounds_$mode.png" -o "$OUT/bounds_rescore.png" \
+      --report "$OUT/bounds_${mode}_saved.json"
+  done
+  $P stylize "${common[@]}" --iters 1 --init "$R/tubingen_starry_pytorch_256.png" \
+    -o "$OUT/bounds_rescore.png" --report "$OUT/bounds_pytorch_saved.json"
+  rm -f "$OUT/bounds_rescore.png" "$OUT/bounds_rescore.json"
+  python3 - "$OUT" "$R/tubingen_starry_pytorch_256.json" <<'PY'
+import json, pathlib, sys
+out, ref = pathlib.Path(sys.argv[1]), json.load(open(sys.argv[2]))
+total = lambda name: json.load(open(out / f"{name}.json"))["total"]
+rows = [("PyTorch (unconstrained)", ref["total"], total("bounds_pytorch_saved")),
+        ("picasso --unbounded", total("bounds_unbounded"), total("bounds_unbounded_saved")),
+        ("picasso (bounded, the default)", total("bounds_bounded"), total("bounds_bounded_saved"))]
+print("| run | loss it reports | loss of the saved PNG | saved / reported | saved / PyTorch's reported |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for name, reported, saved in rows:
+    print(f"| {name} | {reported:,.0f} | {saved:,.0f} | {saved / reported:.2f} | {saved / ref['total']:.2f} |")
+PY
+}
+
 rows() {
   # Photo / painting / result side by side, for the results above (chapter 10's example).
   cargo run --release -p chapters-examples --bin ch10_gallery -- --out "$OUT"
@@ -62,7 +128,9 @@ case "${1:-all}" in
   defaults) defaults ;;
   article) article ;;
   knobs) shift; knobs "$@" ;;
+  control) control ;;
+  bounds) bounds ;;
   rows) rows ;;
-  all) defaults; article; knobs; rows ;;
-  *) echo "usage: $0 [defaults|article|knobs [NAME...]|rows|all]" >&2; exit 2 ;;
+  all) defaults; article; knobs; control; rows ;;
+  *) echo "usage: $0 [defaults|article|knobs [NAME...]|control|bounds|rows|all]" >&2; exit 2 ;;
 esac
