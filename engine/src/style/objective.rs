@@ -294,10 +294,17 @@ impl Objective {
             tv: tv.item()? as f64,
         };
         let c = &self.config;
+        let total = c.content_weight as f64 * terms.content
+            + c.style_weight as f64 * terms.style
+            + c.tv_weight as f64 * terms.tv;
         Ok(Evaluation {
-            total: c.content_weight as f64 * terms.content
-                + c.style_weight as f64 * terms.style
-                + c.tv_weight as f64 * terms.tv,
+            // The sum is taken in f64 for accuracy, but the loss being optimised is the f32
+            // tensor above: past f32's range it is infinite, and so is what we report.
+            total: if total > f32::MAX as f64 {
+                f64::INFINITY
+            } else {
+                total
+            },
             terms,
             grad: grads.get_or_zeros(&image)?,
         })
