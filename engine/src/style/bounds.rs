@@ -37,6 +37,27 @@ impl Bounds {
         x.detach().clamp(self.lo, self.hi)
     }
 
+    /// Where a step of `t·d` from `x` ends inside the box, and the step actually taken.
+    ///
+    /// The step is the requested one shortened, element by element, to the room left before
+    /// each bound; it is not the difference of the two points. L-BFGS's first step is tiny
+    /// (around 1e-7 of a pixel value), and the difference of two f32 values near 255 is then
+    /// rounding noise: a curvature pair built from noise sends the next step to the far side
+    /// of the box.
+    pub fn step_along(&self, x: &Tensor, t: f64, d: &Tensor) -> Result<(Tensor, Tensor)> {
+        let x = x.detach();
+        let room_below = x.affine(-1.0, self.lo)?;
+        let room_above = x.affine(-1.0, self.hi)?;
+        let step = d
+            .detach()
+            .scaled(t)?
+            .maximum(&room_below)?
+            .minimum(&room_above)?;
+        // x + (hi − x) can miss hi by an ulp: the projection puts it back.
+        let point = self.project(&x.add(&step)?)?;
+        Ok((point, step))
+    }
+
     /// 1 for the free variables, 0 for the active ones: at a bound with the gradient pointing
     /// out of the box (at `lo` with g > 0, at `hi` with g < 0), where a descent step can only
     /// push them further out.

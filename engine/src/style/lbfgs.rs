@@ -51,7 +51,10 @@ pub struct LbfgsConfig {
     /// Fixed step length (the default) or a strong-Wolfe line search.
     pub line_search: LineSearch,
     /// Keep every parameter in this box (projected L-BFGS; see `bounds.rs`), or `None` for
-    /// the classic unconstrained method, which PyTorch's `LBFGS` is.
+    /// the classic unconstrained method, which PyTorch's `LBFGS` is. A box needs
+    /// [`LineSearch::StrongWolfe`]: a fixed step that the projection cuts short is no longer
+    /// a quasi-Newton step, and on style transfer it climbs for good (ch09), so
+    /// [`Lbfgs::new`] refuses the pair.
     pub bounds: Option<Bounds>,
 }
 
@@ -123,6 +126,18 @@ pub enum Converged {
     Change,
 }
 
+/// The first step's length in a box: the steepest variable moves by 1/255 of the box's width
+/// (one grey level for pixels).
+///
+/// PyTorch's 1/‖g‖₁ suits parameters of size about 1. Pixels in 0..255 have style gradients
+/// whose ‖g‖₁ is in the millions, so that step moves no pixel by more than 1e-4, below the
+/// resolution of f32 near 255 for most of them: the first curvature pair (s, y) is then
+/// rounding noise, and a noisy pair can make the next step send the picture to the far side of
+/// the box. One grey level is a step the image and its gradient both resolve.
+fn first_step_in_box(bounds: Bounds, max_grad: f64) -> f64 {
+    (bounds.hi - bounds.lo) as f64 / 255.0 / max_grad
+}
+
 fn check_shapes(params: &Tensor, grad: &Tensor) -> Result<()> {
     if params.shape() == grad.shape() {
         return Ok(());
@@ -146,6 +161,13 @@ impl Lbfgs {
             return Err(Error::invalid(
                 "lbfgs",
                 format!("step length must be a positive number, got {}", config.lr),
+            ));
+        }
+        if config.bounds.is_some() && config.line_search == LineSearch::None {
+            return Err(Error::invalid(
+                "lbfgs",
+                "a box needs the strong-Wolfe line search: a fixed step that the projection \
+                 cuts short is no longer a quasi-Newton step and can climb for good",
             ));
         }
         Ok(Lbfgs {
@@ -235,13 +257,7 @@ impl Lbfgs {
                     return Ok(Iteration::Stopped);
                 };
                 // Move to exactly the point that was evaluated, and remember the step taken.
-                let moved = self.along(params, found.t, &d)?;
-                let step = match self.config.bounds {
-                    // The projection may have shortened it: s is where we actually went.
-                    Some(_) => moved.sub(params)?,
-                    None => d.scaled(found.t)?,
-                };
-                *params = moved;
+                let step = self.move_along(params, found.t, &d)?;
                 self.remember(&current.grad, step, current.loss);
                 Ok(Iteration::Moved(found.sample))
             }
@@ -260,19 +276,7 @@ impl Lbfgs {
             Ok(direction) => direction,
             Err(converged) => return Ok(Err(converged)),
         };
-        let step = match self.config.bounds {
-            Some(_) => {
-                let moved = self.along(params, t, &d)?;
-                let step = moved.sub(params)?;
-                *params = moved;
-                step
-            }
-            None => {
-                let step = d.scaled(t)?;
-                *params = params.add_scaled(1.0, &step)?;
-                step
-            }
-        };
+        let step = self.move_along(params, t, &d)?;
         let max_step = step.max_abs()?;
         self.remember(grad, step, loss);
         if max_step <= self.config.tolerance_change {
@@ -281,17 +285,24 @@ impl Lbfgs {
         Ok(Ok(()))
     }
 
-    /// The stopping tests, the memory update with the last step, and the new direction with
-    /// its first step length — everything before the step itself.
-    /// The point `t` along `d` from `x`, projected into the box when there is one.
-    fn along(&self, x: &Tensor, t: f64, d: &Tensor) -> Result<Tensor> {
-        let point = point_on_line(x, t, d)?;
+    /// Move `x` to the point `t` along `d` (kept in the box when there is one) and return the
+    /// step taken, s.
+    fn move_along(&self, x: &mut Tensor, t: f64, d: &Tensor) -> Result<Tensor> {
         match self.config.bounds {
-            Some(bounds) => bounds.project(&point),
-            None => Ok(point),
+            Some(bounds) => {
+                let (point, step) = bounds.step_along(x, t, d)?;
+                *x = point;
+                Ok(step)
+            }
+            None => {
+                *x = point_on_line(x, t, d)?;
+                d.scaled(t)
+            }
         }
     }
 
+    /// The stopping tests, the memory update with the last step, and the new direction with
+    /// its first step length — everything before the step itself.
     fn direction(
         &mut self,
         params: &Tensor,
@@ -346,12 +357,6 @@ impl Lbfgs {
         if let Some(mask) = &free {
             d = d.mul(mask)?;
         }
-        let t = if first {
-            let l1 = grad.sum_abs()?;
-            (1.0f64).min(1.0 / l1) * self.config.lr as f64
-        } else {
-            self.config.lr as f64
-        };
         let mut slope = grad.dot(&d)?;
         if slope > -self.config.tolerance_change && free.is_some() && !self.steps.is_empty() {
             // Pairs remembered while other variables were free can point uphill once the
@@ -362,6 +367,14 @@ impl Lbfgs {
             d = grad.neg()?;
             slope = grad.dot(&d)?;
         }
+        let lr = self.config.lr as f64;
+        let t = match self.config.bounds {
+            // In a box, every step without curvature pairs (the first, one after a reset, one
+            // after pairs that were all rejected) is a gradient step: sized to the box.
+            Some(bounds) if self.steps.is_empty() => first_step_in_box(bounds, max_grad) * lr,
+            None if first => (1.0f64).min(1.0 / grad.sum_abs()?) * lr,
+            _ => lr,
+        };
         if slope > -self.config.tolerance_change {
             return Ok(Err(Converged::Change));
         }

@@ -115,10 +115,9 @@ pub fn strong_wolfe<T: Clone>(
     let mut evaluations = 0;
     // Evaluate the objective at x + t·d; `None` ends the search.
     let mut try_step = |t: f64| -> Result<Option<Trial<T>>> {
-        let point = point_on_line(x, t, d)?;
         let point = match limits.bounds {
-            Some(bounds) => bounds.project(&point)?,
-            None => point,
+            Some(bounds) => bounds.step_along(x, t, d)?.0,
+            None => point_on_line(x, t, d)?,
         };
         let Some(sample) = evaluate(&point)? else {
             return Ok(None);

@@ -51,8 +51,11 @@ pub struct StylizeArgs {
     #[arg(long, default_value_t = 100)]
     pub history: usize,
     /// L-BFGS step length: fixed, or found by a line search (its evaluations count in --iters).
-    #[arg(long, value_enum, default_value = "none")]
-    pub line_search: LineSearchArg,
+    /// Default: strong-wolfe while the pixels are kept in range (a fixed step that the range
+    /// cuts short can climb instead of descend, so none needs --unbounded), none with
+    /// --unbounded (PyTorch's default).
+    #[arg(long, value_enum)]
+    pub line_search: Option<LineSearchArg>,
     /// Step size: L-BFGS step length, or Adam's learning rate in pixel units (0..255).
     #[arg(long)]
     pub lr: Option<f32>,

@@ -184,12 +184,25 @@ impl Plan {
                 }
             })
             .collect();
-        let line_search = match args.line_search {
-            LineSearchArg::None => LineSearch::None,
-            LineSearchArg::StrongWolfe => LineSearch::StrongWolfe,
-        };
         // The pixels' box: what a PNG can hold.
         let bounds = (!args.unbounded).then_some(Bounds::PIXELS);
+        let line_search = match (args.line_search, args.optimizer, bounds) {
+            (Some(LineSearchArg::None), OptimizerArg::Lbfgs, Some(_)) => {
+                return Err(Error::invalid(
+                    "--line-search none",
+                    "fixed L-BFGS steps that the 0..255 range cuts short are no longer \
+                     quasi-Newton steps and can climb instead of descend; keep the default \
+                     (strong-wolfe) with the range, or add --unbounded for the classic \
+                     fixed-step method (PyTorch's default)",
+                ))
+            }
+            (Some(LineSearchArg::None), ..) => LineSearch::None,
+            (Some(LineSearchArg::StrongWolfe), ..) => LineSearch::StrongWolfe,
+            // Projected L-BFGS: the projection changes the quasi-Newton step, so only a
+            // search keeps the loss going down (ch09, "Keeping the pixels in range").
+            (None, OptimizerArg::Lbfgs, Some(_)) => LineSearch::StrongWolfe,
+            (None, ..) => LineSearch::None,
+        };
         let optimizer = match args.optimizer {
             OptimizerArg::Lbfgs => ImageOptimizer::Lbfgs(LbfgsConfig {
                 history: args.history,
