@@ -1,7 +1,8 @@
 //! Batched matrix multiplication on matrixmultiply's packed, vectorised GEMM.
 
 use super::PARALLEL_THRESHOLD;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::geometry::MatmulDims;
 use crate::layout::Layout;
 use rayon::prelude::*;
 
@@ -10,35 +11,9 @@ use rayon::prelude::*;
 ///
 /// Strided views are passed to the GEMM as they are: a transposed operand costs nothing.
 pub fn matmul(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Result<Vec<f32>> {
+    let MatmulDims { batches, m, k, n } = MatmulDims::of(la, lb)?;
     let rank = la.rank();
-    if rank < 2 || lb.rank() != rank || la.shape()[..rank - 2] != lb.shape()[..rank - 2] {
-        return Err(Error::shape(
-            "matmul",
-            format!(
-                "expected [.., m, k] x [.., k, n] with equal batch dimensions, got {:?} x {:?}",
-                la.shape(),
-                lb.shape()
-            ),
-        ));
-    }
-    let (m, k, n) = (
-        la.shape()[rank - 2],
-        la.shape()[rank - 1],
-        lb.shape()[rank - 1],
-    );
-    if lb.shape()[rank - 2] != k {
-        return Err(Error::shape(
-            "matmul",
-            format!(
-                "inner dimensions differ: {:?} x {:?} ({k} vs {})",
-                la.shape(),
-                lb.shape(),
-                lb.shape()[rank - 2]
-            ),
-        ));
-    }
     let batch_shape = &la.shape()[..rank - 2];
-    let batches: usize = batch_shape.iter().product();
     let mut out = vec![0.0f32; batches * m * n];
     if m * n == 0 {
         return Ok(out);

@@ -7,7 +7,8 @@
 
 use super::buffer::CudaBuffer;
 use super::gemm::GemmCall;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::geometry::MatmulDims;
 use crate::layout::Layout;
 
 /// How cuBLAS sees a row-major `rows × cols` matrix whose element (i, j) sits at
@@ -74,34 +75,7 @@ fn operand(
 /// (broadcast them first); the result is dense `[batch.., m, n]`.
 pub fn matmul(a: &CudaBuffer, la: &Layout, b: &CudaBuffer, lb: &Layout) -> Result<CudaBuffer> {
     a.same_device(b, "matmul")?;
-    let rank = la.rank();
-    if rank < 2 || lb.rank() != rank || la.shape()[..rank - 2] != lb.shape()[..rank - 2] {
-        return Err(Error::shape(
-            "matmul",
-            format!(
-                "expected [.., m, k] x [.., k, n] with equal batch dimensions, got {:?} x {:?}",
-                la.shape(),
-                lb.shape()
-            ),
-        ));
-    }
-    let (m, k, n) = (
-        la.shape()[rank - 2],
-        la.shape()[rank - 1],
-        lb.shape()[rank - 1],
-    );
-    if lb.shape()[rank - 2] != k {
-        return Err(Error::shape(
-            "matmul",
-            format!(
-                "inner dimensions differ: {:?} x {:?} ({k} vs {})",
-                la.shape(),
-                lb.shape(),
-                lb.shape()[rank - 2]
-            ),
-        ));
-    }
-    let batches: usize = la.shape()[..rank - 2].iter().product();
+    let MatmulDims { batches, m, k, n } = MatmulDims::of(la, lb)?;
     let device = a.device();
     if batches * m * n == 0 || k == 0 {
         return super::copy::fill(device, batches * m * n, 0.0);

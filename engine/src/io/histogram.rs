@@ -35,6 +35,7 @@ pub fn match_histograms(style: &Tensor, content: &Tensor) -> Result<Tensor> {
     let (s, c) = (style.to_vec()?, content.to_vec()?);
     let mut out = vec![0.0f32; s.len()];
     for ch in 0..3 {
+        // ANCHOR: rank_match
         let src = &s[ch * sp..(ch + 1) * sp];
         let mut target = c[ch * cp..(ch + 1) * cp].to_vec();
         target.sort_by(f32::total_cmp);
@@ -56,6 +57,7 @@ pub fn match_histograms(style: &Tensor, content: &Tensor) -> Result<Tensor> {
             }
             start = end;
         }
+        // ANCHOR_END: rank_match
     }
     Tensor::from_vec(out, style.shape())
 }

@@ -126,6 +126,7 @@ pub enum Converged {
     Change,
 }
 
+// ANCHOR: first_step_in_box
 /// The first step's length in a box: the steepest variable moves by 1/255 of the box's width
 /// (one grey level for pixels).
 ///
@@ -137,6 +138,7 @@ pub enum Converged {
 fn first_step_in_box(bounds: Bounds, max_grad: f64) -> f64 {
     (bounds.hi - bounds.lo) as f64 / 255.0 / max_grad
 }
+// ANCHOR_END: first_step_in_box
 
 fn check_shapes(params: &Tensor, grad: &Tensor) -> Result<()> {
     if params.shape() == grad.shape() {

@@ -92,10 +92,12 @@ impl LayerMask {
     }
 }
 
+// ANCHOR: masked_gram
 /// The Gram matrix of `features` inside `mask` (see the module's formula).
 pub fn masked_gram(features: &Tensor, mask: &LayerMask) -> Result<Tensor> {
     gram_matrix(&features.mul(&mask.values)?)?.mul_scalar(mask.area_scale)
 }
+// ANCHOR_END: masked_gram
 
 #[cfg(test)]
 mod tests {

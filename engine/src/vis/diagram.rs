@@ -231,6 +231,26 @@ impl Diagram {
         self
     }
 
+    fn push_text(
+        &mut self,
+        at: (i32, i32),
+        text: String,
+        size: u32,
+        color: Rgb,
+        align: Align,
+        upright: bool,
+    ) -> &mut Self {
+        self.items.push(Item::Text {
+            at,
+            text,
+            size,
+            color,
+            align,
+            upright,
+        });
+        self
+    }
+
     /// One line of text of `size` pixels (DejaVu Sans), vertically centred on `at`.
     pub fn text(
         &mut self,
@@ -240,15 +260,7 @@ impl Diagram {
         color: Rgb,
         align: Align,
     ) -> &mut Self {
-        self.items.push(Item::Text {
-            at,
-            text: text.into(),
-            size,
-            color,
-            align,
-            upright: false,
-        });
-        self
+        self.push_text(at, text.into(), size, color, align, false)
     }
 
     /// Text running upwards (turned a quarter anticlockwise), for labels under narrow boxes.
@@ -261,15 +273,7 @@ impl Diagram {
         color: Rgb,
         align: Align,
     ) -> &mut Self {
-        self.items.push(Item::Text {
-            at,
-            text: text.into(),
-            size,
-            color,
-            align,
-            upright: true,
-        });
-        self
+        self.push_text(at, text.into(), size, color, align, true)
     }
 
     /// Copy `picture` with its top-left corner at `corner` (clipped to the diagram).
