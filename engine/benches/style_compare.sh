@@ -19,13 +19,14 @@ has_torch=$(python3 -c "import torch" 2>/dev/null && echo yes || echo no)
 
 # Ours: EVALS and 2·EVALS evaluations, and the difference, so that start-up and the first
 # evaluation's one-off costs (loading and transforming the weights) are left out — as the
-# PyTorch script leaves out its warm-up call.
+# PyTorch script leaves out its warm-up call. `--unbounded` runs the same method as the PyTorch
+# script (unconstrained L-BFGS, fixed steps).
 ours() {
   local size=$1 n
   for n in "$EVALS" $((2 * EVALS)); do
     target/release/picasso stylize "$SHARED/images/content/tubingen.jpg" \
       "$SHARED/images/style/starry_night.jpg" -o "$tmp/out.png" --size "$size" \
-      --iters "$n" --tv-weight 0 --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
+      --iters "$n" --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
       --report "$tmp/r$n.json" --quiet 2>/dev/null >/dev/null
   done
   python3 -c "
