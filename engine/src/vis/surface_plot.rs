@@ -61,7 +61,8 @@ impl SurfacePlot {
             b_values,
             heights,
             path: Vec::new(),
-            size: (1300, 600),
+            // Close to the book's column (750 px), so the text is read near its own size.
+            size: (1000, 470),
         })
     }
 
@@ -81,7 +82,7 @@ impl SurfacePlot {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         render_png(path.as_ref(), self.size, |canvas| {
             let canvas = canvas
-                .titled(&self.title, (FAMILY, 24))
+                .titled(&self.title, (FAMILY, 26))
                 .or_plot_error("surface_plot")?;
             let (left, right) = canvas.split_horizontally(self.size.0 * 11 / 20);
             self.draw_perspective(&left)?;
@@ -130,7 +131,7 @@ impl SurfacePlot {
             .margin(20)
             .caption(
                 format!("loss over ({}, {})", self.a_label, self.b_label),
-                (FAMILY, 18),
+                (FAMILY, 20),
             )
             .build_cartesian_3d(self.a_range(), self.height_range(), self.b_range())
             .or_plot_error("surface_plot")?;
@@ -143,7 +144,7 @@ impl SurfacePlot {
         chart
             .configure_axes()
             .light_grid_style(RGBColor(225, 225, 225))
-            .label_style((FAMILY, 13))
+            .label_style((FAMILY, 16))
             .max_light_lines(4)
             .draw()
             .or_plot_error("surface_plot")?;
@@ -206,7 +207,7 @@ impl SurfacePlot {
         >,
     ) -> Result<()> {
         let (a, b, h) = (self.a_range(), self.b_range(), self.height_range());
-        let style = TextStyle::from((FAMILY, 20)).color(&BLACK);
+        let style = TextStyle::from((FAMILY, 22)).color(&BLACK);
         let labels = [
             (
                 self.a_label.clone(),
@@ -239,9 +240,9 @@ impl SurfacePlot {
     fn draw_top_view(&self, area: &Canvas) -> Result<()> {
         let mut chart = ChartBuilder::on(area)
             .margin(20)
-            .caption("seen from above (colour = loss)", (FAMILY, 18))
-            .x_label_area_size(40)
-            .y_label_area_size(50)
+            .caption("seen from above (colour = loss)", (FAMILY, 20))
+            .x_label_area_size(48)
+            .y_label_area_size(58)
             .build_cartesian_2d(self.a_range(), self.b_range())
             .or_plot_error("surface_plot")?;
         chart
@@ -249,8 +250,8 @@ impl SurfacePlot {
             .disable_mesh()
             .x_desc(&self.a_label)
             .y_desc(&self.b_label)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
+            .label_style((FAMILY, 16))
+            .axis_desc_style((FAMILY, 18))
             .draw()
             .or_plot_error("surface_plot")?;
 
