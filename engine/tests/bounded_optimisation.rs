@@ -3,8 +3,9 @@
 //! - on a problem whose minimum lies outside the box, projected L-BFGS finds the constrained
 //!   minimum (the clamped point);
 //! - on a real style-transfer problem, every accepted image of L-BFGS (with its strong-Wolfe
-//!   search; a fixed step in a box is refused) and Adam stays in 0..255, and the image as saved (rounded to 8 bits) scores within
-//!   1 % of the loss the run reports — which the unconstrained run does not.
+//!   search; a fixed step in a box is refused) and Adam stays in 0..255, and the image as
+//!   saved (rounded to 8 bits) scores within 1 % of the loss the run reports — which the
+//!   unconstrained run does not.
 
 use engine::io::{load_image, tensor_to_rgb8, LoadOptions};
 use engine::models::{load_vgg, Vgg};
