@@ -81,11 +81,11 @@ fn run(args: &Args) -> ExampleResult {
     let long_side = if quick { 64 } else { 224 };
     let image = load_image(&photo, &LoadOptions::long_side(long_side))?;
 
-    println!("\nfirst-layer filters");
+    println!("\n== First-layer filters");
     draw_filters(&vgg, &out)?;
 
     println!(
-        "\nfeature maps of {} ({}×{} px){}",
+        "\n== Feature maps of {} ({}×{} px){}",
         photo.canonicalize().unwrap_or(photo.clone()).display(),
         image.shape()[3],
         image.shape()[2],
@@ -96,7 +96,7 @@ fn run(args: &Args) -> ExampleResult {
         draw_feature_maps(&vgg, &image, layer, channels, &out, &photo)?;
     }
 
-    println!("\nactivation maximisation");
+    println!("\n== Activation maximisation");
     for (layer, picks) in LAYERS.into_iter().zip(CHANNELS) {
         let picks = if quick { &picks[..2] } else { picks };
         draw_activation_max(&vgg, layer, picks, quick, &out)?;
