@@ -766,3 +766,41 @@ fn the_scanner_catches_pasted_output_uncaptioned_listings_and_unanswered_exercis
         ]
     );
 }
+
+/// Chapter 10's timing tables are made from the gallery's JSON reports by
+/// `book/scripts/gallery_table.py`, and the chapter includes them: a number typed into the
+/// chapter, or a table file that no longer matches the reports, fails here.
+#[test]
+fn chapter_10s_tables_are_the_gallery_reports() {
+    let book = book_dir();
+    let chapter = fs::read_to_string(book.join("src/ch10-gallery-and-knobs.md")).unwrap();
+    assert!(
+        !chapter
+            .lines()
+            .any(|l| l.starts_with("| picture | sizes | evals |")),
+        "chapter 10 has a timing table typed in: include book/src/outputs/gallery_NAME.md"
+    );
+    let python = std::process::Command::new("python3").arg("--version").output();
+    if python.is_err() {
+        eprintln!("SKIPPED: python3 is not installed, so the gallery tables cannot be remade");
+        return;
+    }
+    for name in ["article", "defaults", "knobs", "control"] {
+        let include = format!("{{{{#include outputs/gallery_{name}.md}}}}");
+        assert!(chapter.contains(&include), "chapter 10 must show {include}");
+        let made = std::process::Command::new("python3")
+            .arg(book.join("scripts/gallery_table.py"))
+            .arg(name)
+            .output()
+            .expect("run gallery_table.py");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let file = book.join(format!("src/outputs/gallery_{name}.md"));
+        let shown = fs::read_to_string(&file).unwrap_or_default();
+        assert_eq!(
+            shown,
+            String::from_utf8_lossy(&made.stdout),
+            "{} differs from the reports (run book/scripts/gallery_table.py)",
+            file.display()
+        );
+    }
+}
