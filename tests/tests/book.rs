@@ -804,3 +804,24 @@ fn chapter_10s_tables_are_the_gallery_reports() {
         );
     }
 }
+
+/// The code map is written by `book/scripts/code_map.py` from the files' own opening comments
+/// and the chapters' includes: a file added, moved or newly read in a chapter makes it stale.
+#[test]
+fn the_code_map_is_up_to_date() {
+    let script = book_dir().join("scripts/code_map.py");
+    let Ok(made) = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--print")
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 is not installed, so the code map cannot be remade");
+        return;
+    };
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let shown = fs::read_to_string(book_dir().join("src/code-map.md")).unwrap_or_default();
+    assert!(
+        shown == String::from_utf8_lossy(&made.stdout),
+        "book/src/code-map.md is stale: run `python3 book/scripts/code_map.py`"
+    );
+}
