@@ -5,6 +5,7 @@
 //! `PICASSO_BLESS=1 cargo test --release -p chapters-examples --test book_outputs` writes the
 //! transcripts instead (after a change that is meant to change the output). Measured times and
 //! the device line vary from run to run and machine to machine, so the comparison masks them.
+//! `PICASSO_TRANSCRIPTS=ch04` limits either mode to the transcripts whose name contains `ch04`.
 //!
 //! A transcript is the command between `ANCHOR: command` lines, then the output with one
 //! anchor per `== Section` line the program printed, and the anchor `output` around it all;
@@ -242,8 +243,13 @@ fn transcripts() -> Vec<PathBuf> {
 #[test]
 fn every_transcript_in_the_book_is_what_its_command_prints() {
     let bless = std::env::var_os("PICASSO_BLESS").is_some();
+    // PICASSO_TRANSCRIPTS=ch04 checks (or writes) only the transcripts whose name has `ch04`.
+    let only = std::env::var("PICASSO_TRANSCRIPTS").unwrap_or_default();
     let mut problems = Vec::new();
-    let files = transcripts();
+    let files: Vec<PathBuf> = transcripts()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(only.as_str()))
+        .collect();
     assert!(!files.is_empty(), "no transcripts in book/src/outputs");
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
