@@ -825,3 +825,38 @@ fn the_code_map_is_up_to_date() {
         "book/src/code-map.md is stale: run `python3 book/scripts/code_map.py`"
     );
 }
+
+/// The appendix's comparisons with PyTorch are the latest tables of the benchmark log
+/// (`engine/benches/RESULTS.md`), copied by `book/scripts/bench_tables.py` and included: a
+/// number typed into the appendix, or a copy that no longer matches the log, fails here.
+#[test]
+fn the_appendix_quotes_the_benchmark_log() {
+    let book = book_dir();
+    let appendix = fs::read_to_string(book.join("src/appendix-performance.md")).unwrap();
+    for name in ["vgg_compare", "style_compare"] {
+        let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
+        assert!(appendix.contains(&include), "the appendix must show {include}");
+        let file = book.join(format!("src/outputs/bench_{name}.md"));
+        let shown = fs::read_to_string(&file).unwrap_or_default();
+        let header = shown.lines().next().unwrap_or("(empty)");
+        assert!(
+            !appendix.contains(header),
+            "the appendix has a typed copy of the table starting {header}"
+        );
+        let Ok(made) = std::process::Command::new("python3")
+            .arg(book.join("scripts/bench_tables.py"))
+            .arg(name)
+            .output()
+        else {
+            eprintln!("SKIPPED: python3 is not installed, so the log cannot be read again");
+            return;
+        };
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert_eq!(
+            shown,
+            String::from_utf8_lossy(&made.stdout),
+            "{} differs from engine/benches/RESULTS.md (run book/scripts/bench_tables.py)",
+            file.display()
+        );
+    }
+}

@@ -97,19 +97,25 @@ struct Filter {
     scale: Scale,
 }
 
+// Each kernel is written as the 3 × 3 grid it is, so rustfmt must leave its rows alone.
+#[rustfmt::skip]
 const FILTERS: [Filter; 5] = [
     Filter {
         // Right column minus left column: large where brightness rises to the right.
         name: "Sobel x",
         file: "filter_sobel_x.png",
-        kernel: [-1., 0., 1., -2., 0., 2., -1., 0., 1.],
+        kernel: [-1., 0., 1.,
+                 -2., 0., 2.,
+                 -1., 0., 1.],
         scale: Scale::Signed,
     },
     Filter {
         // The same turned a quarter: brightness rising downwards.
         name: "Sobel y",
         file: "filter_sobel_y.png",
-        kernel: [-1., -2., -1., 0., 0., 0., 1., 2., 1.],
+        kernel: [-1., -2., -1.,
+                  0.,  0.,  0.,
+                  1.,  2.,  1.],
         scale: Scale::Signed,
     },
     Filter {
@@ -123,24 +129,18 @@ const FILTERS: [Filter; 5] = [
         // A weighted mean: the centre counts most (a small Gaussian bell).
         name: "Gaussian blur",
         file: "filter_gaussian_blur.png",
-        kernel: [
-            1. / 16.,
-            2. / 16.,
-            1. / 16., //
-            2. / 16.,
-            4. / 16.,
-            2. / 16., //
-            1. / 16.,
-            2. / 16.,
-            1. / 16.,
-        ],
+        kernel: [1. / 16., 2. / 16., 1. / 16.,
+                 2. / 16., 4. / 16., 2. / 16.,
+                 1. / 16., 2. / 16., 1. / 16.],
         scale: Scale::Fixed(0.0, 1.0),
     },
     Filter {
         // 5 × centre − the 4 neighbours = the pixel + (pixel − its neighbours' mean) · 4.
         name: "sharpen",
         file: "filter_sharpen.png",
-        kernel: [0., -1., 0., -1., 5., -1., 0., -1., 0.],
+        kernel: [ 0., -1.,  0.,
+                 -1.,  5., -1.,
+                  0., -1.,  0.],
         scale: Scale::Fixed(0.0, 1.0),
     },
 ];
