@@ -212,7 +212,10 @@ fn run(binary: &str, args: &[String]) -> Result<String, String> {
     let _ = fs::remove_dir_all(&scratch);
     // A path the program prints in full is shown from the repository root, as a reader who
     // runs the command there would read it, wherever the clone is.
-    let root = format!("{}/", repository().canonicalize().unwrap_or_default().display());
+    let root = format!(
+        "{}/",
+        repository().canonicalize().unwrap_or_default().display()
+    );
     let stdout = String::from_utf8_lossy(&output.stdout)
         .replace(&scratch.display().to_string(), &shown_out)
         .replace(&root, "");

@@ -83,9 +83,8 @@ fn lbfgs_run_matches_pytorch_reference() {
 
 /// Chapter 9's table: both totals at a few evaluations, and how close the ends are.
 fn book_table(theirs: &[f64], their_final: f64, ours: &[f64], our_final: f64) -> String {
-    let mut text = String::from(
-        "| evaluation | PyTorch total | Picasso Me total |\n| ---: | ---: | ---: |\n",
-    );
+    let mut text =
+        String::from("| evaluation | PyTorch total | Picasso Me total |\n| ---: | ---: | ---: |\n");
     for evaluation in [10, 20, 50, 80, 100] {
         let (t, o) = (theirs[evaluation / 10 - 1], ours[evaluation / 10 - 1]);
         let theirs = if evaluation == 100 {
@@ -139,7 +138,9 @@ mod book_transcript {
     use std::path::Path;
 
     pub fn check_or_bless(name: &str, measured: &str) {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/outputs").join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../book/src/outputs")
+            .join(name);
         if std::env::var_os("PICASSO_BLESS").is_some() {
             std::fs::write(&path, measured).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             return;

@@ -780,7 +780,9 @@ fn chapter_10s_tables_are_the_gallery_reports() {
             .any(|l| l.starts_with("| picture | sizes | evals |")),
         "chapter 10 has a timing table typed in: include book/src/outputs/gallery_NAME.md"
     );
-    let python = std::process::Command::new("python3").arg("--version").output();
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
     if python.is_err() {
         eprintln!("SKIPPED: python3 is not installed, so the gallery tables cannot be remade");
         return;
@@ -793,7 +795,11 @@ fn chapter_10s_tables_are_the_gallery_reports() {
             .arg(name)
             .output()
             .expect("run gallery_table.py");
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
         let file = book.join(format!("src/outputs/gallery_{name}.md"));
         let shown = fs::read_to_string(&file).unwrap_or_default();
         assert_eq!(
@@ -818,7 +824,11 @@ fn the_code_map_is_up_to_date() {
         eprintln!("SKIPPED: python3 is not installed, so the code map cannot be remade");
         return;
     };
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let shown = fs::read_to_string(book_dir().join("src/code-map.md")).unwrap_or_default();
     assert!(
         shown == String::from_utf8_lossy(&made.stdout),
@@ -835,7 +845,10 @@ fn the_appendix_quotes_the_benchmark_log() {
     let appendix = fs::read_to_string(book.join("src/appendix-performance.md")).unwrap();
     for name in ["vgg_compare", "style_compare"] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
-        assert!(appendix.contains(&include), "the appendix must show {include}");
+        assert!(
+            appendix.contains(&include),
+            "the appendix must show {include}"
+        );
         let file = book.join(format!("src/outputs/bench_{name}.md"));
         let shown = fs::read_to_string(&file).unwrap_or_default();
         let header = shown.lines().next().unwrap_or("(empty)");
@@ -851,7 +864,11 @@ fn the_appendix_quotes_the_benchmark_log() {
             eprintln!("SKIPPED: python3 is not installed, so the log cannot be read again");
             return;
         };
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
         assert_eq!(
             shown,
             String::from_utf8_lossy(&made.stdout),
