@@ -271,8 +271,8 @@ impl ShapeCnn {
         let pixels = side * side;
         let outputs = self.conv1.out_channels() * pixels;
         println!(
-            "A dense layer from the {pixels} input pixels to conv1's {outputs} outputs would need \
-             {} weights: {}× more than conv1.",
+            "A dense layer from the {pixels} input pixels to conv1's {outputs} outputs would \
+             need\n{} weights: {}× more than conv1.",
             pixels * outputs + outputs,
             (pixels * outputs + outputs) / c1
         );
@@ -299,7 +299,14 @@ fn train_model(
     let mut optimiser = Adam::new(config.learning_rate)?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut history = Vec::new();
-    println!("\n== Training: {config:?}");
+    println!(
+        "\n== Training: {} pictures, {} epochs, batches of {}, learning rate {} (× {} per epoch)",
+        config.train_images,
+        config.epochs,
+        config.batch_size,
+        config.learning_rate,
+        config.lr_decay
+    );
     println!("epoch  train loss  train acc  test loss  test acc   time");
     for epoch in 1..=config.epochs {
         let started = Instant::now();
