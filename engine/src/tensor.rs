@@ -59,6 +59,7 @@ impl Tensor {
     }
     // ANCHOR_END: from_storage
 
+    // ANCHOR: from_op
     /// The result of an operation. When gradients are enabled and some input needs one, the
     /// result remembers its inputs and the rule that turns its gradient into theirs.
     pub(crate) fn from_op(
@@ -95,6 +96,7 @@ impl Tensor {
             backward,
         )
     }
+    // ANCHOR_END: from_op
 
     // ----- construction -----
 
