@@ -7,13 +7,19 @@
 //! - [`Scale::Signed`] keeps zero white and shows positive values red, negative ones blue, as
 //!   strong as the largest |value| (edge detectors, learned filter weights);
 //! - [`Scale::Fixed`] maps a fixed range to black…white and clips the rest, so pictures that
-//!   should be compared (a photo before and after a filter) share one brightness scale.
+//!   should be compared (a photo before and after a filter) share one brightness scale;
+//! - [`Scale::SignedUpTo`] is the red–white–blue scale with one fixed limit for every map.
+//!
+//! [`save_labelled_map_grid`] adds row and column labels and the colour bar of the scale.
 //!
 //! "Maximum" and "largest" are the 99.5th percentile, so a few extreme values cannot make
 //! the rest of a big map faint.
 
+use engine::vis::colour_bar::{BarDirection, ColourBar};
+use engine::vis::diagram::{Align, Diagram, Rgb};
 use engine::vis::write_rgb_png;
 use engine::{Error, Result, Tensor};
+use image::RgbImage;
 use std::path::Path;
 
 /// A `height × width` grid of numbers, row by row: one channel of an image or a filter.
@@ -78,6 +84,9 @@ pub enum Scale {
     Signed,
     /// `lo` is black, `hi` white; values outside are clipped.
     Fixed(f32, f32),
+    /// Zero is white; ±`limit` is full red / full blue for every map alike, so maps can be
+    /// compared (filters before and after training).
+    SignedUpTo(f32),
 }
 
 impl Scale {
@@ -109,18 +118,49 @@ impl Scale {
                     let grey = to_byte((v - black) / (white - black).max(f32::MIN_POSITIVE));
                     [grey, grey, grey]
                 }
-                Scale::Signed => {
-                    // Fade from white towards red (positive) or blue (negative).
-                    let strength = (v / largest).clamp(-1.0, 1.0);
-                    let fade = to_byte(1.0 - strength.abs());
-                    if strength >= 0.0 {
-                        [255, fade, fade]
-                    } else {
-                        [fade, fade, 255]
-                    }
-                }
+                Scale::Signed => red_white_blue(v / largest),
+                Scale::SignedUpTo(limit) => red_white_blue(v / limit.max(f32::MIN_POSITIVE)),
             }
         }
+    }
+
+    /// The colour bar of this scale, titled `title`. Scales that stretch each map on its own
+    /// can only name the ends ("its minimum"); a fixed scale gets numbers.
+    fn colour_bar(self, title: &str) -> ColourBar {
+        let rgb = |[r, g, b]: [u8; 3]| Rgb(r, g, b);
+        let grey = move |t: f32| rgb([to_byte(t); 3]);
+        match self {
+            Scale::Unsigned => ColourBar::new(title, grey)
+                .tick(0.0, "its minimum")
+                .tick(1.0, "its maximum"),
+            Scale::Fixed(lo, hi) => {
+                ColourBar::new(title, grey).ticks_between(lo, hi, 5, |v| (v - lo) / (hi - lo))
+            }
+            Scale::Signed => ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0)))
+                .tick(0.0, "−largest")
+                .tick(0.5, "0")
+                .tick(1.0, "+largest"),
+            Scale::SignedUpTo(limit) => {
+                ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0))).ticks_between(
+                    -limit,
+                    limit,
+                    5,
+                    |v| (v / limit + 1.0) / 2.0,
+                )
+            }
+        }
+    }
+}
+
+/// A diverging colour map centred at 0: white fades to red as `strength` goes to +1, to blue
+/// as it goes to −1 (clipped beyond).
+fn red_white_blue(strength: f32) -> [u8; 3] {
+    let strength = strength.clamp(-1.0, 1.0);
+    let fade = to_byte(1.0 - strength.abs());
+    if strength >= 0.0 {
+        [255, fade, fade]
+    } else {
+        [fade, fade, 255]
     }
 }
 
@@ -165,6 +205,12 @@ impl Canvas {
         }
     }
 
+    fn into_image(self) -> Result<RgbImage> {
+        let (width, height) = (self.width as u32, self.height as u32);
+        RgbImage::from_raw(width, height, self.rgb)
+            .ok_or_else(|| Error::invalid("save picture", "the canvas changed size"))
+    }
+
     fn save(&self, path: &Path) -> Result<()> {
         let too_big = |_| Error::invalid("save picture", "the picture is too large");
         let width = u32::try_from(self.width).map_err(too_big)?;
@@ -195,6 +241,70 @@ pub fn save_map_grid(
     scale: Scale,
     zoom: usize,
 ) -> Result<()> {
+    paint_grid(maps, columns, scale, zoom)?.save(path)
+}
+
+/// The words around a grid of maps: a label left of each row (`\n` starts a new line), one
+/// above each column, and what the colours mean (the title of a colour bar under the grid).
+pub struct GridLabels {
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    pub scale_title: String,
+}
+
+/// [`save_map_grid`] with labelled rows and columns and the colour scale under the grid.
+pub fn save_labelled_map_grid(
+    path: &Path,
+    maps: &[Map],
+    columns: usize,
+    scale: Scale,
+    zoom: usize,
+    labels: &GridLabels,
+) -> Result<()> {
+    let zoom = zoom.max(1);
+    let grid = paint_grid(maps, columns, scale, zoom)?.into_image()?;
+    let (tile_w, tile_h) = (maps[0].width * zoom, maps[0].height * zoom);
+    const TEXT: u32 = 15;
+    let left = 12
+        + labels
+            .rows
+            .iter()
+            .flat_map(|l| l.lines())
+            .map(|line| line.chars().count() as i32 * 9)
+            .max()
+            .unwrap_or(0);
+    let top = 26;
+    let (bar_top, bar_size) = (top + grid.height() as i32 + 34, (280, 14));
+    let width = (left + grid.width() as i32 + 10).max(bar_size.0 + 40);
+    let height = bar_top + bar_size.1 + 34;
+    let mut d = Diagram::new(width as u32, height as u32);
+    d.picture((left, top), &grid);
+    let step = |tile: usize| (tile + GAP) as i32;
+    for (c, label) in labels.columns.iter().enumerate() {
+        let x = left + GAP as i32 + c as i32 * step(tile_w) + tile_w as i32 / 2;
+        d.text((x, top / 2), label, TEXT, Rgb::DARK_GREY, Align::Center);
+    }
+    for (r, label) in labels.rows.iter().enumerate() {
+        let lines: Vec<&str> = label.lines().collect();
+        let middle = top + GAP as i32 + r as i32 * step(tile_h) + tile_h as i32 / 2;
+        for (i, line) in lines.iter().enumerate() {
+            let y = middle + (2 * i as i32 - lines.len() as i32 + 1) * 10;
+            d.text((left - 10, y), *line, TEXT, Rgb::BLACK, Align::Right);
+        }
+    }
+    let bar_x = left + (grid.width() as i32 - bar_size.0) / 2;
+    d.colour_bar(
+        (bar_x.max(20), bar_top),
+        bar_size,
+        &scale.colour_bar(&labels.scale_title),
+        BarDirection::Horizontal,
+        TEXT,
+    );
+    d.save(path)
+}
+
+/// `maps` painted as tiles, `columns` per row, on a grey background.
+fn paint_grid(maps: &[Map], columns: usize, scale: Scale, zoom: usize) -> Result<Canvas> {
     let first = maps
         .first()
         .ok_or_else(|| Error::invalid("save_map_grid", "no maps to draw"))?;
@@ -232,5 +342,5 @@ pub fn save_map_grid(
             GAP + row * (tile_h + GAP),
         );
     }
-    canvas.save(path)
+    Ok(canvas)
 }

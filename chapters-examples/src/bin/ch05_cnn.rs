@@ -9,7 +9,9 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch05_cnn -- --out out/ch05`
 
-use chapters_examples::cnn_pictures::{save_map, save_map_grid, Map, Scale};
+use chapters_examples::cnn_pictures::{
+    save_labelled_map_grid, save_map, save_map_grid, GridLabels, Map, Scale,
+};
 use chapters_examples::shapes::{ShapeImages, ShapeKind, ShapeStyle};
 use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
@@ -111,12 +113,25 @@ fn run(args: &Args) -> ExampleResult {
 
     draw_curves(&history, &out.join("training_curves.png"))?;
     let filters = [initial_filters, model.conv1.filters()?].concat();
-    save_map_grid(
-        &out.join("learned_filters.png"),
+    // One colour scale for all 16 filters, so that before and after can be compared.
+    let limit = filters
+        .iter()
+        .flat_map(|m| &m.values)
+        .fold(0.0f32, |a, v| a.max(v.abs()));
+    let count = model.conv1.out_channels();
+    let labels = GridLabels {
+        rows: vec!["before\ntraining".into(), "after\ntraining".into()],
+        columns: (0..count).map(|c| format!("filter {c}")).collect(),
+        scale_title: "weight (red positive, blue negative)".into(),
+    };
+    let path = out.join("learned_filters.png");
+    save_labelled_map_grid(
+        &path,
         &filters,
-        model.conv1.out_channels(),
-        Scale::Signed,
-        12,
+        count,
+        Scale::SignedUpTo(limit),
+        15,
+        &labels,
     )?;
     draw_feature_maps(&model, &test, &out)?;
     draw_mistakes(&model, &test, &out.join("mistakes.png"))?;

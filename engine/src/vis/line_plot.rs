@@ -131,19 +131,23 @@ impl LinePlot {
     /// Draw the plot into `area` (the whole picture, or one panel of a grid).
     fn draw_on(&self, area: &Canvas) -> Result<()> {
         let (x_range, y_range) = self.ranges()?;
+        let spans = (x_range.end - x_range.start, y_range.end - y_range.start);
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(62)
+            .x_label_area_size(46)
+            .y_label_area_size(66)
             .build_cartesian_2d(x_range, y_range)
             .or_plot_error("line_plot")?;
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
+            .x_label_formatter(&|v| tick_label(*v, spans.0))
+            .y_label_formatter(&|v| tick_label(*v, spans.1))
+            // Pictures up to 940 px wide are shown at 750 px (×0.8): 16 px text reads as 12.8.
+            .label_style((FAMILY, 16))
+            .axis_desc_style((FAMILY, 17))
             .max_light_lines(1)
             .light_line_style(RGBColor(240, 240, 240))
             .bold_line_style(RGBColor(215, 215, 215))
@@ -182,7 +186,7 @@ impl LinePlot {
             })
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
-            .label_font((FAMILY, 15))
+            .label_font((FAMILY, 16))
             .draw()
             .or_plot_error("line_plot")
     }
@@ -221,6 +225,36 @@ impl LinePlot {
     }
 }
 
+/// An axis label for the tick at `v` on an axis `span` long: as many decimals as ticks about a
+/// tenth of the span apart need (more if `v` itself needs them), a true minus sign, and "0"
+/// rather than "-0.0".
+fn tick_label(v: f64, span: f64) -> String {
+    let step = span.abs() / 10.0;
+    let for_step = if step > 0.0 && step.is_finite() {
+        // The tolerance keeps a span a hair under 1.0 from asking for two decimals.
+        (-step.log10() - 0.01).ceil().max(0.0) as usize
+    } else {
+        0
+    };
+    let exact = (0..6)
+        .find(|&d| {
+            let scaled = v * 10f64.powi(d as i32);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+        })
+        .unwrap_or(6);
+    let decimals = for_step.max(exact).min(6);
+    let text = format!("{v:.decimals$}");
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text.replace('-', "−")
+    }
+}
+
 /// NaN or infinite points cannot be placed on an axis; they are left out.
 fn finite_points(points: &[(f32, f32)]) -> impl Iterator<Item = (f64, f64)> + '_ {
     points
@@ -251,4 +285,19 @@ pub fn save_line_plot_grid(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick_label;
+
+    #[test]
+    fn tick_labels_have_the_decimals_their_step_needs_and_no_negative_zero() {
+        assert_eq!(tick_label(-0.0000001, 2.0), "0.0");
+        assert_eq!(tick_label(0.5, 2.0), "0.5");
+        assert_eq!(tick_label(-3.0, 12.0), "−3");
+        assert_eq!(tick_label(0.25, 2.0), "0.25");
+        assert_eq!(tick_label(400.0, 1000.0), "400");
+        assert_eq!(tick_label(0.1, 0.999), "0.1");
+    }
 }
