@@ -112,7 +112,7 @@ pub fn check_gradients(
 /// (s(x + εeⱼ) − s(x − εeⱼ)) / 2ε for element `j` of input `i`, where eⱼ is that element's
 /// unit vector; `probe` holds the inputs' values and is left as it was found.
 fn central_difference(
-    objective: impl Fn(&[Vec<f32>]) -> Result<f64>,
+    objective: &impl Fn(&[Vec<f32>]) -> Result<f64>,
     probe: &mut [Vec<f32>],
     i: usize,
     j: usize,
