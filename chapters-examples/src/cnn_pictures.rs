@@ -70,6 +70,25 @@ impl Map {
         }
     }
 
+    /// What the stretching scales map to their ends: the minimum, the top of the range and
+    /// the largest |value|. The top is a high percentile, not the maximum: a handful of
+    /// extreme pixels would otherwise leave everything else faint. Those few are clipped.
+    fn display_limits(&self) -> (f32, f32, f32) {
+        let mut finite: Vec<f32> = self
+            .values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        finite.sort_by(f32::total_cmp);
+        let lo = finite.first().copied().unwrap_or(0.0);
+        let hi = percentile(&finite, TOP_PERCENTILE);
+        let mut magnitudes: Vec<f32> = finite.iter().map(|v| v.abs()).collect();
+        magnitudes.sort_by(f32::total_cmp);
+        let largest = percentile(&magnitudes, TOP_PERCENTILE).max(f32::MIN_POSITIVE);
+        (lo, hi, largest)
+    }
+
     fn value(&self, row: usize, col: usize) -> f32 {
         self.values[row * self.width + col]
     }
@@ -92,20 +111,7 @@ pub enum Scale {
 impl Scale {
     /// A function from a value of `map` to an RGB colour.
     fn colouring(self, map: &Map) -> impl Fn(f32) -> [u8; 3] {
-        let mut finite: Vec<f32> = map
-            .values
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        finite.sort_by(f32::total_cmp);
-        let lo = finite.first().copied().unwrap_or(0.0);
-        // The top of the range is a high percentile, not the maximum: a handful of extreme
-        // pixels would otherwise leave everything else faint. Those few are clipped.
-        let hi = percentile(&finite, TOP_PERCENTILE);
-        let mut magnitudes: Vec<f32> = finite.iter().map(|v| v.abs()).collect();
-        magnitudes.sort_by(f32::total_cmp);
-        let largest = percentile(&magnitudes, TOP_PERCENTILE).max(f32::MIN_POSITIVE);
+        let (lo, hi, largest) = map.display_limits();
         let range = (hi - lo).max(f32::MIN_POSITIVE);
         move |v: f32| {
             let v = if v.is_finite() { v } else { 0.0 };
@@ -125,22 +131,36 @@ impl Scale {
     }
 
     /// The colour bar of this scale, titled `title`. Scales that stretch each map on its own
-    /// can only name the ends ("its minimum"); a fixed scale gets numbers.
-    fn colour_bar(self, title: &str) -> ColourBar {
+    /// name the ends ("its minimum") for a grid of maps, and give numbers for one `map`.
+    fn colour_bar(self, title: &str, map: Option<&Map>) -> ColourBar {
         let rgb = |[r, g, b]: [u8; 3]| Rgb(r, g, b);
         let grey = move |t: f32| rgb([to_byte(t); 3]);
-        match self {
-            Scale::Unsigned => ColourBar::new(title, grey)
+        let limits = map.map(|m| m.display_limits());
+        match (self, limits) {
+            (Scale::Unsigned, Some((lo, hi, _))) => {
+                ColourBar::new(title, grey).ticks_between(lo, hi, 5, move |v| (v - lo) / (hi - lo))
+            }
+            (Scale::Signed, Some((_, _, largest))) => {
+                ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0))).ticks_between(
+                    -largest,
+                    largest,
+                    5,
+                    move |v| (v / largest + 1.0) / 2.0,
+                )
+            }
+            (Scale::Unsigned, None) => ColourBar::new(title, grey)
                 .tick(0.0, "its minimum")
                 .tick(1.0, "its maximum"),
-            Scale::Fixed(lo, hi) => {
+            (Scale::Fixed(lo, hi), _) => {
                 ColourBar::new(title, grey).ticks_between(lo, hi, 5, |v| (v - lo) / (hi - lo))
             }
-            Scale::Signed => ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0)))
-                .tick(0.0, "−largest")
-                .tick(0.5, "0")
-                .tick(1.0, "+largest"),
-            Scale::SignedUpTo(limit) => {
+            (Scale::Signed, None) => {
+                ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0)))
+                    .tick(0.0, "−largest")
+                    .tick(0.5, "0")
+                    .tick(1.0, "+largest")
+            }
+            (Scale::SignedUpTo(limit), _) => {
                 ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0))).ticks_between(
                     -limit,
                     limit,
@@ -227,6 +247,31 @@ pub fn save_map(path: &Path, map: &Map, scale: Scale, zoom: usize) -> Result<()>
     canvas.save(path)
 }
 
+/// [`save_map`] with the colour bar of `scale` under the picture, titled `title`.
+pub fn save_map_with_scale(
+    path: &Path,
+    map: &Map,
+    scale: Scale,
+    zoom: usize,
+    title: &str,
+) -> Result<()> {
+    let zoom = zoom.max(1);
+    let mut canvas = Canvas::new(map.width * zoom, map.height * zoom, [255; 3]);
+    canvas.paint(map, scale, zoom, 0, 0);
+    let picture = canvas.into_image()?;
+    let (w, h) = (picture.width() as i32, picture.height() as i32);
+    let bar_width = (w - 60).clamp(120, 280);
+    let mut d = Diagram::new(w.max(bar_width + 60) as u32, (h + 70) as u32);
+    d.picture((0, 0), &picture).colour_bar(
+        ((w - bar_width) / 2, h + 30),
+        (bar_width, 12),
+        &scale.colour_bar(title, Some(map)),
+        BarDirection::Horizontal,
+        15,
+    );
+    d.save(path)
+}
+
 /// Grey between tiles, so white tile edges stay visible.
 const GRID_BACKGROUND: [u8; 3] = [150, 150, 150];
 /// Pixels of background between neighbouring tiles and around the grid.
@@ -296,7 +341,7 @@ pub fn save_labelled_map_grid(
     d.colour_bar(
         (bar_x.max(20), bar_top),
         bar_size,
-        &scale.colour_bar(&labels.scale_title),
+        &scale.colour_bar(&labels.scale_title, None),
         BarDirection::Horizontal,
         TEXT,
     );
