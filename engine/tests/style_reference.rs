@@ -126,7 +126,7 @@ fn grouped(value: f64, decimals: usize) -> String {
 fn agreeing_digits(a: f64, b: f64) -> usize {
     (1..=9)
         .take_while(|&n| {
-            let scale = 10f64.powi(n as i32 - 1 - a.log10().floor() as i32);
+            let scale = 10f64.powi(n - 1 - a.log10().floor() as i32);
             (a * scale).round() == (b * scale).round()
         })
         .count()
