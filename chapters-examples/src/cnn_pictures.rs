@@ -17,6 +17,7 @@
 
 use engine::vis::colour_bar::{BarDirection, ColourBar};
 use engine::vis::diagram::{Align, Diagram, Rgb};
+use engine::vis::filters::{captioned_tile_grid, GridLayout, Tile};
 use engine::vis::write_rgb_png;
 use engine::{Error, Result, Tensor};
 use image::RgbImage;
@@ -346,6 +347,40 @@ pub fn save_labelled_map_grid(
         TEXT,
     );
     d.save(path)
+}
+
+/// Maps of equal size as a grid, `columns` per row, with a caption under each (what the
+/// picture is, or what the network took it for).
+pub fn save_captioned_map_grid(
+    path: &Path,
+    maps: &[Map],
+    captions: &[String],
+    columns: usize,
+    scale: Scale,
+    zoom: usize,
+) -> Result<()> {
+    let zoom = zoom.max(1);
+    let tiles: Vec<Tile> = maps
+        .iter()
+        .map(|map| {
+            let mut canvas = Canvas::new(map.width * zoom, map.height * zoom, [255; 3]);
+            canvas.paint(map, scale, zoom, 0, 0);
+            let plane = |c: usize| canvas.rgb.iter().skip(c).step_by(3).map(|&v| f32::from(v));
+            let rgb = (0..3).flat_map(plane).collect();
+            Tile {
+                height: canvas.height,
+                width: canvas.width,
+                rgb,
+            }
+        })
+        .collect();
+    let layout = GridLayout {
+        columns,
+        tile_size: tiles.first().map_or(1, |t| t.height.max(t.width)),
+        gap: GAP,
+        background: GRID_BACKGROUND[0],
+    };
+    captioned_tile_grid(&tiles, captions, &layout, 14)?.save(path)
 }
 
 /// `maps` painted as tiles, `columns` per row, on a grey background.

@@ -10,7 +10,8 @@
 //! Run: `cargo run --release -p chapters-examples --bin ch05_cnn -- --out out/ch05`
 
 use chapters_examples::cnn_pictures::{
-    save_labelled_map_grid, save_map, save_map_grid, GridLabels, Map, Scale,
+    save_captioned_map_grid, save_labelled_map_grid, save_map, save_map_grid, GridLabels, Map,
+    Scale,
 };
 use chapters_examples::shapes::{ShapeImages, ShapeKind, ShapeStyle};
 use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
@@ -520,15 +521,13 @@ fn draw_mistakes(model: &ShapeCnn, test: &ShapeImages, path: &Path) -> Result<()
         return Ok(());
     }
     println!("\nfirst mistakes, left to right (true → predicted):");
-    let mut maps = Vec::new();
+    let (mut maps, mut captions) = (Vec::new(), Vec::new());
     for &i in &wrong {
         let name = |label: usize| ShapeKind::ALL[label].name();
-        println!(
-            "  test picture {i:>4}: {} → {}",
-            name(test.labels[i]),
-            name(predicted[i])
-        );
+        let caption = format!("{} → {}", name(test.labels[i]), name(predicted[i]));
+        println!("  test picture {i:>4}: {caption}");
         maps.push(Map::new(test.side, test.side, test.image(i).to_vec())?);
+        captions.push(caption);
     }
-    save_map_grid(path, &maps, 8, Scale::Unsigned, 4)
+    save_captioned_map_grid(path, &maps, &captions, 6, Scale::Unsigned, 5)
 }

@@ -179,7 +179,7 @@ fn cell_size(tiles: &[Tile], layout: &GridLayout) -> (usize, usize) {
 }
 
 /// The grid of [`tile_grid`] with a caption under every tile (which channel it shows, say), in
-/// dark grey text `text_size` pixels high. Save it with [`Diagram::save`].
+/// dark grey text `text_size` pixels high on white. Save it with [`Diagram::save`].
 pub fn captioned_tile_grid(
     tiles: &[Tile],
     captions: &[String],
@@ -204,13 +204,6 @@ pub fn captioned_tile_grid(
         let strip = image::imageops::crop_imm(&grid, 0, row * row_height, grid.width(), row_height);
         let top = (row * (row_height + band)) as i32;
         d.picture((0, top), &strip.to_image());
-        let grey = layout.background;
-        d.rect(
-            (0, top + row_height as i32),
-            (grid.width() as i32, band as i32),
-            Some(Rgb(grey, grey, grey)),
-            None,
-        );
     }
     for (i, caption) in captions.iter().enumerate() {
         let (row, column) = ((i / columns) as u32, (i % columns) as u32);
