@@ -291,11 +291,12 @@ pub fn save_map_grid(
 }
 
 /// The words around a grid of maps: a label left of each row (`\n` starts a new line), one
-/// above each column, and what the colours mean (the title of a colour bar under the grid).
+/// above each column (none if empty), and what the colours mean (the title of a colour bar
+/// under the grid; no bar if `None`).
 pub struct GridLabels {
     pub rows: Vec<String>,
     pub columns: Vec<String>,
-    pub scale_title: String,
+    pub scale_title: Option<String>,
 }
 
 /// [`save_map_grid`] with labelled rows and columns and the colour scale under the grid.
@@ -319,10 +320,13 @@ pub fn save_labelled_map_grid(
             .map(|line| line.chars().count() as i32 * 9)
             .max()
             .unwrap_or(0);
-    let top = 26;
+    let top = if labels.columns.is_empty() { 4 } else { 26 };
     let (bar_top, bar_size) = (top + grid.height() as i32 + 34, (280, 14));
     let width = (left + grid.width() as i32 + 10).max(bar_size.0 + 40);
-    let height = bar_top + bar_size.1 + 34;
+    let height = match labels.scale_title {
+        Some(_) => bar_top + bar_size.1 + 34,
+        None => top + grid.height() as i32 + 4,
+    };
     let mut d = Diagram::new(width as u32, height as u32);
     d.picture((left, top), &grid);
     let step = |tile: usize| (tile + GAP) as i32;
@@ -338,14 +342,17 @@ pub fn save_labelled_map_grid(
             d.text((left - 10, y), *line, TEXT, Rgb::BLACK, Align::Right);
         }
     }
-    let bar_x = left + (grid.width() as i32 - bar_size.0) / 2;
-    d.colour_bar(
-        (bar_x.max(20), bar_top),
-        bar_size,
-        &scale.colour_bar(&labels.scale_title, None),
-        BarDirection::Horizontal,
-        TEXT,
-    );
+    if let Some(title) = &labels.scale_title {
+        let bar_x = left + (grid.width() as i32 - bar_size.0) / 2;
+        let bar = scale.colour_bar(title, None);
+        d.colour_bar(
+            (bar_x.max(20), bar_top),
+            bar_size,
+            &bar,
+            BarDirection::Horizontal,
+            TEXT,
+        );
+    }
     d.save(path)
 }
 

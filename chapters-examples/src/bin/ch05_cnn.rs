@@ -123,7 +123,7 @@ fn run(args: &Args) -> ExampleResult {
     let labels = GridLabels {
         rows: vec!["before\ntraining".into(), "after\ntraining".into()],
         columns: (0..count).map(|c| format!("filter {c}")).collect(),
-        scale_title: "weight (red positive, blue negative)".into(),
+        scale_title: Some("weight (red positive, blue negative)".into()),
     };
     let path = out.join("learned_filters.png");
     save_labelled_map_grid(
@@ -448,7 +448,15 @@ fn draw_examples(data: &ShapeImages, path: &Path) -> Result<()> {
             maps.push(Map::new(data.side, data.side, data.image(i).to_vec())?);
         }
     }
-    save_map_grid(path, &maps, 8, Scale::Unsigned, 4)
+    let labels = GridLabels {
+        rows: ShapeKind::ALL
+            .iter()
+            .map(|k| format!("{}s", k.name()))
+            .collect(),
+        columns: Vec::new(),
+        scale_title: None,
+    };
+    save_labelled_map_grid(path, &maps, 8, Scale::Unsigned, 3, &labels)
 }
 
 fn draw_curves(history: &[EpochStats], path: &Path) -> Result<()> {
