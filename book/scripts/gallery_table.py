@@ -4,12 +4,15 @@
 Usage:
   gallery_table.py                 write every table to book/src/outputs/gallery_NAME.md
   gallery_table.py NAME            print one table (the book test compares it with the file)
+                                   NAME: article, defaults, knobs, control, or bounds (chapter
+                                   9's clamping gap; needs the shared PyTorch reference)
   gallery_table.py --dir DIR ...   read the reports from DIR (default book/src/images/gallery)
 
 The chapter includes the files, so its numbers are the reports' numbers: after
 `book/scripts/gallery.sh` has made pictures again, run this script with no argument.
 """
 import json
+import os
 import pathlib
 import sys
 
@@ -46,19 +49,48 @@ def table(reports: pathlib.Path, names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bounds_table(reports: pathlib.Path) -> str:
+    """Chapter 9's clamping gap: what each run reports, and what its saved file scores when read
+    back (`gallery.sh bounds`), against PyTorch's run of the shared problem."""
+    shared = pathlib.Path(os.environ.get("PICASSO_SHARED", ROOT.parent / "shared"))
+    reference = json.loads((shared / "reference/tubingen_starry_pytorch_256.json").read_text())
+    total = lambda name: json.loads((reports / f"{name}.json").read_text())["total"]
+    rows = [
+        ("PyTorch (unconstrained)", reference["total"], total("bounds_pytorch_saved")),
+        ("picasso `--unbounded`", total("bounds_unbounded"), total("bounds_unbounded_saved")),
+        ("picasso (bounded, strong-Wolfe: the default)", total("bounds_bounded"),
+         total("bounds_bounded_saved")),
+    ]
+    lines = [
+        "| run | loss it reports | loss of the saved PNG | saved / reported "
+        "| saved / PyTorch's reported |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, reported, saved in rows:
+        lines.append(
+            f"| {name} | {reported:,.0f} | {saved:,.0f} | {saved / reported:.2f} "
+            f"| {saved / reference['total']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def make(reports: pathlib.Path, name: str) -> str:
+    return bounds_table(reports) if name == "bounds" else table(reports, TABLES[name])
+
+
 def main(args: list[str]) -> int:
     reports = ROOT / "src/images/gallery"
     if args[:1] == ["--dir"]:
         reports, args = pathlib.Path(args[1]), args[2:]
     if args:
-        if args[0] not in TABLES:
-            print(f"unknown table {args[0]!r}; tables: {', '.join(TABLES)}", file=sys.stderr)
+        if args[0] not in [*TABLES, "bounds"]:
+            print(f"unknown table {args[0]!r}; tables: {', '.join(TABLES)}, bounds", file=sys.stderr)
             return 2
-        sys.stdout.write(table(reports, TABLES[args[0]]))
+        sys.stdout.write(make(reports, args[0]))
         return 0
-    for name, runs in TABLES.items():
+    for name in [*TABLES, "bounds"]:
         path = ROOT / f"src/outputs/gallery_{name}.md"
-        path.write_text(table(reports, runs))
+        path.write_text(make(reports, name))
         print(f"wrote {path.relative_to(ROOT.parent)}")
     return 0
 
