@@ -192,7 +192,7 @@ a listing line far wider than the column at 1280 px, so that its comment would h
         "code block is wider than the text column: <code",
         "requests something outside the book (needs a network): https://example.com/remote.png",
         "console error: planted console error",
-        "image is shown at 25 % of its 3000 px width, its text too small to read",
+        "image is shown at 28 % of its 3000 px width, its text too small to read",
     ] {
         assert!(
             report.contains(expected),
