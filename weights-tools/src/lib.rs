@@ -28,7 +28,7 @@ pub use convert::{
     convert_bytes, load, to_project, to_safetensors, ConvertOptions, Converted, Preset,
 };
 pub use error::{Result, WeightsError};
-pub use read::{detect, read_bytes, read_path, Format};
+pub use read::{detect, read_bytes, read_path, read_weights_file, Format};
 pub use weights::{DType, Tensor, WeightSet};
 
 /// Hex SHA-256 of some bytes (provenance metadata and download verification).

@@ -6,6 +6,7 @@ mod resources;
 mod stylize;
 mod visualize;
 
+use weights_tools::tell;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
 //! `picasso visualize`: look inside the network — its first-layer filters, the feature maps
 //! an image produces, and what a channel responds to most (activation maximisation).
 
+use weights_tools::{say, tell};
 use crate::network::NetworkArgs;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::{Args, Subcommand};
@@ -18,6 +19,8 @@ use std::path::PathBuf;
 /// Activation maximisation jitters and blurs the picture; below this it has nothing to work
 /// with (see `vis::activation_max`).
 const MIN_MAXIMIZE_SIZE: usize = 8;
+/// Bytes kept per activation-maximisation step (its activation, an f32, with room to spare).
+const STEP_HISTORY_BYTES: u64 = 8;
 
 #[derive(Args, Debug)]
 pub struct VisualizeArgs {
@@ -71,18 +74,34 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
     // What the picture will be made from, known before the network loads.
     let (output, photo) = match &args.what {
         What::Filters { output } => (output, None),
-        What::Features { image, output, .. } => {
+        What::Features {
+            image,
+            output,
+            size,
+            ..
+        } => {
+            if *size == 0 {
+                return Err(Error::invalid(
+                    "--size",
+                    "the long side must be at least 1 pixel (default 224)",
+                ));
+            }
             inputs.push(image.clone());
             (output, Some(read_dimensions(image, DEFAULT_MAX_PIXELS)?))
         }
-        What::Maximize { output, .. } => (output, None),
+        What::Maximize { output, steps, .. } => {
+            if *steps == 0 {
+                return Err(Error::invalid("--steps", "must be at least 1 (default 64)"));
+            }
+            (output, None)
+        }
     };
     check_outputs(
         &[PlannedOutput::new("-o", output, OutputKind::Image)],
         &inputs,
     )?;
     let vgg = args.network.load()?;
-    eprintln!("picasso: computing on {}", args.network.chosen()?.line());
+    tell!("picasso: computing on {}", args.network.chosen()?.line());
     let budget = args.network.memory_budget();
     let picture = match &args.what {
         What::Filters { .. } => filter_grid(vgg.first_layer_weights(), &GridLayout::default())?,
@@ -175,8 +194,12 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                     image: ImageSize::new(side, side),
                     layer: layer.clone(),
                 };
+                // The activation after every step is kept: what makes an absurd --steps too
+                // large, rather than an allocation failure once the ascent starts.
+                let history = (*steps as u64).saturating_mul(STEP_HISTORY_BYTES);
                 Ok(estimate(&vgg, &workload, args.network.backend()?)?
-                    .with("the embedded weight file", args.network.weight_file_bytes()))
+                    .with("the embedded weight file", args.network.weight_file_bytes())
+                    .with("the history of the steps", history))
             };
             let fits = |s: u64| {
                 budget
@@ -202,7 +225,7 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                 ..ActivationMaxConfig::default()
             };
             let result = maximise_activation(&vgg, layer, *channel, &config)?;
-            println!(
+            say!(
                 "{layer} channel {channel}: mean activation {:.2} → {:.2}",
                 result.start_activation, result.final_activation
             );
@@ -210,6 +233,6 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
         }
     };
     save_image(&picture, output, &inputs)?;
-    println!("wrote {}", output.display());
+    say!("wrote {}", output.display());
     Ok(())
 }
