@@ -120,8 +120,7 @@ fn describe_kind(_kind: &std::fs::FileType) -> &'static str {
 fn not_regular(path: &Path, what: &str, kind: &str) -> FileProblem {
     let advice = if kind == "a pipe" {
         "its bytes can be read only once, and an input is read more than once (its header \
-         first, then all of it). Save it to a file first (e.g. `cat … > input.png`) and give \
-         that file"
+         first, then all of it). Save it to a file first and give that file's path"
     } else {
         "reading it might never end. Give the path of a file"
     };

@@ -211,10 +211,21 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                 &estimate_at(*size)?,
                 budget.as_ref(),
                 || {
-                    largest_fitting(need.min_side as u64, (*size as u64).saturating_sub(1), fits)
-                        .map(|s| format!("--size {s}"))
-                        .into_iter()
-                        .collect()
+                    let mut advice: Vec<String> =
+                        largest_fitting(need.min_side as u64, (*size as u64).saturating_sub(1), fits)
+                            .map(|s| format!("--size {s}"))
+                            .into_iter()
+                            .collect();
+                    // When the steps' history is what does not fit: the most steps that would.
+                    let history = (*steps as u64).saturating_mul(STEP_HISTORY_BYTES);
+                    let rest = estimate_at(*size).map_or(u64::MAX, |e| e.total().saturating_sub(history));
+                    if let Some(b) = budget.as_ref() {
+                        let most = b.bytes.saturating_sub(rest) / STEP_HISTORY_BYTES;
+                        if b.bytes > rest && most >= 1 && most < *steps as u64 {
+                            advice.push(format!("--steps {most}"));
+                        }
+                    }
+                    advice
                 },
             )?;
             let config = ActivationMaxConfig {

@@ -327,13 +327,12 @@ fn outputs(args: &StylizeArgs, stages: usize) -> Vec<PlannedOutput> {
 fn check_weights_file(path: &Path) -> Result<()> {
     weights_tools::io::check_regular(path, weights_tools::io::MAX_WEIGHTS_FILE, "a weights file")
         .map_err(|p| {
-            Error::invalid(
-                "--weights",
-                format!(
-                    "{}; give a .safetensors, .pth or .onnx file (see `weights-tools`)",
-                    p.detail
-                ),
-            )
+            let hint = if p.not_found || p.detail.contains("folder") {
+                "; give a .safetensors, .pth or .onnx file (see `weights-tools`)"
+            } else {
+                ""
+            };
+            Error::invalid("--weights", format!("{}{hint}", p.detail))
         })
 }
 
