@@ -64,7 +64,7 @@ impl std::error::Error for FileProblem {}
 
 impl From<FileProblem> for WeightsError {
     fn from(p: FileProblem) -> Self {
-        WeightsError::Invalid(p.detail)
+        WeightsError::File(p.detail)
     }
 }
 

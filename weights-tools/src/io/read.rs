@@ -76,7 +76,7 @@ fn open_problem(path: &Path, what: &str, e: std::io::Error) -> FileProblem {
     match e.kind() {
         std::io::ErrorKind::NotFound => {
             let mut p = FileProblem::new(format!(
-                "{} does not exist; check the path{}",
+                "cannot read {}: it does not exist; check the path{}",
                 path.display(),
                 relative_hint(path)
             ));
