@@ -35,6 +35,8 @@ struct Knobs {
     size: u32,
     style_scale: f32,
     optimizer: OptimizerMemory,
+    /// Evaluations per stage (`--iters`).
+    iters: usize,
 }
 
 /// Check sizes and memory; returns the estimate of the busiest stage for the start-up line.
@@ -62,8 +64,8 @@ pub fn check(
         ImageOptimizer::Adam { .. } => OptimizerMemory::Adam,
     };
     let estimate_with = |k: Knobs| -> Result<MemoryEstimate> {
-        let run = run_at(args, plan, k);
-        let evaluations = args.iters.saturating_mul(plan.sizes.len()) as u64;
+        let run = run_at(plan, k);
+        let evaluations = k.iters.saturating_mul(plan.sizes.len()) as u64;
         let gif_frames = match &args.gif {
             Some(_) => {
                 let every = args.save_every.unwrap_or(gif_frame_every).max(1) as u64;
@@ -94,6 +96,7 @@ pub fn check(
         size: finest,
         style_scale: args.style_scale,
         optimizer,
+        iters: args.iters,
     };
     let estimate = estimate_with(wanted)?;
     let budget = args.network.memory_budget();
@@ -113,8 +116,19 @@ pub fn check(
         budget.as_ref(),
         || {
             let mut advice = Vec::new();
-            if let Some(iters) = iters_that_fit(args, plan, &estimate, budget.as_ref()) {
-                advice.push(format!("--iters {iters}"));
+            // Only when the evaluations' own memory (their losses, GIF frames) is what does
+            // not fit: the picture at that size already fits with a handful.
+            let few = Knobs { iters: 10.min(args.iters), ..wanted };
+            if args.iters > 10 && fits(few) {
+                let iters = largest_fitting(10, args.iters as u64 - 1, |i| {
+                    fits(Knobs {
+                        iters: i as usize,
+                        ..wanted
+                    })
+                });
+                if let Some(iters) = iters {
+                    advice.push(format!("--iters {iters}"));
+                }
             }
             let smallest = smallest_long_side(plan.content_file, need.min_side);
             let size = largest_fitting(smallest as u64, (finest as u64).saturating_sub(1), |s| {
@@ -171,22 +185,6 @@ fn history_bytes_per_evaluation(args: &StylizeArgs) -> u64 {
     LOSS_HISTORY_BYTES + if args.report.is_some() { REPORT_BYTES } else { 0 }
 }
 
-/// When the evaluations' history is what does not fit: the most `--iters` that would.
-fn iters_that_fit(
-    args: &StylizeArgs,
-    plan: &Plan,
-    estimate: &MemoryEstimate,
-    budget: Option<&engine::io::host_memory::AvailableMemory>,
-) -> Option<u64> {
-    let budget = budget?.bytes;
-    let stages = plan.sizes.len() as u64;
-    let per_iter = history_bytes_per_evaluation(args).saturating_mul(stages);
-    let history = (args.iters as u64).saturating_mul(per_iter);
-    let rest = estimate.total().saturating_sub(history);
-    let iters = budget.checked_sub(rest)? / per_iter.max(1);
-    (iters >= 1 && iters < args.iters as u64).then_some(iters)
-}
-
 /// The content and every style image at stage `size` must be large enough for `need`.
 fn check_sizes(args: &StylizeArgs, plan: &Plan, need: &SizeNeed, size: u32) -> Result<()> {
     let content = working_size(plan.content_file, size);
@@ -239,7 +237,7 @@ fn check_sizes(args: &StylizeArgs, plan: &Plan, need: &SizeNeed, size: u32) -> R
 }
 
 /// The memory-relevant description of the run's stage at `k`.
-fn run_at(args: &StylizeArgs, plan: &Plan, k: Knobs) -> StyleTransferRun {
+fn run_at(plan: &Plan, k: Knobs) -> StyleTransferRun {
     let content = working_size(plan.content_file, k.size);
     let style_side = style_long_side(k.size, k.style_scale);
     let styles: Vec<ImageSize> = plan
@@ -269,7 +267,7 @@ fn run_at(args: &StylizeArgs, plan: &Plan, k: Knobs) -> StyleTransferRun {
         content_layers: names(&plan.objective.content_layers),
         style_layers: names(&plan.objective.style_layers),
         optimizer: k.optimizer,
-        evaluations: args.iters,
+        evaluations: k.iters,
         decodes,
     }
 }
