@@ -35,7 +35,7 @@ struct Knobs {
     size: u32,
     style_scale: f32,
     optimizer: OptimizerMemory,
-    /// Evaluations per stage (`--iters`).
+    /// Evaluations per stage (`--iters`), for what each one keeps: its loss, GIF frames.
     iters: usize,
 }
 
@@ -64,7 +64,7 @@ pub fn check(
         ImageOptimizer::Adam { .. } => OptimizerMemory::Adam,
     };
     let estimate_with = |k: Knobs| -> Result<MemoryEstimate> {
-        let run = run_at(plan, k);
+        let run = run_at(args, plan, k);
         let evaluations = k.iters.saturating_mul(plan.sizes.len()) as u64;
         let gif_frames = match &args.gif {
             Some(_) => {
@@ -237,7 +237,7 @@ fn check_sizes(args: &StylizeArgs, plan: &Plan, need: &SizeNeed, size: u32) -> R
 }
 
 /// The memory-relevant description of the run's stage at `k`.
-fn run_at(plan: &Plan, k: Knobs) -> StyleTransferRun {
+fn run_at(args: &StylizeArgs, plan: &Plan, k: Knobs) -> StyleTransferRun {
     let content = working_size(plan.content_file, k.size);
     let style_side = style_long_side(k.size, k.style_scale);
     let styles: Vec<ImageSize> = plan
@@ -267,7 +267,8 @@ fn run_at(plan: &Plan, k: Knobs) -> StyleTransferRun {
         content_layers: names(&plan.objective.content_layers),
         style_layers: names(&plan.objective.style_layers),
         optimizer: k.optimizer,
-        evaluations: k.iters,
+        // The L-BFGS pairs follow --iters too, but --history is the advice for those.
+        evaluations: args.iters,
         decodes,
     }
 }
