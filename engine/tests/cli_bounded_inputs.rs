@@ -11,7 +11,9 @@ use io_common::TempDir;
 use std::path::Path;
 
 fn stylize_args<'a>(content: &'a str, style: &'a str, out: &'a str) -> Vec<&'a str> {
-    vec!["stylize", content, style, "-o", out, "--size", "48", "--iters", "2"]
+    vec![
+        "stylize", content, style, "-o", out, "--size", "48", "--iters", "2",
+    ]
 }
 
 /// Item 8: `/dev/zero` and a FIFO with no writer, as the content, `--weights`, `features
@@ -26,21 +28,39 @@ fn devices_and_fifos_are_refused_without_reading_them() {
     mkfifo(&fifo);
     let out = dir.join("o.png");
     for special in [Path::new("/dev/zero"), fifo.as_path()] {
-        let kind = if special == fifo { "pipe" } else { "character device" };
+        let kind = if special == fifo {
+            "pipe"
+        } else {
+            "character device"
+        };
         let as_content = stylize_args(s(special), s(&style), s(&out));
         let mut as_weights = stylize_args(s(&content), s(&style), s(&out));
         as_weights.extend(["--weights", s(special)]);
         let features = vec![
-            "features", "--image", s(special), "--layers", "relu1_1", "-o",
+            "features",
+            "--image",
+            s(special),
+            "--layers",
+            "relu1_1",
+            "-o",
             "f.safetensors",
         ];
-        let visualize = vec!["visualize", "features", "--image", s(special), "-o", "v.png"];
+        let visualize = vec![
+            "visualize",
+            "features",
+            "--image",
+            s(special),
+            "-o",
+            "v.png",
+        ];
         for args in [as_content, as_weights, features, visualize] {
-            let r = picasso_within(&args, 30)
-                .unwrap_or_else(|| panic!("{args:?} did not finish"));
+            let r = picasso_within(&args, 30).unwrap_or_else(|| panic!("{args:?} did not finish"));
             let said = text(&r);
             assert_eq!(r.status.code(), Some(1), "{args:?}: {said}");
-            assert!(said.contains(kind) && said.contains("not a regular file"), "{args:?}: {said}");
+            assert!(
+                said.contains(kind) && said.contains("not a regular file"),
+                "{args:?}: {said}"
+            );
         }
     }
     assert!(!out.exists());
@@ -96,11 +116,26 @@ fn bad_settings_and_truncated_pictures_are_refused_before_work() {
         (stylize_args(c, s(&truncated_jpeg), o), "truncated"),
         ([stylize_args(c, st, o), vec!["--lr", "0"]].concat(), "--lr"),
         ([stylize_args(c, st, o), vec!["--lr=-1"]].concat(), "--lr"),
-        ([stylize_args(c, st, o), vec!["--lr", "NaN"]].concat(), "--lr"),
-        ([stylize_args(c, st, o), vec!["--history", "0"]].concat(), "--history"),
-        ([stylize_args(c, st, o), vec!["--style-blend=-1"]].concat(), "--style-blend"),
-        ([stylize_args(c, st, o), vec!["--style-blend", "0"]].concat(), "--style-blend"),
-        ([stylize_args(c, st, o), vec!["--style-blend", "inf"]].concat(), "--style-blend"),
+        (
+            [stylize_args(c, st, o), vec!["--lr", "NaN"]].concat(),
+            "--lr",
+        ),
+        (
+            [stylize_args(c, st, o), vec!["--history", "0"]].concat(),
+            "--history",
+        ),
+        (
+            [stylize_args(c, st, o), vec!["--style-blend=-1"]].concat(),
+            "--style-blend",
+        ),
+        (
+            [stylize_args(c, st, o), vec!["--style-blend", "0"]].concat(),
+            "--style-blend",
+        ),
+        (
+            [stylize_args(c, st, o), vec!["--style-blend", "inf"]].concat(),
+            "--style-blend",
+        ),
     ];
     for (args, expected) in cases {
         let said = refused_before_work(&picasso(&args));

@@ -19,8 +19,24 @@ fn a_closed_stdout_loses_no_file() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let r = Command::new(env!("CARGO_BIN_EXE_picasso"))
-        .args(["stylize", s(&content), s(&style), "-o", s(&out), "--gif", s(&gif)])
-        .args(["--report", s(&report), "--size", "48", "--iters", "12", "--quiet"])
+        .args([
+            "stylize",
+            s(&content),
+            s(&style),
+            "-o",
+            s(&out),
+            "--gif",
+            s(&gif),
+        ])
+        .args([
+            "--report",
+            s(&report),
+            "--size",
+            "48",
+            "--iters",
+            "12",
+            "--quiet",
+        ])
         .stdout(Stdio::from(writer))
         .stderr(Stdio::piped())
         .output()

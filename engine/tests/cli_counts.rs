@@ -16,20 +16,45 @@ fn absurd_counts_are_refused_by_the_memory_check() {
     let out = dir.join("o.png");
     for iters in ["100000000000", "18446744073709551615"] {
         let r = picasso(&[
-            "stylize", s(&content), s(&style), "-o", s(&out), "--size", "48", "--iters", iters,
-            "--gif", s(&dir.join("g.gif")), "--max-memory", "4G",
+            "stylize",
+            s(&content),
+            s(&style),
+            "-o",
+            s(&out),
+            "--size",
+            "48",
+            "--iters",
+            iters,
+            "--gif",
+            s(&dir.join("g.gif")),
+            "--max-memory",
+            "4G",
         ]);
         let said = refused_before_work(&r);
-        assert!(said.contains("loss history") && said.contains("--iters"), "{said}");
+        assert!(
+            said.contains("loss history") && said.contains("--iters"),
+            "{said}"
+        );
     }
     for steps in ["100000000000", "18446744073709551615"] {
         let r = picasso(&[
-            "visualize", "--max-memory", "4G", "maximize", "--size", "32", "--steps", steps,
-            "-o", s(&dir.join("m.png")),
+            "visualize",
+            "--max-memory",
+            "4G",
+            "maximize",
+            "--size",
+            "32",
+            "--steps",
+            steps,
+            "-o",
+            s(&dir.join("m.png")),
         ]);
         let said = text(&r);
         assert_eq!(r.status.code(), Some(1), "{said}");
-        assert!(said.contains("memory") && said.contains("--steps"), "{said}");
+        assert!(
+            said.contains("memory") && said.contains("--steps"),
+            "{said}"
+        );
     }
     assert!(dir.names().is_empty(), "{:?}", dir.names());
 }

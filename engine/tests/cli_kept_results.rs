@@ -21,8 +21,23 @@ fn after_divergence_the_last_good_picture_is_kept() {
     let dir = TempDir::new("diverged");
     let (out, report) = (dir.join("un.png"), dir.join("r.json"));
     let r = picasso(&[
-        "stylize", s(&content), s(&style), "-o", s(&out), "--report", s(&report), "--size",
-        "64", "--iters", "5", "--unbounded", "--line-search", "none", "--lr", "1e6", "--quiet",
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--report",
+        s(&report),
+        "--size",
+        "64",
+        "--iters",
+        "5",
+        "--unbounded",
+        "--line-search",
+        "none",
+        "--lr",
+        "1e6",
+        "--quiet",
     ]);
     let said = text(&r);
     let start: f64 = said
@@ -34,11 +49,17 @@ fn after_divergence_the_last_good_picture_is_kept() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let total = report["total"].as_f64().unwrap();
     // The printed start has 7 significant digits.
-    assert!(total <= start * (1.0 + 1e-6), "kept loss {total:e} is above the start {start:e}: {said}");
+    assert!(
+        total <= start * (1.0 + 1e-6),
+        "kept loss {total:e} is above the start {start:e}: {said}"
+    );
     let saved = load_image(&out, &LoadOptions::default()).unwrap();
     let photo = load_image(&content, &LoadOptions::long_side(64)).unwrap();
     let diff = max_abs_diff(&saved, &photo);
-    assert!(diff <= 1.0, "the saved picture is not the last good one (differs by {diff})");
+    assert!(
+        diff <= 1.0,
+        "the saved picture is not the last good one (differs by {diff})"
+    );
 }
 
 fn gif_frames(path: &std::path::Path) -> usize {
@@ -58,8 +79,18 @@ fn a_requested_gif_is_written_whenever_there_is_a_frame() {
     for (iters, frames) in [("4", 1), ("12", 2)] {
         let gif = dir.join(&format!("g{iters}.gif"));
         let r = picasso(&[
-            "stylize", s(&content), s(&style), "-o", s(&dir.join("o.png")), "--gif", s(&gif),
-            "--size", "48", "--iters", iters, "--quiet",
+            "stylize",
+            s(&content),
+            s(&style),
+            "-o",
+            s(&dir.join("o.png")),
+            "--gif",
+            s(&gif),
+            "--size",
+            "48",
+            "--iters",
+            iters,
+            "--quiet",
         ]);
         assert_eq!(r.status.code(), Some(0), "{}", text(&r));
         assert!(gif.is_file(), "--iters {iters}: no GIF: {}", text(&r));

@@ -18,7 +18,15 @@ fn messages_name_the_real_cause() {
     let out = dir.join("o.png");
     let stylize = |extra: &[&str]| {
         let mut args = vec![
-            "stylize", s(&content), s(&style), "-o", s(&out), "--size", "48", "--iters", "2",
+            "stylize",
+            s(&content),
+            s(&style),
+            "-o",
+            s(&out),
+            "--size",
+            "48",
+            "--iters",
+            "2",
             "--quiet",
         ];
         args.extend_from_slice(extra);
@@ -32,7 +40,10 @@ fn messages_name_the_real_cause() {
 
     // A layer weight that overflows f32 is refused up front, by its layer.
     let said = refused_before_work(&stylize(&["--style-layers", "relu1_1:3e38,relu2_1"]));
-    assert!(said.contains("--style-layers") && said.contains("relu1_1"), "{said}");
+    assert!(
+        said.contains("--style-layers") && said.contains("relu1_1"),
+        "{said}"
+    );
     assert!(!said.contains("weights file"), "{said}");
 
     // A --max-memory below any run: raise it, not "free some memory".
@@ -42,14 +53,35 @@ fn messages_name_the_real_cause() {
 
     // --size 0, said about --size.
     for args in [
-        vec!["features", "--image", s(&content), "--layers", "relu1_1", "--size", "0", "-o",
-             "f.safetensors"],
-        vec!["visualize", "features", "--image", s(&content), "--size", "0", "-o", "v.png"],
+        vec![
+            "features",
+            "--image",
+            s(&content),
+            "--layers",
+            "relu1_1",
+            "--size",
+            "0",
+            "-o",
+            "f.safetensors",
+        ],
+        vec![
+            "visualize",
+            "features",
+            "--image",
+            s(&content),
+            "--size",
+            "0",
+            "-o",
+            "v.png",
+        ],
     ] {
         let r = picasso(&args);
         let said = text(&r);
         assert_eq!(r.status.code(), Some(1), "{args:?}: {said}");
-        assert!(said.contains("--size") && !said.contains("resize_long_side"), "{args:?}: {said}");
+        assert!(
+            said.contains("--size") && !said.contains("resize_long_side"),
+            "{args:?}: {said}"
+        );
     }
     assert!(!std::path::Path::new("f.safetensors").exists());
 }

@@ -50,10 +50,25 @@ fn frames_gif_and_report_are_locked_too() {
         &content,
         &style,
         &out,
-        &["--save-every", "50", "--report", s(&report), "--gif", s(&dir.join("a.gif"))],
+        &[
+            "--save-every",
+            "50",
+            "--report",
+            s(&report),
+            "--gif",
+            s(&dir.join("a.gif")),
+        ],
     );
     let quick = |extra: &[&str]| {
-        let mut args = vec!["stylize", s(&content), s(&style), "--size", "48", "--iters", "2"];
+        let mut args = vec![
+            "stylize",
+            s(&content),
+            s(&style),
+            "--size",
+            "48",
+            "--iters",
+            "2",
+        ];
         args.extend_from_slice(extra);
         picasso(&args)
     };
@@ -62,7 +77,11 @@ fn frames_gif_and_report_are_locked_too() {
     let b_report = quick(&["-o", s(&dir.join("b.png")), "--report", s(&report)]);
     let b_gif = quick(&["-o", s(&dir.join("c.png")), "--gif", s(&dir.join("a.gif"))]);
     let a_said = stop(a);
-    for (what, r) in [("a frame name", &b), ("the report", &b_report), ("the GIF", &b_gif)] {
+    for (what, r) in [
+        ("a frame name", &b),
+        ("the report", &b_report),
+        ("the GIF", &b_gif),
+    ] {
         assert_eq!(r.status.code(), Some(1), "{what}: {}", text(r));
         assert!(text(r).contains("another run"), "{what}: {}", text(r));
     }
@@ -71,7 +90,13 @@ fn frames_gif_and_report_are_locked_too() {
     assert!(a_said.contains("interrupted"), "{a_said}");
 
     // The other way round: B writes x_0050.png, then A asks for frames of x.png.
-    let b = long_run(Path::new(PICASSO), &content, &style, &dir.join("x_0050.png"), &[]);
+    let b = long_run(
+        Path::new(PICASSO),
+        &content,
+        &style,
+        &dir.join("x_0050.png"),
+        &[],
+    );
     let a = quick(&["-o", s(&dir.join("x.png")), "--save-every", "1"]);
     stop(b);
     assert_eq!(a.status.code(), Some(1), "{}", text(&a));
@@ -91,7 +116,17 @@ fn a_renamed_binary_keeps_its_lock() {
     let out = dir.join("o.png");
     let first = long_run(&stylizer, &content, &style, &out, &[]);
     let second = std::process::Command::new(&stylizer)
-        .args(["stylize", s(&content), s(&style), "-o", s(&out), "--size", "48", "--iters", "2"])
+        .args([
+            "stylize",
+            s(&content),
+            s(&style),
+            "-o",
+            s(&out),
+            "--size",
+            "48",
+            "--iters",
+            "2",
+        ])
         .output()
         .unwrap();
     let lock_kept = dir.join(".o.png.lock").exists();
@@ -115,14 +150,23 @@ fn a_second_signal_leaves_no_temp_files_or_locks() {
         &content,
         &style,
         &out,
-        &["--gif", s(&dir.join("g.gif")), "--report", s(&dir.join("r.json"))],
+        &[
+            "--gif",
+            s(&dir.join("g.gif")),
+            "--report",
+            s(&dir.join("r.json")),
+        ],
     );
     run.signal("TERM");
     std::thread::sleep(std::time::Duration::from_millis(50));
     run.signal("TERM");
     let (code, said) = run.finish();
     assert_eq!(code, Some(130), "{said}");
-    let hidden: Vec<String> = dir.names().into_iter().filter(|n| n.starts_with('.')).collect();
+    let hidden: Vec<String> = dir
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
     assert!(hidden.is_empty(), "left behind: {hidden:?}\n{said}");
     if out.exists() {
         assert!(said.contains("last checkpoint is in"), "{said}");

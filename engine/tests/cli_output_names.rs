@@ -26,13 +26,24 @@ fn names_too_long_for_their_temporary_files_are_refused_up_front() {
     };
     let dir = TempDir::new("long-names");
     let long = dir.join(&format!("{}.png", "a".repeat(239)));
-    let r = stylize(&content, &style, &["-o", s(&long), "--iters", "2", "--save-every", "1"]);
+    let r = stylize(
+        &content,
+        &style,
+        &["-o", s(&long), "--iters", "2", "--save-every", "1"],
+    );
     let said = refused_before_work(&r);
-    assert!(said.contains("243 bytes") && said.contains("at most"), "{said}");
+    assert!(
+        said.contains("243 bytes") && said.contains("at most"),
+        "{said}"
+    );
 
     // 233 bytes: the output fits exactly, its frames (`_0001`, 5 more) do not.
     let framed = dir.join(&format!("{}.png", "b".repeat(229)));
-    let r = stylize(&content, &style, &["-o", s(&framed), "--iters", "2", "--save-every", "1"]);
+    let r = stylize(
+        &content,
+        &style,
+        &["-o", s(&framed), "--iters", "2", "--save-every", "1"],
+    );
     let said = refused_before_work(&r);
     assert!(said.contains("numbered images"), "{said}");
 
@@ -56,14 +67,39 @@ fn existing_frame_links_to_an_input_are_found_before_the_run() {
     std::fs::copy(&content, &photo).unwrap();
     let symlinked = dir.join("out_0002.png");
     std::os::unix::fs::symlink(&photo, &symlinked).unwrap();
-    let r = stylize(&photo, &style, &["-o", s(&dir.join("out.png")), "--iters", "2", "--save-every", "1"]);
+    let r = stylize(
+        &photo,
+        &style,
+        &[
+            "-o",
+            s(&dir.join("out.png")),
+            "--iters",
+            "2",
+            "--save-every",
+            "1",
+        ],
+    );
     let said = refused_before_work(&r);
-    assert!(said.contains("out_0002.png") && said.contains("photo.png"), "{said}");
+    assert!(
+        said.contains("out_0002.png") && said.contains("photo.png"),
+        "{said}"
+    );
     assert!(!dir.join("out.png").exists() && !dir.join("out_0001.png").exists());
 
     std::fs::remove_file(&symlinked).unwrap();
     std::fs::hard_link(&photo, dir.join("cat_0001.png")).unwrap();
-    let r = stylize(&photo, &style, &["-o", s(&dir.join("cat.png")), "--iters", "2", "--save-every", "1"]);
+    let r = stylize(
+        &photo,
+        &style,
+        &[
+            "-o",
+            s(&dir.join("cat.png")),
+            "--iters",
+            "2",
+            "--save-every",
+            "1",
+        ],
+    );
     let said = refused_before_work(&r);
     assert!(said.contains("cat_0001.png"), "{said}");
 }
@@ -77,7 +113,11 @@ fn special_files_are_never_outputs() {
         return;
     };
     let dir = TempDir::new("special-outputs");
-    for (flag, name) in [("-o", "fifo.png"), ("--gif", "fifo.gif"), ("--report", "fifo.json")] {
+    for (flag, name) in [
+        ("-o", "fifo.png"),
+        ("--gif", "fifo.gif"),
+        ("--report", "fifo.json"),
+    ] {
         let fifo = dir.join(name);
         mkfifo(&fifo);
         let mut extra = vec![flag, s(&fifo), "--iters", "2"];
@@ -86,7 +126,10 @@ fn special_files_are_never_outputs() {
         }
         let said = refused_before_work(&stylize(&content, &style, &extra));
         assert!(said.contains("not a regular file"), "{flag}: {said}");
-        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
     }
 }
 
@@ -100,8 +143,15 @@ fn folder_problems_are_named_for_what_they_are() {
     let dir = TempDir::new("folder-problems");
     std::fs::write(dir.join("file"), "").unwrap();
     std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
-    for (out, expected) in [("file/x.png", "is a file, not a folder"), ("loop/x.png", "symbolic link loop")] {
-        let said = refused_before_work(&stylize(&content, &style, &["-o", s(&dir.join(out)), "--iters", "2"]));
+    for (out, expected) in [
+        ("file/x.png", "is a file, not a folder"),
+        ("loop/x.png", "symbolic link loop"),
+    ] {
+        let said = refused_before_work(&stylize(
+            &content,
+            &style,
+            &["-o", s(&dir.join(out)), "--iters", "2"],
+        ));
         assert!(said.contains(expected), "{out}: {said}");
         assert!(!said.contains("does not exist"), "{out}: {said}");
     }

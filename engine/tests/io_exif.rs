@@ -37,7 +37,12 @@ fn halves(width: u32, height: u32) -> RgbImage {
 fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
     let mut plain = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .unwrap();
     let mut app1 = b"Exif\0\0".to_vec();
     app1.extend(tiff_orientation(orientation));
@@ -54,7 +59,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -63,7 +72,12 @@ fn crc32(bytes: &[u8]) -> u32 {
 fn png_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
     let mut plain = Vec::new();
     image::codecs::png::PngEncoder::new(&mut plain)
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .unwrap();
     let data = tiff_orientation(orientation);
     let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
@@ -86,14 +100,24 @@ fn exif_orientation_turns_the_picture_and_its_dimensions() {
     ] {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
-        assert_eq!(read_dimensions(&path, DEFAULT_MAX_PIXELS).unwrap(), (20, 30), "{name}");
+        assert_eq!(
+            read_dimensions(&path, DEFAULT_MAX_PIXELS).unwrap(),
+            (20, 30),
+            "{name}"
+        );
         let t = load_image(&path, &LoadOptions::default()).unwrap();
         assert_eq!(t.shape(), &[1, 3, 30, 20], "{name}");
         let v = t.to_vec().unwrap();
         let plane = 30 * 20;
         let (top, bottom) = (5 * 20 + 10, 25 * 20 + 10);
-        assert!(v[top] > 150.0 && v[2 * plane + top] < 100.0, "{name}: the top is not red");
-        assert!(v[bottom] < 100.0 && v[2 * plane + bottom] > 150.0, "{name}: the bottom is not blue");
+        assert!(
+            v[top] > 150.0 && v[2 * plane + top] < 100.0,
+            "{name}: the top is not red"
+        );
+        assert!(
+            v[bottom] < 100.0 && v[2 * plane + bottom] > 150.0,
+            "{name}: the bottom is not blue"
+        );
     }
 }
 
@@ -108,7 +132,15 @@ fn a_portrait_photo_is_stylized_upright() {
     std::fs::write(&photo, jpeg_with_orientation(&halves(300, 200), 6)).unwrap();
     let out = dir.join("o.png");
     let r = picasso(&[
-        "stylize", s(&photo), s(&style), "-o", s(&out), "--size", "48", "--iters", "2",
+        "stylize",
+        s(&photo),
+        s(&style),
+        "-o",
+        s(&out),
+        "--size",
+        "48",
+        "--iters",
+        "2",
         "--quiet",
     ]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r));

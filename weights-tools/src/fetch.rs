@@ -106,7 +106,10 @@ pub fn fetch(opts: &FetchOptions) -> Result<PathBuf> {
     if !opts.force && out.exists() {
         match verify_cached(&out) {
             Ok(()) => return Ok(out),
-            Err(why) => crate::tell!("note: the cached {} {why}; downloading it again", out.display()),
+            Err(why) => crate::tell!(
+                "note: the cached {} {why}; downloading it again",
+                out.display()
+            ),
         }
     }
     std::fs::create_dir_all(&opts.cache_dir)
@@ -190,7 +193,10 @@ fn download_and_convert(opts: &FetchOptions, file: &str, prefix: &str, out: &Pat
         let safetensors = to_safetensors(&converted.weights, opts.f16)?;
         // The hash first: a cached file without a matching hash is never trusted, so a crash
         // between the two writes costs a download, not a wrong answer.
-        write_atomic(&digest_path(out), crate::sha256_hex(&safetensors).as_bytes())?;
+        write_atomic(
+            &digest_path(out),
+            crate::sha256_hex(&safetensors).as_bytes(),
+        )?;
         write_atomic(out, &safetensors)
     })();
     remove_temp(&part);
@@ -232,7 +238,12 @@ fn offline_help(url: &str, file: &str, e: &ureq::Error) -> WeightsError {
 }
 
 /// Streams the body to `part` while hashing it; returns the hex SHA-256.
-fn download(opts: &FetchOptions, file: &str, part_file: std::fs::File, part: &Path) -> Result<String> {
+fn download(
+    opts: &FetchOptions,
+    file: &str,
+    part_file: std::fs::File,
+    part: &Path,
+) -> Result<String> {
     let url = opts.url.as_str();
     let idle = Some(opts.idle_timeout);
     let agent: ureq::Agent = ureq::Agent::config_builder()

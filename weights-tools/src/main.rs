@@ -222,7 +222,11 @@ fn inspect(file: &Path) -> Result<()> {
     say!("tensors: {}", ws.tensors.len());
     // Names and metadata come from the file: control characters are shown escaped, never
     // sent to the terminal.
-    let width = ws.names().map(|n| printable(n).chars().count()).max().unwrap_or(0);
+    let width = ws
+        .names()
+        .map(|n| printable(n).chars().count())
+        .max()
+        .unwrap_or(0);
     for t in &ws.tensors {
         let (nan, inf) = t.non_finite_counts();
         let damage = match (nan, inf) {

@@ -55,7 +55,10 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
     for n in &nodes {
         if let (true, Some(t), Some(out)) = (n.op == "Constant", n.value, n.outputs.first()) {
             if inits.insert(out, t).is_some() {
-                return Err(duplicate(out, "a Constant node's output and another tensor"));
+                return Err(duplicate(
+                    out,
+                    "a Constant node's output and another tensor",
+                ));
             }
         }
     }

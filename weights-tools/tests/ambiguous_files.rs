@@ -101,8 +101,11 @@ fn refusal(bytes: &[u8]) -> String {
 
 #[test]
 fn a_conv_1_1_model_with_vgg_padding_converts() {
-    let converted = convert_bytes(&model(&vgg_padding(), &conv1_1()), &ConvertOptions::default())
-        .expect("a plain VGG conv1_1 converts");
+    let converted = convert_bytes(
+        &model(&vgg_padding(), &conv1_1()),
+        &ConvertOptions::default(),
+    )
+    .expect("a plain VGG conv1_1 converts");
     assert_eq!(converted.weights.tensors[0].name, "conv1_1.weight");
 }
 
@@ -117,7 +120,10 @@ fn onnx_initializers_of_one_name_are_refused() {
 #[test]
 fn onnx_convs_padded_otherwise_than_vgg_are_refused() {
     for (what, attributes) in [
-        ("no pads (ONNX's default is 0)", vec![ints_attribute("kernel_shape", &[3, 3])]),
+        (
+            "no pads (ONNX's default is 0)",
+            vec![ints_attribute("kernel_shape", &[3, 3])],
+        ),
         (
             "pads = 0",
             vec![
@@ -135,7 +141,10 @@ fn onnx_convs_padded_otherwise_than_vgg_are_refused() {
     ] {
         let e = refusal(&model(&attributes, &conv1_1()));
         assert!(e.contains("conv1"), "{what}: {e}");
-        assert!(e.contains("pads") || e.contains("kernel_shape"), "{what}: {e}");
+        assert!(
+            e.contains("pads") || e.contains("kernel_shape"),
+            "{what}: {e}"
+        );
     }
 }
 

@@ -24,12 +24,18 @@ fn devices_and_fifos_are_refused_without_reading_them() {
     let tmp = temp_dir("special_inputs");
     let fifo = tmp.join("weights.safetensors");
     mkfifo(&fifo);
-    for (path, kind) in [(Path::new("/dev/zero"), "character device"), (&fifo, "pipe")] {
+    for (path, kind) in [
+        (Path::new("/dev/zero"), "character device"),
+        (&fifo, "pipe"),
+    ] {
         let r = output_within(inspect(path), 20)
             .unwrap_or_else(|| panic!("inspect {} did not finish", path.display()));
         let said = String::from_utf8_lossy(&r.stderr);
         assert_eq!(r.status.code(), Some(1), "{said}");
-        assert!(said.contains(kind) && said.contains("not a regular file"), "{said}");
+        assert!(
+            said.contains(kind) && said.contains("not a regular file"),
+            "{said}"
+        );
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }

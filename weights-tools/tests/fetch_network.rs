@@ -101,7 +101,11 @@ fn a_damaged_cached_file_is_downloaded_again() {
     let said = String::from_utf8_lossy(&r.stderr);
     assert!(r.status.success(), "{said}");
     assert!(said.contains("damaged"), "{said}");
-    assert_eq!(std::fs::read(&path).unwrap(), good, "the damaged copy was returned");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        good,
+        "the damaged copy was returned"
+    );
     let _ = std::fs::remove_dir_all(&cache);
 }
 
@@ -111,7 +115,10 @@ fn a_damaged_cached_file_is_downloaded_again() {
 fn urls_that_are_not_http_are_named_for_what_they_are() {
     let cache = temp_dir("fetch_schemes");
     for (url, expected) in [
-        ("file:///tmp/vgg16-397923af.pth", "only http:// and https://"),
+        (
+            "file:///tmp/vgg16-397923af.pth",
+            "only http:// and https://",
+        ),
         ("vgg16-397923af.pth", "is not a URL"),
         ("http://exa mple.com/vgg16-397923af.pth", "bad URL"),
     ] {

@@ -98,7 +98,10 @@ impl Running {
         std::thread::spawn(move || {
             let mut all = String::new();
             let mut started = Some(started_tx);
-            for line in std::io::BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(|l| l.ok())
+            {
                 if line.contains("evaluations per size") {
                     if let Some(tx) = started.take() {
                         let _ = tx.send(());

@@ -1,10 +1,10 @@
 //! `picasso features`: dump VGG activations, e.g. to compare with another framework.
 
-use weights_tools::{say, tell};
 use crate::network::NetworkArgs;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::Args;
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::output_lock::OutputLock;
 use engine::io::{check_outputs, load_image, write_atomic, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
     estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, Workload,
@@ -13,6 +13,7 @@ use engine::models::Vgg;
 use engine::{no_grad, Error, Result, Tensor};
 use std::path::{Path, PathBuf};
 use weights_tools::io::{check_regular, MAX_WEIGHTS_FILE};
+use weights_tools::{say, tell};
 
 #[derive(Args, Debug)]
 pub struct FeaturesArgs {
@@ -63,8 +64,9 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
     };
     let mut inputs = vec![input_path];
     inputs.extend(args.network.weights.iter().cloned());
-    let output = PlannedOutput::new("-o", &args.out, OutputKind::Safetensors);
-    check_outputs(&[output], &inputs)?;
+    let output = [PlannedOutput::new("-o", &args.out, OutputKind::Safetensors)];
+    check_outputs(&output, &inputs)?;
+    let _lock = OutputLock::acquire_all(&output)?;
     let vgg = args.network.load()?;
     tell!("picasso: computing on {}", args.network.chosen()?.line());
     let need = SizeNeed::of(&vgg, &args.layers)?;

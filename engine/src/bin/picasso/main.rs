@@ -6,9 +6,9 @@ mod resources;
 mod stylize;
 mod visualize;
 
-use weights_tools::tell;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use weights_tools::tell;
 
 #[derive(Parser)]
 #[command(

@@ -1,11 +1,11 @@
 //! `picasso visualize`: look inside the network — its first-layer filters, the feature maps
 //! an image produces, and what a channel responds to most (activation maximisation).
 
-use weights_tools::{say, tell};
 use crate::network::NetworkArgs;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::{Args, Subcommand};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::output_lock::OutputLock;
 use engine::io::{check_outputs, load_image, save_image, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
     estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, Workload,
@@ -15,6 +15,7 @@ use engine::vis::feature_maps::feature_map_grid;
 use engine::vis::filters::{filter_grid, GridLayout};
 use engine::{Error, Result};
 use std::path::PathBuf;
+use weights_tools::{say, tell};
 
 /// Activation maximisation jitters and blurs the picture; below this it has nothing to work
 /// with (see `vis::activation_max`).
@@ -96,10 +97,9 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
             (output, None)
         }
     };
-    check_outputs(
-        &[PlannedOutput::new("-o", output, OutputKind::Image)],
-        &inputs,
-    )?;
+    let planned = [PlannedOutput::new("-o", output, OutputKind::Image)];
+    check_outputs(&planned, &inputs)?;
+    let _lock = OutputLock::acquire_all(&planned)?;
     let vgg = args.network.load()?;
     tell!("picasso: computing on {}", args.network.chosen()?.line());
     let budget = args.network.memory_budget();
@@ -211,14 +211,18 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                 &estimate_at(*size)?,
                 budget.as_ref(),
                 || {
-                    let mut advice: Vec<String> =
-                        largest_fitting(need.min_side as u64, (*size as u64).saturating_sub(1), fits)
-                            .map(|s| format!("--size {s}"))
-                            .into_iter()
-                            .collect();
+                    let mut advice: Vec<String> = largest_fitting(
+                        need.min_side as u64,
+                        (*size as u64).saturating_sub(1),
+                        fits,
+                    )
+                    .map(|s| format!("--size {s}"))
+                    .into_iter()
+                    .collect();
                     // When the steps' history is what does not fit: the most steps that would.
                     let history = (*steps as u64).saturating_mul(STEP_HISTORY_BYTES);
-                    let rest = estimate_at(*size).map_or(u64::MAX, |e| e.total().saturating_sub(history));
+                    let rest =
+                        estimate_at(*size).map_or(u64::MAX, |e| e.total().saturating_sub(history));
                     if let Some(b) = budget.as_ref() {
                         let most = b.bytes.saturating_sub(rest) / STEP_HISTORY_BYTES;
                         if b.bytes > rest && most >= 1 && most < *steps as u64 {
@@ -238,7 +242,8 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
             let result = maximise_activation(&vgg, layer, *channel, &config)?;
             say!(
                 "{layer} channel {channel}: mean activation {:.2} → {:.2}",
-                result.start_activation, result.final_activation
+                result.start_activation,
+                result.final_activation
             );
             result.image
         }

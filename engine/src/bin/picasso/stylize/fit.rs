@@ -87,7 +87,10 @@ pub fn check(
             estimate(vgg, &Workload::StyleTransfer(run), args.network.backend()?)?
                 .with("the embedded weight file", args.network.weight_file_bytes())
                 .with("GIF frames", gif_frames)
-                .with("the loss history", evaluations.saturating_mul(per_evaluation)),
+                .with(
+                    "the loss history",
+                    evaluations.saturating_mul(per_evaluation),
+                ),
         )
     };
     // The finest stage is the busiest: memory grows with the size.
@@ -118,7 +121,10 @@ pub fn check(
             let mut advice = Vec::new();
             // Only when the evaluations' own memory (their losses, GIF frames) is what does
             // not fit: the picture at that size already fits with a handful.
-            let few = Knobs { iters: 10.min(args.iters), ..wanted };
+            let few = Knobs {
+                iters: 10.min(args.iters),
+                ..wanted
+            };
             if args.iters > 10 && fits(few) {
                 let iters = largest_fitting(10, args.iters as u64 - 1, |i| {
                     fits(Knobs {
@@ -182,7 +188,12 @@ pub fn check(
 
 /// Bytes kept per evaluation for its loss (see [`LOSS_HISTORY_BYTES`], [`REPORT_BYTES`]).
 fn history_bytes_per_evaluation(args: &StylizeArgs) -> u64 {
-    LOSS_HISTORY_BYTES + if args.report.is_some() { REPORT_BYTES } else { 0 }
+    LOSS_HISTORY_BYTES
+        + if args.report.is_some() {
+            REPORT_BYTES
+        } else {
+            0
+        }
 }
 
 /// The content and every style image at stage `size` must be large enough for `need`.

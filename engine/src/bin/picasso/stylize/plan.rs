@@ -373,7 +373,11 @@ fn check_weights_fit_f32(args: &StylizeArgs) -> Result<()> {
 fn check_layer_weights_fit_f32(args: &StylizeArgs) -> Result<()> {
     const SMALLEST_RAW_TERM: f64 = 1e3;
     for (flag, spec, term_weight) in [
-        ("--content-layers", &args.content_layers, args.content_weight),
+        (
+            "--content-layers",
+            &args.content_layers,
+            args.content_weight,
+        ),
         ("--style-layers", &args.style_layers, args.style_weight),
     ] {
         for layer in parse_layers(flag, spec, 1.0)? {

@@ -1,9 +1,9 @@
 //! Progress for a long run: a bar with ETA and the current loss, or plain lines when quiet
 //! (or when the output is not a terminal, e.g. in a log file).
 
-use weights_tools::tell;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use weights_tools::tell;
 
 pub struct ProgressView {
     bar: Option<ProgressBar>,
