@@ -95,7 +95,8 @@ impl LastGood {
     /// that ended above the start.
     fn keep(&self, outcome: engine::style::Outcome) -> (engine::style::Outcome, bool) {
         let start = self.start.unwrap_or(f64::INFINITY);
-        let worse = !(outcome.total <= start);
+        // NaN counts as worse: only a loss known to be at most the start is kept as is.
+        let worse = outcome.total.is_nan() || outcome.total > start;
         match (&self.image, self.terms, worse) {
             (Some(image), Some(terms), true) => (
                 engine::style::Outcome {
