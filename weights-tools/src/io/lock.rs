@@ -89,10 +89,10 @@ impl PathLock {
 
 impl Drop for PathLock {
     fn drop(&mut self) {
-        // Removed while still locked, so a process that opened it meanwhile sees it is gone.
+        // Removed while still locked (`file` closes after this body), so a process that opened
+        // it meanwhile finds, once it gets the lock, that the path names another file.
         let _ = std::fs::remove_file(&self.path);
         cleanup::unregister(&self.path);
-        let _ = &self.file;
     }
 }
 
