@@ -46,7 +46,8 @@ impl Holder {
 /// A held lock; dropping it removes the lock file and releases the lock.
 #[derive(Debug)]
 pub struct PathLock {
-    file: File,
+    /// Held open for the lock's life: closing it is what releases the `flock`.
+    _held: File,
     path: PathBuf,
 }
 
@@ -72,7 +73,7 @@ impl PathLock {
             let _ = writeln!(file, "{}\n{note}", std::process::id());
             let _ = file.flush();
             cleanup::register(&path);
-            return Ok(Ok(PathLock { file, path }));
+            return Ok(Ok(PathLock { _held: file, path }));
         }
         Err(FileProblem::new(format!(
             "cannot take the lock {} for {}: it keeps being replaced",
@@ -89,7 +90,7 @@ impl PathLock {
 
 impl Drop for PathLock {
     fn drop(&mut self) {
-        // Removed while still locked (`file` closes after this body), so a process that opened
+        // Removed while still locked (`_held` closes after this body), so a process that opened
         // it meanwhile finds, once it gets the lock, that the path names another file.
         let _ = std::fs::remove_file(&self.path);
         cleanup::unregister(&self.path);
