@@ -206,7 +206,9 @@ pub fn optimise(
         net,
         objective,
         budget: evaluations,
-        history: Vec::with_capacity(evaluations),
+        // Grown as evaluations happen: a budget is a bound, not a promise to use it all
+        // (an absurd one would otherwise be allocated before the first step).
+        history: Vec::with_capacity(evaluations.min(1 << 16)),
         stop: None,
         trials: matches!(
             optimizer,
