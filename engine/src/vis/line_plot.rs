@@ -4,6 +4,7 @@ use super::canvas::{padded_range, render_png, Canvas, OrPlotError};
 use super::colors::series_color;
 use super::font::FAMILY;
 use crate::error::{Error, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -131,7 +132,7 @@ impl LinePlot {
     /// Draw the plot into `area` (the whole picture, or one panel of a grid).
     fn draw_on(&self, area: &Canvas) -> Result<()> {
         let (x_range, y_range) = self.ranges()?;
-        let spans = (x_range.end - x_range.start, y_range.end - y_range.start);
+        let decimals = (tick_decimals(&x_range), tick_decimals(&y_range));
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
@@ -143,8 +144,8 @@ impl LinePlot {
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
-            .x_label_formatter(&|v| tick_label(*v, spans.0))
-            .y_label_formatter(&|v| tick_label(*v, spans.1))
+            .x_label_formatter(&|v| tick_label(*v, decimals.0))
+            .y_label_formatter(&|v| tick_label(*v, decimals.1))
             // Pictures up to 940 px wide are shown at 750 px (×0.8): 16 px text reads as 12.8.
             .label_style((FAMILY, 16))
             .axis_desc_style((FAMILY, 17))
@@ -225,24 +226,33 @@ impl LinePlot {
     }
 }
 
-/// An axis label for the tick at `v` on an axis `span` long: as many decimals as ticks about a
-/// tenth of the span apart need (more if `v` itself needs them), a true minus sign, and "0"
-/// rather than "-0.0".
-fn tick_label(v: f64, span: f64) -> String {
-    let step = span.abs() / 10.0;
-    let for_step = if step > 0.0 && step.is_finite() {
-        // The tolerance keeps a span a hair under 1.0 from asking for two decimals.
-        (-step.log10() - 0.01).ceil().max(0.0) as usize
-    } else {
-        0
-    };
-    let exact = (0..6)
+/// The number of decimals the tick labels of an axis over `range` need: plotters puts its ticks
+/// (`TICKS` at most) at multiples of 1, 2 or 5 times a power of ten, and every label of an axis
+/// gets as many decimals as the most precise of them (0.5, 1.0, 1.5 rather than 0.5, 1, 1.5).
+fn tick_decimals(range: &std::ops::Range<f64>) -> usize {
+    RangedCoordf64::from(range.clone())
+        .key_points(TICKS)
+        .into_iter()
+        .map(decimals_of)
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many labels plotters writes on an axis at most (its default).
+const TICKS: usize = 11;
+
+/// The fewest decimals (up to 6) that write `v` exactly, allowing for rounding error.
+fn decimals_of(v: f64) -> usize {
+    (0..6)
         .find(|&d| {
             let scaled = v * 10f64.powi(d as i32);
             (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
         })
-        .unwrap_or(6);
-    let decimals = for_step.max(exact).min(6);
+        .unwrap_or(6)
+}
+
+/// The label of the tick at `v` with `decimals` decimals, a true minus sign, and no "−0.0".
+fn tick_label(v: f64, decimals: usize) -> String {
     let text = format!("{v:.decimals$}");
     if text
         .trim_start_matches('-')
@@ -289,15 +299,15 @@ pub fn save_line_plot_grid(
 
 #[cfg(test)]
 mod tests {
-    use super::tick_label;
+    use super::{tick_decimals, tick_label};
 
     #[test]
-    fn tick_labels_have_the_decimals_their_step_needs_and_no_negative_zero() {
-        assert_eq!(tick_label(-0.0000001, 2.0), "0.0");
-        assert_eq!(tick_label(0.5, 2.0), "0.5");
-        assert_eq!(tick_label(-3.0, 12.0), "−3");
-        assert_eq!(tick_label(0.25, 2.0), "0.25");
-        assert_eq!(tick_label(400.0, 1000.0), "400");
-        assert_eq!(tick_label(0.1, 0.999), "0.1");
+    fn tick_labels_share_the_decimals_of_their_axis_and_have_no_negative_zero() {
+        assert_eq!(tick_label(-0.0000001, 1), "0.0");
+        assert_eq!(tick_label(-3.0, 0), "−3");
+        assert_eq!(tick_decimals(&(0.0..5.3)), 1); // ticks 0, 0.5, …, 5
+        assert_eq!(tick_decimals(&(1.0..8.0)), 0); // ticks 1, 2, …, 8
+        assert_eq!(tick_decimals(&(-0.06..1.06)), 1); // ticks 0, 0.1, …, 1
+        assert_eq!(tick_decimals(&(0.001..1.0)), 1);
     }
 }
