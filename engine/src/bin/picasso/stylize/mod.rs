@@ -6,6 +6,7 @@ mod diagnose;
 mod fit;
 mod images;
 mod masks;
+pub(crate) mod parts;
 mod plan;
 mod progress;
 mod report;
