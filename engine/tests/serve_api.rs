@@ -533,3 +533,73 @@ fn the_page_and_the_examples_are_served_from_the_program() {
     let cat = server.get("/api/examples/chelsea.png");
     assert_eq!(cat.body, serve_common::asset("chelsea.png"));
 }
+
+/// A script that reads the URL and closes its end of the pipe must not stop the server: its
+/// later lines (at a job's end, at Ctrl-C) go nowhere.
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    use std::io::BufRead;
+    let out = std::env::temp_dir().join(format!("picasso-serve-closed-{}", std::process::id()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_picasso"))
+        .args(["serve", "--port", "0", "--device", "cpu", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped: the pipe is closed.
+    let port: u16 = first
+        .split("127.0.0.1:")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let host = format!("127.0.0.1:{port}");
+    let (content_type, body) = serve_common::multipart(&[
+        photo(),
+        painting(),
+        Part::text("settings", r#"{"size":32,"iters":2}"#),
+    ]);
+    let r = serve_common::request(
+        port,
+        "POST",
+        "/api/jobs",
+        &[("Host", &host), ("Content-Type", &content_type)],
+        &body,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let start = Instant::now();
+    loop {
+        let r = serve_common::request(port, "GET", "/api/jobs/1", &[("Host", &host)], b"");
+        if r.json()["state"] == "done" {
+            break;
+        }
+        assert!(start.elapsed() < serve_common::PATIENCE, "{}", r.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no exit after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(status.success(), "{status}");
+}

@@ -2,7 +2,7 @@
 // tests/tests/serve_browser.rs against a server it started; can also be run by hand:
 //
 //   node tests/browser/serve-page.mjs --url http://127.0.0.1:PORT/ [--chromium PATH]
-//        [--screenshots DIR] [--downloads DIR]
+//        [--screenshots DIR] [--downloads DIR] [--size PIXELS]
 //
 // It loads the page (the CLI's defaults in the form), sends a text file named .png as the photo
 // (the server's refusal must appear on the page), picks the bundled photo and painting, starts
@@ -33,14 +33,14 @@ const TOTAL_MS = 300_000;
 
 function usage(message) {
   console.error(`error: ${message}`);
-  console.error('usage: node serve-page.mjs --url URL [--chromium PATH] [--screenshots DIR] [--downloads DIR]');
+  console.error('usage: node serve-page.mjs --url URL [--chromium PATH] [--screenshots DIR] [--downloads DIR] [--size PIXELS]');
   process.exit(2);
 }
 
 function parseArgs(argv) {
   const options = {
     url: null, chromium: process.env.PICASSO_CHROMIUM || '/usr/bin/chromium',
-    screenshots: null, downloads: null,
+    screenshots: null, downloads: null, size: 64,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? usage(`${argv[i - 1]} needs a value`);
@@ -49,6 +49,8 @@ function parseArgs(argv) {
       case '--chromium': options.chromium = value(); break;
       case '--screenshots': options.screenshots = value(); break;
       case '--downloads': options.downloads = value(); break;
+      // The jobs' size: small for speed; the book's screenshots use a larger one.
+      case '--size': options.size = Number(value()); break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
@@ -138,9 +140,11 @@ async function main() {
     // The bundled photo replaces it; a small job starts.
     await page.click('.example[data-file="chelsea.png"]');
     await page.waitForSelector('.example[data-file="chelsea.png"][aria-pressed="true"]');
-    await page.fill('#knob-size', '64');
+    await page.fill('#knob-size', String(options.size));
     await page.fill('#knob-iters', '400');
+    await page.click('details summary');
     await page.fill('#knob-preview_every', '2');
+    await page.click('details summary');
     await page.click('#start');
     const first = page.locator('.job').first();
     await first.waitFor();
@@ -186,10 +190,9 @@ async function main() {
     // A second job waits, and says where it is in the queue.
     await page.fill('#knob-iters', '6');
     await page.click('#start');
-    const second = page.locator('.job').first();
-    await page.waitForFunction((id) => document.querySelectorAll('.job').length === 2 &&
-      document.querySelector('.job').dataset.job !== id, firstId);
-    const secondId = await second.getAttribute('data-job');
+    await page.waitForFunction((id) => document.querySelector('.job').dataset.job !== id, firstId);
+    const secondId = await page.locator('.job').first().getAttribute('data-job');
+    const second = page.locator(`.job[data-job="${secondId}"]`);
     await second.locator('.state', { hasText: 'queued · position 1' }).waitFor();
     await sleep(400);
     if (options.screenshots) {
@@ -215,8 +218,8 @@ async function main() {
     const pngFile = path.join(downloads, png.suggestedFilename());
     await png.saveAs(pngFile);
     const size = pngSize(fs.readFileSync(pngFile));
-    if (!size || Math.max(size.width, size.height) !== 64) {
-      problem(`the downloaded PNG is ${size ? `${size.width}×${size.height}` : 'not a PNG'}, want a long side of 64`);
+    if (!size || Math.max(size.width, size.height) !== options.size) {
+      problem(`the downloaded PNG is ${size ? `${size.width}×${size.height}` : 'not a PNG'}, want a long side of ${options.size}`);
     }
     const [report] = await Promise.all([
       page.waitForEvent('download'),

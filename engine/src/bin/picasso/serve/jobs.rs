@@ -50,6 +50,9 @@ pub struct Progress {
     /// (evaluation, loss) after every evaluation, for the loss curve.
     pub history: Vec<(usize, f64)>,
     pub started: Option<Instant>,
+    /// When the first evaluation ended: the time left is estimated from the evaluations
+    /// since, not counting the network's loading and the paintings' statistics.
+    pub first_evaluation: Option<Instant>,
     pub seconds: f64,
     /// The latest picture as PNG, and a counter that changes with it.
     pub image: Option<Arc<Vec<u8>>>,
@@ -103,6 +106,7 @@ impl Job {
                 total: None,
                 history: Vec::new(),
                 started: None,
+                first_evaluation: None,
                 seconds: 0.0,
                 image: None,
                 image_version: 0,
@@ -152,9 +156,10 @@ impl Job {
     /// The job as the API shows it; `history` is left out (the events send it in pieces).
     pub fn snapshot(&self) -> Value {
         let p = self.progress();
-        let eta = match (p.state, p.evaluation) {
-            (State::Running, n) if n > 0 && p.evaluations > n => {
-                Some(p.seconds / n as f64 * (p.evaluations - n) as f64)
+        let eta = match (p.state, p.evaluation, p.first_evaluation) {
+            (State::Running, n, Some(first)) if n > 1 && p.evaluations > n => {
+                let each = first.elapsed().as_secs_f64() / (n - 1) as f64;
+                Some(each * (p.evaluations - n) as f64)
             }
             _ => None,
         };

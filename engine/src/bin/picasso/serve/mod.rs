@@ -38,7 +38,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(warning) = host_warning(args.host) {
-        eprintln!("warning: {warning}");
+        tell(&format!("warning: {warning}"));
     }
     // A GPU asked for but missing is said now, not at the first job.
     let device = args.network.chosen()?.line();
@@ -76,10 +76,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .map_err(|e| Error::invalid("serve", format!("cannot start the server: {e}")))?;
     let url = page_url(address);
-    println!("picasso serve: {url} — results in {}", out.display());
-    println!("device: {device}; Ctrl-C stops the running job, keeps its picture and exits");
-    // Scripts wait for this line to know the port.
-    let _ = std::io::stdout().flush();
+    say(&format!(
+        "picasso serve: {url} — results in {}",
+        out.display()
+    ));
+    say(&format!(
+        "device: {device}; Ctrl-C stops the running job, keeps its picture and exits"
+    ));
 
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)
@@ -102,7 +105,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             }
             _ = stop.wait_for(|stop| *stop) => {}
         }
-        eprintln!("stopping: the running job keeps its picture (interrupt again to quit at once)…");
+        tell("stopping: the running job keeps its picture (interrupt again to quit at once)…");
         let jobs: Vec<_> = app.jobs().clone();
         let workers = scheduler.shut_down(&jobs);
         let _ = tokio::task::spawn_blocking(move || {
@@ -116,13 +119,31 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         for job in &jobs {
             let p = job.progress();
             if p.image.is_some() {
-                println!("job {}: {} — {}", job.id, p.state.name(), job.dir.display());
+                say(&format!(
+                    "job {}: {} — {}",
+                    job.id,
+                    p.state.name(),
+                    job.dir.display()
+                ));
             }
         }
         Ok(())
     })?;
-    println!("stopped; results in {}", out.display());
+    say(&format!("stopped; results in {}", out.display()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line on stdout, flushed (scripts wait for the first to learn the port). A closed stdout
+/// (the script stopped reading) must not stop the server: the line is dropped.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// A line on stderr, dropped if stderr is closed.
+fn tell(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The first Ctrl-C (or SIGTERM) starts a clean shutdown; a second one exits at once (the
@@ -130,12 +151,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 fn install_interrupt(stop: watch::Sender<bool>) {
     let result = ctrlc::set_handler(move || {
         if stop.send_replace(true) {
-            eprintln!("\nsecond interrupt: quitting now");
+            tell("\nsecond interrupt: quitting now");
             std::process::exit(INTERRUPTED);
         }
     });
     if let Err(e) = result {
-        eprintln!("warning: Ctrl-C will not stop jobs cleanly ({e})");
+        tell(&format!("warning: Ctrl-C will not stop jobs cleanly ({e})"));
     }
 }
 

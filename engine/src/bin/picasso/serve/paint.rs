@@ -79,6 +79,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
                 progress.evaluation = n;
                 progress.total = Some(p.total);
                 progress.history.push((n, p.total));
+                progress.first_evaluation.get_or_insert_with(Instant::now);
             });
             let preview = p.evaluation % settings.preview_every == 0;
             let checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;

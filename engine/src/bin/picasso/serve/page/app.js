@@ -196,12 +196,16 @@ function knobInput(knob) {
   }
   input.dataset.knob = knob.name;
   input.dataset.kind = knob.name === 'colour' ? 'colour' : knob.kind;
-  const range = (knob.min !== null && knob.min !== undefined) || (knob.max !== null && knob.max !== undefined)
-    ? ` Range: ${knob.min ?? '…'} to ${knob.max ?? '…'}.` : '';
-  const help = element('small', { text: (knob.help || '') + range });
+  const has = (v) => v !== null && v !== undefined;
+  let range = '';
+  if (has(knob.min) && has(knob.max)) range = `From ${knob.min} to ${knob.max}.`;
+  else if (has(knob.min)) range = `At least ${knob.min}.`;
+  else if (has(knob.max)) range = `At most ${knob.max}.`;
+  const help = (knob.help || '').replace(/\.?\s*$/, knob.help ? '. ' : '');
+  const helpText = element('small', { text: help + range });
   const flag = knob.flag ? ` (${knob.flag})` : '';
   return element('div', { class: `knob knob-${input.dataset.kind}` },
-    element('label', { for: id, text: (LABELS[knob.name] || knob.name) }), input, help,
+    element('label', { for: id, text: (LABELS[knob.name] || knob.name) }), input, helpText,
     element('span', { class: 'flag', text: flag }));
 }
 
@@ -286,8 +290,10 @@ function addCard(status) {
 
 function drawSettings(card) {
   const s = card.status;
-  const rows = [['photo', s.content_name], ['paintings', s.style_names.join(', ')], ['device', s.device]];
-  for (const [key, value] of Object.entries(s.settings || {})) rows.push([key, JSON.stringify(value)]);
+  const rows = [['photo', s.content_name], ['paintings', s.style_names.join(', ')], ['runs on', s.device]];
+  for (const [key, value] of Object.entries(s.settings || {})) {
+    rows.push([key, typeof value === 'string' ? value : JSON.stringify(value)]);
+  }
   $('.settings', card.node).replaceChildren(...rows.flatMap(([k, v]) =>
     [element('dt', { text: k }), element('dd', { text: String(v) })]));
 }
@@ -387,7 +393,7 @@ function drawCurve(card) {
   g.clearRect(0, 0, width, height);
   const points = [...card.points.entries()].filter(([, v]) => v > 0).sort((a, b) => a[0] - b[0]);
   canvas.dataset.points = String(points.length);
-  const left = 58; const right = 10; const top = 10; const bottom = 38;
+  const left = 74; const right = 12; const top = 10; const bottom = 38;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
   g.font = '12px system-ui, sans-serif';
