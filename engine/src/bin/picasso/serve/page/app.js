@@ -413,7 +413,8 @@ function drawCurve(card) {
     g.fillText('the loss appears here', left + plotW / 2, top + plotH / 2);
     return;
   }
-  const xMax = Math.max(card.status.evaluations || 0, points[points.length - 1][0], 2);
+  // The axis grows with the run, so the curve fills the plot from the first evaluations on.
+  const xMax = Math.max(points[points.length - 1][0], 2);
   const logs = points.map(([, v]) => Math.log10(v));
   let yLo = Math.min(...logs); let yHi = Math.max(...logs);
   if (yHi - yLo < 1e-3) { yLo -= 0.05; yHi += 0.05; }
@@ -421,7 +422,7 @@ function drawCurve(card) {
   const y = (l) => top + (yHi - l) / (yHi - yLo) * plotH;
   g.textAlign = 'center';
   for (const t of niceTicks(1, xMax, 5)) {
-    g.fillText(String(Math.round(t)), x(t), top + plotH + 15);
+    if (Number.isInteger(t)) g.fillText(String(t), x(t), top + plotH + 15);
   }
   g.textAlign = 'right';
   for (const t of niceTicks(yLo, yHi, 4)) {
@@ -429,10 +430,18 @@ function drawCurve(card) {
     g.strokeStyle = '#e4e4e4';
     g.beginPath(); g.moveTo(left + 1, y(t)); g.lineTo(left + plotW - 1, y(t)); g.stroke();
   }
+  // Every evaluation as a dot: L-BFGS's line search tries points that may be worse, and
+  // rejects them. The line is the lowest loss so far, where the picture stands.
+  g.fillStyle = 'rgba(192, 57, 43, 0.45)';
+  points.forEach(([e], i) => { g.beginPath(); g.arc(x(e), y(logs[i]), 2.5, 0, 2 * Math.PI); g.fill(); });
   g.strokeStyle = '#c0392b';
   g.lineWidth = 2;
   g.beginPath();
-  points.forEach(([e], i) => (i === 0 ? g.moveTo(x(e), y(logs[i])) : g.lineTo(x(e), y(logs[i]))));
+  let best = Infinity;
+  points.forEach(([e], i) => {
+    best = Math.min(best, logs[i]);
+    if (i === 0) g.moveTo(x(e), y(best)); else g.lineTo(x(e), y(best));
+  });
   g.stroke();
 }
 
