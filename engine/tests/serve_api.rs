@@ -349,6 +349,23 @@ fn oversized_uploads_are_refused() {
         &body,
     );
     assert_eq!(streamed.status, 413, "{}", streamed.text());
+    // A 10 GB upload announced: refused at once, without waiting for a byte of it.
+    let host = server.host();
+    let started = Instant::now();
+    let r = serve_common::request_within(
+        Duration::from_secs(20),
+        server.port,
+        "POST",
+        "/api/jobs",
+        &[
+            ("Host", &host),
+            ("Content-Type", &content_type),
+            ("Content-Length", "10000000000"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(started.elapsed() < Duration::from_secs(10));
     assert!(server.files().is_empty(), "{:?}", server.files());
     // Within the limit, the same server takes a job.
     let r = server.submit(&photo(), &[painting()], r#"{"size":32,"iters":1}"#);
