@@ -620,3 +620,43 @@ fn a_closed_stdout_does_not_stop_the_server() {
     let _ = std::fs::remove_dir_all(&out);
     assert!(status.success(), "{status}");
 }
+
+/// Several paintings in one job, and a time budget instead of a number of evaluations: the
+/// job ends as done, with its picture, when the time is up.
+#[test]
+fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
+    let server = Server::start("time", &[]);
+    let scream = Part::file(
+        "style",
+        "the_scream.jpg",
+        serve_common::asset("the_scream.jpg"),
+    );
+    let r = server.submit(
+        &photo(),
+        &[painting(), scream],
+        r#"{"size":48,"iters":5000,"time_limit":1.5,"style_blend":[0.7,0.3]}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let status = server.wait_for(&id, "its end", |s| {
+        s["state"] != "queued" && s["state"] != "running"
+    });
+    assert_eq!(status["state"], "done", "{status}");
+    assert_eq!(status["stop_reason"], "time limit", "{status}");
+    assert_eq!(
+        status["style_names"],
+        serde_json::json!(["udnie.jpg", "the_scream.jpg"])
+    );
+    let evaluations = status["evaluation"].as_u64().unwrap();
+    assert!((1..5000).contains(&evaluations), "{status}");
+    let report = server.get(&format!("/api/jobs/{id}/report")).json();
+    assert_eq!(report["styles"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        report["settings"]["style_blend"],
+        serde_json::json!([0.7, 0.3])
+    );
+    assert_eq!(
+        png_size(&server.get(&format!("/api/jobs/{id}/image")).body),
+        (48, 32)
+    );
+}

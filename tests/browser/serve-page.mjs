@@ -5,7 +5,8 @@
 //        [--screenshots DIR] [--downloads DIR] [--size PIXELS]
 //
 // It loads the page (the CLI's defaults in the form), sends a text file named .png as the photo
-// (the server's refusal must appear on the page), picks the bundled photo and painting, starts
+// (the server's refusal must appear on the page), drops a painting on the page and removes
+// it, picks the bundled photo and painting, starts
 // a small job, sees the picture change at least twice and the loss curve grow, starts a second
 // job (which must show its place in the queue), stops the first (its picture stays), lets the
 // second finish, downloads its PNG and the first one's JSON report, and checks the page at a
@@ -136,6 +137,18 @@ async function main() {
     }
     await sleep(200);
     refusalExpected = false;
+
+    // Drag and drop: a painting dropped on its box is added, and its × removes it again.
+    await page.evaluate(async () => {
+      const blob = await (await fetch('/api/examples/the_scream.jpg')).blob();
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([blob], 'dropped-scream.jpg', { type: 'image/jpeg' }));
+      document.querySelector('#painting-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    const dropped = page.locator('#painting-chosen figure', { hasText: 'dropped-scream.jpg' });
+    await dropped.waitFor();
+    await dropped.locator('.remove').click();
+    await dropped.waitFor({ state: 'detached' });
 
     // The bundled photo replaces it; a small job starts.
     await page.click('.example[data-file="chelsea.png"]');
