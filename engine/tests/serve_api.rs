@@ -651,9 +651,16 @@ fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
     assert!((1..5000).contains(&evaluations), "{status}");
     let report = server.get(&format!("/api/jobs/{id}/report")).json();
     assert_eq!(report["styles"].as_array().map(Vec::len), Some(2));
-    assert_eq!(
-        report["settings"]["style_blend"],
-        serde_json::json!([0.7, 0.3])
+    // f32 weights, written as f64.
+    let blend: Vec<f64> = report["settings"]["style_blend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .collect();
+    assert!(
+        (blend[0] - 0.7).abs() < 1e-6 && (blend[1] - 0.3).abs() < 1e-6,
+        "{blend:?}"
     );
     assert_eq!(
         png_size(&server.get(&format!("/api/jobs/{id}/image")).body),
