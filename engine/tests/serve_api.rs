@@ -667,3 +667,30 @@ fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
         (48, 32)
     );
 }
+
+/// A forgotten script cannot fill the machine with work: past `--max-queued` waiting jobs,
+/// a new one is refused with 503 until the queue shortens.
+#[test]
+fn a_full_queue_refuses_new_jobs() {
+    let server = Server::start("full", &["--max-queued", "1"]);
+    let long = r#"{"size":32,"iters":5000}"#;
+    let running = server.start_job(long);
+    server.wait_for(&running, "running", |s| s["state"] == "running");
+    let waiting = server.start_job(long);
+    let refused = server.submit(&photo(), &[painting()], long);
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert!(
+        refused.error().contains("--max-queued"),
+        "{}",
+        refused.text()
+    );
+    assert!(
+        !server.out.join("job-0003").exists(),
+        "{:?}",
+        server.files()
+    );
+    server.request("POST", &format!("/api/jobs/{waiting}/stop"), &[], b"");
+    let accepted = server.submit(&photo(), &[painting()], long);
+    assert_eq!(accepted.status, 201, "{}", accepted.text());
+    server.request("POST", &format!("/api/jobs/{running}/stop"), &[], b"");
+}
