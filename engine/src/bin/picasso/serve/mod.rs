@@ -94,17 +94,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         });
         let mut server = tokio::spawn(async move { server.await });
         let mut stop = stop_rx;
-        tokio::select! {
-            ended = &mut server => {
-                // The server ended by itself: an error accepting connections.
-                return match ended {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(Error::invalid("serve", format!("the server stopped: {e}"))),
-                    Err(e) => Err(Error::invalid("serve", format!("the server stopped: {e}"))),
-                };
-            }
-            _ = stop.wait_for(|stop| *stop) => {}
-        }
+        // Ctrl-C also ends the server's graceful shutdown, which completes at once when no
+        // connection is open: both branches can be ready together, and whichever is taken,
+        // the jobs are stopped and their pictures saved before the process ends.
+        let ended_alone = tokio::select! {
+            ended = &mut server => Some(ended),
+            _ = stop.wait_for(|stop| *stop) => None,
+        };
         tell("stopping: the running job keeps its picture (interrupt again to quit at once)…");
         let jobs: Vec<_> = app.jobs().clone();
         let workers = scheduler.shut_down(&jobs);
@@ -114,8 +110,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             }
         })
         .await;
-        // The pages following a job get its last state before the connections close.
-        let _ = tokio::time::timeout(CLOSE_GRACE, server).await;
+        let ended = match ended_alone {
+            Some(ended) => Some(ended),
+            // The pages following a job get its last state before the connections close.
+            None => tokio::time::timeout(CLOSE_GRACE, server).await.ok(),
+        };
         for job in &jobs {
             let p = job.progress();
             if p.image.is_some() {
@@ -126,6 +125,17 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                     job.dir.display()
                 ));
             }
+        }
+        // Without Ctrl-C the server ends only on an error accepting connections.
+        let signalled = *stop.borrow();
+        match ended {
+            Some(Ok(Err(e))) if !signalled => {
+                return Err(Error::invalid("serve", format!("the server stopped: {e}")))
+            }
+            Some(Err(e)) if !signalled => {
+                return Err(Error::invalid("serve", format!("the server stopped: {e}")))
+            }
+            _ => {}
         }
         Ok(())
     })?;
