@@ -106,19 +106,8 @@ bounds() {
   $P stylize "${common[@]}" --iters 1 --init "$R/tubingen_starry_pytorch_256.png" \
     -o "$OUT/bounds_rescore.png" --report "$OUT/bounds_pytorch_saved.json"
   rm -f "$OUT/bounds_rescore.png" "$OUT/bounds_rescore.json"
-  python3 - "$OUT" "$R/tubingen_starry_pytorch_256.json" <<'PY'
-import json, pathlib, sys
-out, ref = pathlib.Path(sys.argv[1]), json.load(open(sys.argv[2]))
-total = lambda name: json.load(open(out / f"{name}.json"))["total"]
-rows = [("PyTorch (unconstrained)", ref["total"], total("bounds_pytorch_saved")),
-        ("picasso --unbounded", total("bounds_unbounded"), total("bounds_unbounded_saved")),
-        ("picasso (bounded, strong-Wolfe: the default)", total("bounds_bounded"),
-         total("bounds_bounded_saved"))]
-print("| run | loss it reports | loss of the saved PNG | saved / reported | saved / PyTorch's reported |")
-print("| --- | ---: | ---: | ---: | ---: |")
-for name, reported, saved in rows:
-    print(f"| {name} | {reported:,.0f} | {saved:,.0f} | {saved / reported:.2f} | {saved / ref['total']:.2f} |")
-PY
+  # The table chapter 9 includes (book/src/outputs/gallery_bounds.md), from these reports.
+  python3 "$(dirname "$0")/gallery_table.py" --dir "$OUT" bounds
 }
 
 rows() {

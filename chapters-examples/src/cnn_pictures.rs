@@ -7,13 +7,20 @@
 //! - [`Scale::Signed`] keeps zero white and shows positive values red, negative ones blue, as
 //!   strong as the largest |value| (edge detectors, learned filter weights);
 //! - [`Scale::Fixed`] maps a fixed range to black…white and clips the rest, so pictures that
-//!   should be compared (a photo before and after a filter) share one brightness scale.
+//!   should be compared (a photo before and after a filter) share one brightness scale;
+//! - [`Scale::SignedUpTo`] is the red–white–blue scale with one fixed limit for every map.
+//!
+//! [`save_labelled_map_grid`] adds row and column labels and the colour bar of the scale.
 //!
 //! "Maximum" and "largest" are the 99.5th percentile, so a few extreme values cannot make
 //! the rest of a big map faint.
 
+use engine::vis::colour_bar::{BarDirection, ColourBar};
+use engine::vis::diagram::{Align, Diagram, Rgb};
+use engine::vis::filters::{captioned_tile_grid, GridLayout, Tile};
 use engine::vis::write_rgb_png;
 use engine::{Error, Result, Tensor};
+use image::RgbImage;
 use std::path::Path;
 
 /// A `height × width` grid of numbers, row by row: one channel of an image or a filter.
@@ -64,6 +71,25 @@ impl Map {
         }
     }
 
+    /// What the stretching scales map to their ends: the minimum, the top of the range and
+    /// the largest |value|. The top is a high percentile, not the maximum: a handful of
+    /// extreme pixels would otherwise leave everything else faint. Those few are clipped.
+    fn display_limits(&self) -> (f32, f32, f32) {
+        let mut finite: Vec<f32> = self
+            .values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        finite.sort_by(f32::total_cmp);
+        let lo = finite.first().copied().unwrap_or(0.0);
+        let hi = percentile(&finite, TOP_PERCENTILE);
+        let mut magnitudes: Vec<f32> = finite.iter().map(|v| v.abs()).collect();
+        magnitudes.sort_by(f32::total_cmp);
+        let largest = percentile(&magnitudes, TOP_PERCENTILE).max(f32::MIN_POSITIVE);
+        (lo, hi, largest)
+    }
+
     fn value(&self, row: usize, col: usize) -> f32 {
         self.values[row * self.width + col]
     }
@@ -78,25 +104,15 @@ pub enum Scale {
     Signed,
     /// `lo` is black, `hi` white; values outside are clipped.
     Fixed(f32, f32),
+    /// Zero is white; ±`limit` is full red / full blue for every map alike, so maps can be
+    /// compared (filters before and after training).
+    SignedUpTo(f32),
 }
 
 impl Scale {
     /// A function from a value of `map` to an RGB colour.
     fn colouring(self, map: &Map) -> impl Fn(f32) -> [u8; 3] {
-        let mut finite: Vec<f32> = map
-            .values
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        finite.sort_by(f32::total_cmp);
-        let lo = finite.first().copied().unwrap_or(0.0);
-        // The top of the range is a high percentile, not the maximum: a handful of extreme
-        // pixels would otherwise leave everything else faint. Those few are clipped.
-        let hi = percentile(&finite, TOP_PERCENTILE);
-        let mut magnitudes: Vec<f32> = finite.iter().map(|v| v.abs()).collect();
-        magnitudes.sort_by(f32::total_cmp);
-        let largest = percentile(&magnitudes, TOP_PERCENTILE).max(f32::MIN_POSITIVE);
+        let (lo, hi, largest) = map.display_limits();
         let range = (hi - lo).max(f32::MIN_POSITIVE);
         move |v: f32| {
             let v = if v.is_finite() { v } else { 0.0 };
@@ -109,18 +125,63 @@ impl Scale {
                     let grey = to_byte((v - black) / (white - black).max(f32::MIN_POSITIVE));
                     [grey, grey, grey]
                 }
-                Scale::Signed => {
-                    // Fade from white towards red (positive) or blue (negative).
-                    let strength = (v / largest).clamp(-1.0, 1.0);
-                    let fade = to_byte(1.0 - strength.abs());
-                    if strength >= 0.0 {
-                        [255, fade, fade]
-                    } else {
-                        [fade, fade, 255]
-                    }
-                }
+                Scale::Signed => red_white_blue(v / largest),
+                Scale::SignedUpTo(limit) => red_white_blue(v / limit.max(f32::MIN_POSITIVE)),
             }
         }
+    }
+
+    /// The colour bar of this scale, titled `title`. Scales that stretch each map on its own
+    /// name the ends ("its minimum") for a grid of maps, and give numbers for one `map`.
+    fn colour_bar(self, title: &str, map: Option<&Map>) -> ColourBar {
+        let rgb = |[r, g, b]: [u8; 3]| Rgb(r, g, b);
+        let grey = move |t: f32| rgb([to_byte(t); 3]);
+        let limits = map.map(|m| m.display_limits());
+        match (self, limits) {
+            (Scale::Unsigned, Some((lo, hi, _))) => {
+                ColourBar::new(title, grey).ticks_between(lo, hi, 5, move |v| (v - lo) / (hi - lo))
+            }
+            (Scale::Signed, Some((_, _, largest))) => {
+                ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0))).ticks_between(
+                    -largest,
+                    largest,
+                    5,
+                    move |v| (v / largest + 1.0) / 2.0,
+                )
+            }
+            (Scale::Unsigned, None) => ColourBar::new(title, grey)
+                .tick(0.0, "its minimum")
+                .tick(1.0, "its maximum"),
+            (Scale::Fixed(lo, hi), _) => {
+                ColourBar::new(title, grey).ticks_between(lo, hi, 5, |v| (v - lo) / (hi - lo))
+            }
+            (Scale::Signed, None) => {
+                ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0)))
+                    .tick(0.0, "−largest")
+                    .tick(0.5, "0")
+                    .tick(1.0, "+largest")
+            }
+            (Scale::SignedUpTo(limit), _) => {
+                ColourBar::new(title, move |t| rgb(red_white_blue(2.0 * t - 1.0))).ticks_between(
+                    -limit,
+                    limit,
+                    5,
+                    |v| (v / limit + 1.0) / 2.0,
+                )
+            }
+        }
+    }
+}
+
+/// A diverging colour map centred at 0: white fades to red as `strength` goes to +1, to blue
+/// as it goes to −1 (clipped beyond).
+fn red_white_blue(strength: f32) -> [u8; 3] {
+    let strength = strength.clamp(-1.0, 1.0);
+    let fade = to_byte(1.0 - strength.abs());
+    if strength >= 0.0 {
+        [255, fade, fade]
+    } else {
+        [fade, fade, 255]
     }
 }
 
@@ -165,6 +226,12 @@ impl Canvas {
         }
     }
 
+    fn into_image(self) -> Result<RgbImage> {
+        let (width, height) = (self.width as u32, self.height as u32);
+        RgbImage::from_raw(width, height, self.rgb)
+            .ok_or_else(|| Error::invalid("save picture", "the canvas changed size"))
+    }
+
     fn save(&self, path: &Path) -> Result<()> {
         let too_big = |_| Error::invalid("save picture", "the picture is too large");
         let width = u32::try_from(self.width).map_err(too_big)?;
@@ -181,6 +248,31 @@ pub fn save_map(path: &Path, map: &Map, scale: Scale, zoom: usize) -> Result<()>
     canvas.save(path)
 }
 
+/// [`save_map`] with the colour bar of `scale` under the picture, titled `title`.
+pub fn save_map_with_scale(
+    path: &Path,
+    map: &Map,
+    scale: Scale,
+    zoom: usize,
+    title: &str,
+) -> Result<()> {
+    let zoom = zoom.max(1);
+    let mut canvas = Canvas::new(map.width * zoom, map.height * zoom, [255; 3]);
+    canvas.paint(map, scale, zoom, 0, 0);
+    let picture = canvas.into_image()?;
+    let (w, h) = (picture.width() as i32, picture.height() as i32);
+    let bar_width = (w - 60).clamp(120, 280);
+    let mut d = Diagram::new(w.max(bar_width + 60) as u32, (h + 70) as u32);
+    d.picture((0, 0), &picture).colour_bar(
+        ((w - bar_width) / 2, h + 30),
+        (bar_width, 12),
+        &scale.colour_bar(title, Some(map)),
+        BarDirection::Horizontal,
+        15,
+    );
+    d.save(path)
+}
+
 /// Grey between tiles, so white tile edges stay visible.
 const GRID_BACKGROUND: [u8; 3] = [150, 150, 150];
 /// Pixels of background between neighbouring tiles and around the grid.
@@ -195,6 +287,111 @@ pub fn save_map_grid(
     scale: Scale,
     zoom: usize,
 ) -> Result<()> {
+    paint_grid(maps, columns, scale, zoom)?.save(path)
+}
+
+/// The words around a grid of maps: a label left of each row (`\n` starts a new line), one
+/// above each column (none if empty), and what the colours mean (the title of a colour bar
+/// under the grid; no bar if `None`).
+pub struct GridLabels {
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    pub scale_title: Option<String>,
+}
+
+/// [`save_map_grid`] with labelled rows and columns and the colour scale under the grid.
+pub fn save_labelled_map_grid(
+    path: &Path,
+    maps: &[Map],
+    columns: usize,
+    scale: Scale,
+    zoom: usize,
+    labels: &GridLabels,
+) -> Result<()> {
+    let zoom = zoom.max(1);
+    let grid = paint_grid(maps, columns, scale, zoom)?.into_image()?;
+    let (tile_w, tile_h) = (maps[0].width * zoom, maps[0].height * zoom);
+    const TEXT: u32 = 15;
+    let left = 12
+        + labels
+            .rows
+            .iter()
+            .flat_map(|l| l.lines())
+            .map(|line| line.chars().count() as i32 * 9)
+            .max()
+            .unwrap_or(0);
+    let top = if labels.columns.is_empty() { 4 } else { 26 };
+    let (bar_top, bar_size) = (top + grid.height() as i32 + 34, (280, 14));
+    let width = (left + grid.width() as i32 + 10).max(bar_size.0 + 40);
+    let height = match labels.scale_title {
+        Some(_) => bar_top + bar_size.1 + 34,
+        None => top + grid.height() as i32 + 4,
+    };
+    let mut d = Diagram::new(width as u32, height as u32);
+    d.picture((left, top), &grid);
+    let step = |tile: usize| (tile + GAP) as i32;
+    for (c, label) in labels.columns.iter().enumerate() {
+        let x = left + GAP as i32 + c as i32 * step(tile_w) + tile_w as i32 / 2;
+        d.text((x, top / 2), label, TEXT, Rgb::DARK_GREY, Align::Center);
+    }
+    for (r, label) in labels.rows.iter().enumerate() {
+        let lines: Vec<&str> = label.lines().collect();
+        let middle = top + GAP as i32 + r as i32 * step(tile_h) + tile_h as i32 / 2;
+        for (i, line) in lines.iter().enumerate() {
+            let y = middle + (2 * i as i32 - lines.len() as i32 + 1) * 10;
+            d.text((left - 10, y), *line, TEXT, Rgb::BLACK, Align::Right);
+        }
+    }
+    if let Some(title) = &labels.scale_title {
+        let bar_x = left + (grid.width() as i32 - bar_size.0) / 2;
+        let bar = scale.colour_bar(title, None);
+        d.colour_bar(
+            (bar_x.max(20), bar_top),
+            bar_size,
+            &bar,
+            BarDirection::Horizontal,
+            TEXT,
+        );
+    }
+    d.save(path)
+}
+
+/// Maps of equal size as a grid, `columns` per row, with a caption under each (what the
+/// picture is, or what the network took it for).
+pub fn save_captioned_map_grid(
+    path: &Path,
+    maps: &[Map],
+    captions: &[String],
+    columns: usize,
+    scale: Scale,
+    zoom: usize,
+) -> Result<()> {
+    let zoom = zoom.max(1);
+    let tiles: Vec<Tile> = maps
+        .iter()
+        .map(|map| {
+            let mut canvas = Canvas::new(map.width * zoom, map.height * zoom, [255; 3]);
+            canvas.paint(map, scale, zoom, 0, 0);
+            let plane = |c: usize| canvas.rgb.iter().skip(c).step_by(3).map(|&v| f32::from(v));
+            let rgb = (0..3).flat_map(plane).collect();
+            Tile {
+                height: canvas.height,
+                width: canvas.width,
+                rgb,
+            }
+        })
+        .collect();
+    let layout = GridLayout {
+        columns,
+        tile_size: tiles.first().map_or(1, |t| t.height.max(t.width)),
+        gap: GAP,
+        background: GRID_BACKGROUND[0],
+    };
+    captioned_tile_grid(&tiles, captions, &layout, 14)?.save(path)
+}
+
+/// `maps` painted as tiles, `columns` per row, on a grey background.
+fn paint_grid(maps: &[Map], columns: usize, scale: Scale, zoom: usize) -> Result<Canvas> {
     let first = maps
         .first()
         .ok_or_else(|| Error::invalid("save_map_grid", "no maps to draw"))?;
@@ -232,5 +429,5 @@ pub fn save_map_grid(
             GAP + row * (tile_h + GAP),
         );
     }
-    canvas.save(path)
+    Ok(canvas)
 }

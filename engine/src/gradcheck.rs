@@ -18,6 +18,7 @@ pub struct GradCheck {
     pub seed: u64,
 }
 
+// ANCHOR: tolerances
 impl Default for GradCheck {
     /// Tolerances for f32 arithmetic: the finite difference itself is only good to ~1e-3.
     fn default() -> Self {
@@ -29,6 +30,7 @@ impl Default for GradCheck {
         }
     }
 }
+// ANCHOR_END: tolerances
 
 /// The worst disagreement found.
 #[derive(Clone, Debug)]
@@ -60,6 +62,7 @@ impl fmt::Display for GradCheckReport {
     }
 }
 
+// ANCHOR: check_gradients
 /// Compare autodiff and central differences for every element of every input.
 ///
 /// `f` receives leaf tensors with the values of `inputs`; it may view them in any way
@@ -79,43 +82,70 @@ pub fn check_gradients(
             .collect()
     };
 
+    // Autodiff: one backward pass, seeded with a random r, gives Jᵀr for every input.
     let x = leaves(&values)?;
     let out = f(&x)?;
-    let mut rng = Rng::new(config.seed);
-    let cotangent = Tensor::randn(out.shape(), &mut rng);
+    let cotangent = Tensor::randn(out.shape(), &mut Rng::new(config.seed));
     let r = cotangent.to_vec()?;
     let grads = out.backward_with(&cotangent)?;
 
+    // The scalar s(x) = Σ f(x)·r that both methods differentiate, summed in f64.
     let objective = |values: &[Vec<f32>]| -> Result<f64> {
         let y = crate::autograd::no_grad(|| f(&leaves(values)?))?.to_vec()?;
         Ok(y.iter().zip(&r).map(|(&a, &b)| a as f64 * b as f64).sum())
     };
 
-    let mut report = GradCheckReport {
-        checked: 0,
-        failures: Vec::new(),
-        max_abs_error: 0.0,
-    };
+    let mut report = GradCheckReport::empty();
     let mut probe = values.clone();
     for (i, leaf) in x.iter().enumerate() {
         let analytic = grads.get_or_zeros(leaf)?.to_vec()?;
-        for j in 0..values[i].len() {
-            probe[i][j] = values[i][j] + config.eps;
-            let plus = objective(&probe)?;
-            probe[i][j] = values[i][j] - config.eps;
-            let minus = objective(&probe)?;
-            probe[i][j] = values[i][j];
-            let numeric = (plus - minus) / (2.0 * config.eps as f64);
-            let error = (analytic[j] as f64 - numeric).abs();
-            report.checked += 1;
-            report.max_abs_error = report.max_abs_error.max(error);
-            if error > config.atol + config.rtol * numeric.abs() {
-                report.failures.push(format!(
-                    "input {i} element {j}: autodiff {:.6} vs numeric {numeric:.6}",
-                    analytic[j]
-                ));
-            }
+        for (j, &a) in analytic.iter().enumerate() {
+            let numeric = central_difference(&objective, &mut probe, i, j, config.eps)?;
+            report.compare(i, j, a as f64, numeric, &config);
         }
     }
     Ok(report)
 }
+// ANCHOR_END: check_gradients
+
+// ANCHOR: central_difference
+/// (s(x + εeⱼ) − s(x − εeⱼ)) / 2ε for element `j` of input `i`, where eⱼ is that element's
+/// unit vector; `probe` holds the inputs' values and is left as it was found.
+fn central_difference(
+    objective: &impl Fn(&[Vec<f32>]) -> Result<f64>,
+    probe: &mut [Vec<f32>],
+    i: usize,
+    j: usize,
+    eps: f32,
+) -> Result<f64> {
+    let original = probe[i][j];
+    probe[i][j] = original + eps;
+    let plus = objective(probe)?;
+    probe[i][j] = original - eps;
+    let minus = objective(probe)?;
+    probe[i][j] = original;
+    Ok((plus - minus) / (2.0 * eps as f64))
+}
+
+impl GradCheckReport {
+    fn empty() -> Self {
+        GradCheckReport {
+            checked: 0,
+            failures: Vec::new(),
+            max_abs_error: 0.0,
+        }
+    }
+
+    /// Record one element: it fails when |autodiff − numeric| > atol + rtol·|numeric|.
+    fn compare(&mut self, i: usize, j: usize, analytic: f64, numeric: f64, config: &GradCheck) {
+        let error = (analytic - numeric).abs();
+        self.checked += 1;
+        self.max_abs_error = self.max_abs_error.max(error);
+        if error > config.atol + config.rtol * numeric.abs() {
+            self.failures.push(format!(
+                "input {i} element {j}: autodiff {analytic:.6} vs numeric {numeric:.6}"
+            ));
+        }
+    }
+}
+// ANCHOR_END: central_difference

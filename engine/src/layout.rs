@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 
+// ANCHOR: layout
 /// Where each element of a tensor lives in its storage buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -11,7 +12,9 @@ pub struct Layout {
     strides: Vec<usize>,
     offset: usize,
 }
+// ANCHOR_END: layout
 
+// ANCHOR: contiguous_strides
 /// Row-major strides for a shape: the last axis moves fastest.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; shape.len()];
@@ -22,6 +25,7 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     }
     strides
 }
+// ANCHOR_END: contiguous_strides
 
 impl Layout {
     /// A dense row-major layout starting at offset 0.
@@ -54,6 +58,15 @@ impl Layout {
         self.shape.iter().product()
     }
 
+    // ANCHOR: offset_of
+    /// Where element `index` (one entry per axis) lives in the buffer: offset + Σ index·stride.
+    pub fn offset_of(&self, index: &[usize]) -> usize {
+        let steps: usize = index.iter().zip(&self.strides).map(|(i, s)| i * s).sum();
+        self.offset + steps
+    }
+    // ANCHOR_END: offset_of
+
+    // ANCHOR: is_contiguous
     /// True when the elements are laid out densely in row-major order.
     pub fn is_contiguous(&self) -> bool {
         let mut step = 1;
@@ -65,7 +78,9 @@ impl Layout {
         }
         true
     }
+    // ANCHOR_END: is_contiguous
 
+    // ANCHOR: transpose
     /// Swap two axes.
     pub fn transpose(&self, a: usize, b: usize) -> Result<Self> {
         self.check_axis("transpose", a)?;
@@ -75,9 +90,22 @@ impl Layout {
         out.strides.swap(a, b);
         Ok(out)
     }
+    // ANCHOR_END: transpose
 
+    // ANCHOR: permute
     /// Reorder the axes: output axis `i` is input axis `perm[i]`.
     pub fn permute(&self, perm: &[usize]) -> Result<Self> {
+        self.check_permutation(perm)?;
+        Ok(Layout {
+            shape: perm.iter().map(|&p| self.shape[p]).collect(),
+            strides: perm.iter().map(|&p| self.strides[p]).collect(),
+            offset: self.offset,
+        })
+    }
+    // ANCHOR_END: permute
+
+    /// An error unless `perm` names every axis exactly once.
+    fn check_permutation(&self, perm: &[usize]) -> Result<()> {
         let mut seen = vec![false; self.rank()];
         if perm.len() != self.rank() {
             return Err(Error::shape(
@@ -98,13 +126,10 @@ impl Layout {
             }
             seen[p] = true;
         }
-        Ok(Layout {
-            shape: perm.iter().map(|&p| self.shape[p]).collect(),
-            strides: perm.iter().map(|&p| self.strides[p]).collect(),
-            offset: self.offset,
-        })
+        Ok(())
     }
 
+    // ANCHOR: narrow
     /// Keep `len` entries of `axis` starting at `start`.
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Result<Self> {
         self.check_axis("narrow", axis)?;
@@ -123,7 +148,9 @@ impl Layout {
         out.shape[axis] = len;
         Ok(out)
     }
+    // ANCHOR_END: narrow
 
+    // ANCHOR: broadcast_to
     /// Repeat size-1 axes (and add leading axes) to reach `shape`, with stride 0: no copy.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         let bad = || Error::Broadcast {
@@ -152,7 +179,9 @@ impl Layout {
             offset: self.offset,
         })
     }
+    // ANCHOR_END: broadcast_to
 
+    // ANCHOR: reshape
     /// The same elements under a new shape; only possible without a copy when contiguous.
     pub fn reshape(&self, shape: &[usize]) -> Option<Self> {
         if !self.is_contiguous() {
@@ -164,6 +193,7 @@ impl Layout {
             offset: self.offset,
         })
     }
+    // ANCHOR_END: reshape
 
     /// Storage offsets of every element, in row-major order of the view.
     pub fn offsets(&self) -> StridedOffsets<'_> {
@@ -190,6 +220,7 @@ impl Layout {
     }
 }
 
+// ANCHOR: strided_offsets
 /// Iterator over the storage offsets of a (possibly strided) layout.
 pub struct StridedOffsets<'a> {
     layout: &'a Layout,
@@ -223,6 +254,7 @@ impl Iterator for StridedOffsets<'_> {
         Some(current)
     }
 }
+// ANCHOR_END: strided_offsets
 
 /// The shape two shapes broadcast to (NumPy rules), or an error naming the op.
 pub fn broadcast_shape(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<Vec<usize>> {
@@ -276,6 +308,22 @@ mod tests {
             vec![4, 5, 3]
         );
         assert!(broadcast_shape("t", &[2, 3], &[4]).is_err());
+    }
+
+    #[test]
+    fn offset_of_adds_index_times_stride() {
+        let l = Layout::contiguous(&[3, 4]);
+        assert_eq!(l.offset_of(&[2, 1]), 9);
+        let t = l.transpose(0, 1).unwrap();
+        assert_eq!(t.offset_of(&[1, 2]), 9);
+        let n = l.narrow(1, 1, 2).unwrap();
+        assert_eq!(n.offset_of(&[2, 0]), 9);
+        let walked: Vec<usize> = t.offsets().collect();
+        let by_rule: Vec<usize> = (0..4)
+            .flat_map(|i| (0..3).map(move |j| (i, j)))
+            .map(|(i, j)| t.offset_of(&[i, j]))
+            .collect();
+        assert_eq!(walked, by_rule);
     }
 
     #[test]

@@ -18,12 +18,14 @@ use crate::layout::Layout;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use std::sync::Arc;
 
+// ANCHOR: storage
 /// A flat buffer of f32 on some device. Knows nothing about gradients.
 #[derive(Debug)]
 pub enum Storage {
     Cpu(Vec<f32>),
     Cuda(CudaBuffer),
 }
+// ANCHOR_END: storage
 
 /// The error for two operands on different devices.
 fn mismatch(op: &'static str, a: &Storage, b: &Storage) -> Error {
@@ -101,6 +103,7 @@ impl Storage {
         Storage::from_host(device, self.to_host(layout)?)
     }
 
+    // ANCHOR: contiguous
     /// A dense copy of the elements seen through `layout`.
     pub fn contiguous(&self, layout: &Layout) -> Result<Storage> {
         match self {
@@ -108,7 +111,9 @@ impl Storage {
             Storage::Cuda(data) => Ok(Storage::Cuda(cuda::copy::gather(data, layout)?)),
         }
     }
+    // ANCHOR_END: contiguous
 
+    // ANCHOR: dispatch
     pub fn unary(&self, layout: &Layout, op: UnaryOp) -> Result<Storage> {
         match self {
             Storage::Cpu(data) => Ok(Storage::Cpu(cpu::elementwise::unary(data, layout, op))),
@@ -134,6 +139,7 @@ impl Storage {
             _ => Err(mismatch(op.name(), self, rhs)),
         }
     }
+    // ANCHOR_END: dispatch
 
     /// Reduce the axes flagged in `reduce` (same rank as the layout) to size 1.
     pub fn reduce(&self, layout: &Layout, reduce: &[bool], op: ReduceOp) -> Result<Storage> {

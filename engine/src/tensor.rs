@@ -22,6 +22,7 @@ impl TensorId {
     }
 }
 
+// ANCHOR: tensor
 /// An immutable n-dimensional array of f32. Cloning is cheap (a reference count).
 #[derive(Clone)]
 pub struct Tensor(Arc<Inner>);
@@ -33,6 +34,7 @@ struct Inner {
     requires_grad: bool,
     node: Option<Node>,
 }
+// ANCHOR_END: tensor
 
 impl Tensor {
     fn build(
@@ -50,11 +52,14 @@ impl Tensor {
         }))
     }
 
+    // ANCHOR: from_storage
     /// A tensor that owns `storage`, laid out densely as `shape`, outside any graph.
     pub(crate) fn from_storage(storage: Storage, shape: &[usize]) -> Self {
         Self::build(Arc::new(storage), Layout::contiguous(shape), false, None)
     }
+    // ANCHOR_END: from_storage
 
+    // ANCHOR: from_op
     /// The result of an operation. When gradients are enabled and some input needs one, the
     /// result remembers its inputs and the rule that turns its gradient into theirs.
     pub(crate) fn from_op(
@@ -91,9 +96,11 @@ impl Tensor {
             backward,
         )
     }
+    // ANCHOR_END: from_op
 
     // ----- construction -----
 
+    // ANCHOR: from_vec
     /// A tensor of the given shape from row-major data.
     pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> Result<Self> {
         let expected: usize = shape.iter().product();
@@ -108,6 +115,7 @@ impl Tensor {
         }
         Ok(Self::from_storage(Storage::Cpu(data), shape))
     }
+    // ANCHOR_END: from_vec
 
     /// A tensor of the given shape from a slice.
     pub fn from_slice(data: &[f32], shape: &[usize]) -> Result<Self> {
@@ -246,10 +254,12 @@ impl Tensor {
         self.0.layout.is_contiguous()
     }
 
+    // ANCHOR: to_vec
     /// The values in row-major order, copied to the host.
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         self.0.storage.to_host(&self.0.layout)
     }
+    // ANCHOR_END: to_vec
 
     /// The same values on `device`: a copy (this tensor itself when it is already there).
     /// Tracked: the gradient flows back to this tensor's device.
@@ -282,6 +292,7 @@ impl Tensor {
         Ok(self.to_vec()?[0])
     }
 
+    // ANCHOR: get
     /// Value at a multi-index.
     pub fn get(&self, index: &[usize]) -> Result<f32> {
         if index.len() != self.rank() || index.iter().zip(self.shape()).any(|(i, d)| i >= d) {
@@ -290,16 +301,12 @@ impl Tensor {
                 format!("index {index:?} is outside shape {:?}", self.shape()),
             ));
         }
-        let l = self.layout();
-        let offset = l.offset()
-            + index
-                .iter()
-                .zip(l.strides())
-                .map(|(i, s)| i * s)
-                .sum::<usize>();
+        let offset = self.layout().offset_of(index);
+        // A one-element view of the buffer at that offset, read back to the host.
         let view = Layout::contiguous(&[offset + 1]).narrow(0, offset, 1)?;
         Ok(self.0.storage.to_host(&view)?[0])
     }
+    // ANCHOR_END: get
 
     /// True when no element is NaN or infinite (only the answer leaves the device).
     pub fn all_finite(&self) -> Result<bool> {

@@ -11,8 +11,8 @@
 // - every image has loaded and is shown with a non-zero size, and at 1280 px (outside tables
 //   of thumbnails) at no less than 55 % of its own width, so text in plots stays readable;
 // - nothing sticks out of the text column: wide things must sit in a box that scrolls
-//   (code, and at phone width also tables and formulas); at 1280 px tables and formulas must
-//   fit without scrolling, and no page may scroll sideways;
+//   (at phone width: code, tables and formulas); at 1280 px code blocks, tables and formulas
+//   must fit without scrolling, and no page may scroll sideways;
 // - no console error, no uncaught exception, no failed or 4xx/5xx request, and no request
 //   outside the book (the book must work with no network);
 // and every internal link (and its #fragment) leads somewhere that exists.
@@ -196,12 +196,14 @@ function inspectPage({ desktop }) {
         problems.push(`${describe(element)} ${how} ${Math.round(past)} px${container && container !== main ? ' (' + describe(container) + ')' : ''}`);
       }
     }
-    // On a desktop screen, tables and formulas must fit: only code may need sideways scrolling.
+    // On a desktop screen everything must fit, code included: a listing whose end hides
+    // behind a scroll bar hides the comments that explain it. (At phone width, code may scroll.)
     if (desktop) {
       for (const box of main.querySelectorAll('*')) {
-        if (!visible(box) || !scrollsSideways(box) || box.matches('pre, pre *')) continue;
+        if (!visible(box) || !scrollsSideways(box)) continue;
         if (box.scrollWidth > box.clientWidth + 1) {
-          problems.push(`${describe(box)} needs sideways scrolling at ${window.innerWidth} px (${box.scrollWidth} px wide in ${box.clientWidth} px)`);
+          const what = box.matches('pre, pre *') ? 'code block is wider than the text column:' : '';
+          problems.push(`${what}${what ? ' ' : ''}${describe(box)} needs sideways scrolling at ${window.innerWidth} px (${box.scrollWidth} px wide in ${box.clientWidth} px)`);
         }
       }
     }

@@ -222,6 +222,136 @@ mod scan {
         found
     }
 
+    /// Fenced blocks: `(line of the opening fence, info string, lines inside)`. A fence may be
+    /// indented (a block inside a list item).
+    pub fn fenced_blocks(text: &str) -> Vec<(usize, String, Vec<String>)> {
+        let mut blocks = Vec::new();
+        let mut open: Option<(usize, String, Vec<String>)> = None;
+        for (index, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if let Some(info) = trimmed.strip_prefix("```") {
+                match open.take() {
+                    Some(block) => blocks.push(block),
+                    None => open = Some((index + 1, info.trim().to_string(), Vec::new())),
+                }
+            } else if let Some((_, _, lines)) = open.as_mut() {
+                lines.push(trimmed.to_string());
+            }
+        }
+        blocks
+    }
+
+    /// Blocks of program output typed into the page instead of included from a transcript
+    /// (`outputs/NAME.txt`, which the `book_outputs` test compares with a fresh run), and
+    /// blocks that do not start with the command that made them.
+    pub fn pasted_output(text: &str) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        for (line, info, lines) in fenced_blocks(text) {
+            let content: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+            match info.as_str() {
+                "text" => {
+                    let from_transcript = |l: &&String| {
+                        l.starts_with("{{#include outputs/") && l.trim_end().ends_with("}}")
+                    };
+                    if let Some(pasted) = content.iter().find(|l| !from_transcript(l)) {
+                        found.push((line, format!("typed, not included: `{pasted}`")));
+                    } else if !content
+                        .first()
+                        .is_some_and(|l| l.contains(".txt:command}}"))
+                    {
+                        found.push((line, "does not start with its command".to_string()));
+                    }
+                }
+                "console" => {
+                    if let Some(output) = content.iter().find(|l| !l.starts_with("$ ")) {
+                        found.push((line, format!("a console block shows output: `{output}`")));
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
+    /// Listings of source files (`{{#include ../../PATH:…}}` in a fence) that are not
+    /// preceded by their caption: a `listing-caption` line naming PATH and linking to its entry
+    /// in the code map. Returns `(line, path, problem)`.
+    pub fn uncaptioned_listings(text: &str) -> Vec<(usize, String)> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut found = Vec::new();
+        for (line, _, body) in fenced_blocks(text) {
+            let Some(first) = body.first() else { continue };
+            let Some(path) = first
+                .strip_prefix("{{#include ../../")
+                .and_then(|rest| rest.split([':', '}']).next())
+            else {
+                continue;
+            };
+            let caption = lines[..line - 1]
+                .iter()
+                .rev()
+                .map(|l| l.trim())
+                .find(|l| !l.is_empty())
+                .unwrap_or("");
+            let link = format!("code-map.html#{}", code_map_id(path));
+            if !(caption.contains("listing-caption") && caption.contains(path)) {
+                found.push((
+                    line,
+                    format!("listing of `{path}` has no caption naming it"),
+                ));
+            } else if !caption.contains(&link) {
+                found.push((
+                    line,
+                    format!("the caption of `{path}` must link to `{link}`"),
+                ));
+            }
+        }
+        found
+    }
+
+    /// The code map's id for a file: its path with `/`, `.` and `_` as `-`.
+    pub fn code_map_id(path: &str) -> String {
+        path.replace(['/', '.', '_'], "-")
+    }
+
+    /// Exercises ("What to try next": numbered items) without a folded hint and answer, and
+    /// a chapter without "What you now know". Returns `(line, problem)`.
+    pub fn exercise_problems(text: &str) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(start) = lines
+            .iter()
+            .position(|l| l.starts_with("## What to try next"))
+        else {
+            return found;
+        };
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| l.starts_with("## "))
+            .map_or(lines.len(), |at| start + 1 + at);
+        let is_item = |l: &str| {
+            let digits = l.chars().take_while(char::is_ascii_digit).count();
+            digits > 0 && l[digits..].starts_with(". ")
+        };
+        let items: Vec<usize> = (start..end).filter(|&i| is_item(lines[i])).collect();
+        for (n, &item) in items.iter().enumerate() {
+            let stop = items.get(n + 1).copied().unwrap_or(end);
+            let body = lines[item..stop].join("\n");
+            for part in ["Hint", "Answer"] {
+                if !body.contains(&format!("<summary>{part}</summary>")) {
+                    found.push((item + 1, format!("exercise without a folded {part}")));
+                }
+            }
+        }
+        if !lines.iter().any(|l| l.starts_with("## What you now know")) {
+            found.push((
+                start + 1,
+                "exercises but no \"What you now know\" section".into(),
+            ));
+        }
+        found
+    }
+
     /// Every problem in the book rooted at `src`, one readable line each.
     pub fn problems(src: &Path) -> Vec<String> {
         let mut problems = Vec::new();
@@ -263,6 +393,15 @@ mod scan {
                         }
                     }
                 }
+            }
+            for (line, why) in pasted_output(&text) {
+                problems.push(format!("{name}:{line}: program output {why}"));
+            }
+            for (line, why) in uncaptioned_listings(&text) {
+                problems.push(format!("{name}:{line}: {why}"));
+            }
+            for (line, why) in exercise_problems(&text) {
+                problems.push(format!("{name}:{line}: {why}"));
             }
             for (line, command) in eaten_tex(&text) {
                 problems.push(format!(
@@ -485,4 +624,275 @@ fn the_scanner_catches_what_mdbook_would_render_as_nothing() {
         expect.len(),
         "unexpected extra problems: {problems:#?}"
     );
+}
+
+/// The engine's core, which the book promises to teach: each file must be read in some chapter
+/// by anchor (a listing of a named part, not a whole file or a line range that rots). Moving
+/// or renaming one of them fails here until the book follows.
+const CORE_FILES: [&str; 18] = [
+    "engine/src/layout.rs",
+    "engine/src/tensor.rs",
+    "engine/src/storage.rs",
+    "engine/src/autograd/mod.rs",
+    "engine/src/autograd/unary.rs",
+    "engine/src/autograd/binary.rs",
+    "engine/src/autograd/broadcast.rs",
+    "engine/src/autograd/matmul.rs",
+    "engine/src/autograd/reduce.rs",
+    "engine/src/autograd/conv.rs",
+    "engine/src/autograd/pool.rs",
+    "engine/src/gradcheck.rs",
+    "engine/src/nn/linear.rs",
+    "engine/src/nn/init.rs",
+    "engine/src/nn/optim/sgd.rs",
+    "engine/src/nn/optim/adam.rs",
+    "engine/src/cpu/conv_im2col.rs",
+    "engine/src/cpu/pool.rs",
+];
+
+/// How many anchored includes of each core file the book's pages hold.
+fn core_file_listings(src: &Path) -> Vec<(&'static str, usize)> {
+    let pages: Vec<String> = scan::markdown_files(src)
+        .iter()
+        .filter_map(|page| fs::read_to_string(page).ok())
+        .collect();
+    CORE_FILES
+        .iter()
+        .map(|file| {
+            let count = pages
+                .iter()
+                .flat_map(|text| scan::includes(text))
+                .filter(|include| {
+                    include
+                        .path
+                        .trim_start_matches("../")
+                        .trim_start_matches("../")
+                        == *file
+                        && include
+                            .selector
+                            .as_deref()
+                            .is_some_and(|s| s.chars().next().is_some_and(|c| c.is_alphabetic()))
+                })
+                .count();
+            (*file, count)
+        })
+        .collect()
+}
+
+#[test]
+fn every_core_file_of_the_engine_is_read_in_a_chapter() {
+    let src = book_dir().join("src");
+    let listings = core_file_listings(&src);
+    for (file, _) in &listings {
+        assert!(
+            book_dir().join("..").join(file).is_file(),
+            "{file} no longer exists: update CORE_FILES and the chapters that read it"
+        );
+    }
+    let unread: Vec<&str> = listings
+        .iter()
+        .filter(|(_, count)| *count == 0)
+        .map(|(file, _)| *file)
+        .collect();
+    assert!(
+        unread.is_empty(),
+        "these core files are never shown in the book by anchor \
+         ({{{{#include ../../FILE:anchor}}}}): {unread:?}"
+    );
+}
+
+/// Every caption links to the file's entry in the code map, and the code map has it.
+#[test]
+fn every_listing_caption_links_to_an_entry_of_the_code_map() {
+    let src = book_dir().join("src");
+    let map = fs::read_to_string(src.join("code-map.md")).expect("book/src/code-map.md");
+    let mut missing = Vec::new();
+    for page in scan::markdown_files(&src) {
+        let text = fs::read_to_string(&page).unwrap_or_default();
+        for include in scan::includes(&text) {
+            let Some(path) = include.path.strip_prefix("../../") else {
+                continue;
+            };
+            let id = scan::code_map_id(path);
+            if !map.contains(&format!("id=\"{id}\"")) {
+                missing.push(format!("{path} (id=\"{id}\")"));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "the code map has no entry for these listed files:\n  {}",
+        missing.join("\n  ")
+    );
+}
+
+#[test]
+fn the_scanner_catches_pasted_output_uncaptioned_listings_and_unanswered_exercises() {
+    let page = "```text\n{{#include outputs/a.txt:command}}\nloss = 0.5\n```\n\n\
+        ```text\n{{#include outputs/a.txt:output}}\n```\n\n\
+        ```console\n$ cargo run\nhello\n```\n\n\
+        <div class=\"listing-caption\"><a href=\"code-map.html#engine-src-x-rs\">engine/src/x.rs</a></div>\n\n\
+        ```rust,ignore\n{{#include ../../engine/src/x.rs:a}}\n```\n\n\
+        ```rust,ignore\n{{#include ../../engine/src/y.rs:a}}\n```\n\n\
+        <div class=\"listing-caption\">engine/src/z.rs</div>\n\n\
+        ```rust,ignore\n{{#include ../../engine/src/z.rs:a}}\n```\n\n\
+        ## What to try next\n\n\
+        1. Do it.\n\n   <details><summary>Hint</summary>\n\n   h\n\n   </details>\n\
+        2. Again.\n\n   <details><summary>Hint</summary>\n   </details>\n   \
+        <details><summary>Answer</summary>\n   </details>\n";
+    let pasted = scan::pasted_output(page);
+    assert_eq!(pasted.len(), 3, "{pasted:?}");
+    assert!(pasted[0].1.contains("loss = 0.5"), "{pasted:?}");
+    assert!(
+        pasted[1].1.contains("does not start with its command"),
+        "{pasted:?}"
+    );
+    assert!(pasted[2].1.contains("hello"), "{pasted:?}");
+    let uncaptioned = scan::uncaptioned_listings(page);
+    assert_eq!(uncaptioned.len(), 2, "{uncaptioned:?}");
+    assert!(uncaptioned[0].1.contains("engine/src/y.rs` has no caption"));
+    assert!(uncaptioned[1]
+        .1
+        .contains("must link to `code-map.html#engine-src-z-rs`"));
+    let exercises = scan::exercise_problems(page);
+    let reasons: Vec<&str> = exercises.iter().map(|(_, why)| why.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "exercise without a folded Answer",
+            "exercises but no \"What you now know\" section"
+        ]
+    );
+}
+
+/// Chapter 10's timing tables, and chapter 9's clamping gap, are made from the gallery's JSON
+/// reports by `book/scripts/gallery_table.py`, and the chapters include them: a number typed
+/// into a chapter, or a table file that no longer matches the reports, fails here.
+#[test]
+fn the_gallery_tables_of_chapters_9_and_10_are_its_reports() {
+    let book = book_dir();
+    let chapter = fs::read_to_string(book.join("src/ch10-gallery-and-knobs.md")).unwrap();
+    assert!(
+        !chapter
+            .lines()
+            .any(|l| l.starts_with("| picture | sizes | evals |")),
+        "chapter 10 has a timing table typed in: include book/src/outputs/gallery_NAME.md"
+    );
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
+    if python.is_err() {
+        eprintln!("SKIPPED: python3 is not installed, so the gallery tables cannot be remade");
+        return;
+    }
+    let chapter_9 = fs::read_to_string(book.join("src/ch09-style-implementation.md")).unwrap();
+    assert!(
+        !chapter_9.contains("| run | loss it reports |"),
+        "chapter 9 has its clamping table typed in: include book/src/outputs/gallery_bounds.md"
+    );
+    let shared = engine::shared_data::shared_dir();
+    for name in ["article", "defaults", "knobs", "control", "bounds"] {
+        let include = format!("{{{{#include outputs/gallery_{name}.md}}}}");
+        let page = if name == "bounds" {
+            &chapter_9
+        } else {
+            &chapter
+        };
+        assert!(page.contains(&include), "the chapter must show {include}");
+        if name == "bounds" && shared.is_none() {
+            eprintln!("SKIPPED: the clamping table needs the shared PyTorch reference");
+            continue;
+        }
+        let mut command = std::process::Command::new("python3");
+        if let Some(dir) = &shared {
+            command.env("PICASSO_SHARED", dir);
+        }
+        let made = command
+            .arg(book.join("scripts/gallery_table.py"))
+            .arg(name)
+            .output()
+            .expect("run gallery_table.py");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let file = book.join(format!("src/outputs/gallery_{name}.md"));
+        let shown = fs::read_to_string(&file).unwrap_or_default();
+        assert_eq!(
+            shown,
+            String::from_utf8_lossy(&made.stdout),
+            "{} differs from the reports (run book/scripts/gallery_table.py)",
+            file.display()
+        );
+    }
+}
+
+/// The code map is written by `book/scripts/code_map.py` from the files' own opening comments
+/// and the chapters' includes: a file added, moved or newly read in a chapter makes it stale.
+#[test]
+fn the_code_map_is_up_to_date() {
+    let script = book_dir().join("scripts/code_map.py");
+    let Ok(made) = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--print")
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 is not installed, so the code map cannot be remade");
+        return;
+    };
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let shown = fs::read_to_string(book_dir().join("src/code-map.md")).unwrap_or_default();
+    assert!(
+        shown == String::from_utf8_lossy(&made.stdout),
+        "book/src/code-map.md is stale: run `python3 book/scripts/code_map.py`"
+    );
+}
+
+/// The appendix's comparisons with PyTorch are the latest tables of the benchmark log
+/// (`engine/benches/RESULTS.md`), copied by `book/scripts/bench_tables.py` and included: a
+/// number typed into the appendix, or a copy that no longer matches the log, fails here.
+#[test]
+fn the_appendix_quotes_the_benchmark_log() {
+    let book = book_dir();
+    let appendix = fs::read_to_string(book.join("src/appendix-performance.md")).unwrap();
+    for name in ["vgg_compare", "style_compare"] {
+        let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
+        assert!(
+            appendix.contains(&include),
+            "the appendix must show {include}"
+        );
+        let file = book.join(format!("src/outputs/bench_{name}.md"));
+        let shown = fs::read_to_string(&file).unwrap_or_default();
+        let header = shown.lines().next().unwrap_or("(empty)");
+        assert!(
+            !appendix.contains(header),
+            "the appendix has a typed copy of the table starting {header}"
+        );
+        let Ok(made) = std::process::Command::new("python3")
+            .arg(book.join("scripts/bench_tables.py"))
+            .arg(name)
+            .output()
+        else {
+            eprintln!("SKIPPED: python3 is not installed, so the log cannot be read again");
+            return;
+        };
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        assert_eq!(
+            shown,
+            String::from_utf8_lossy(&made.stdout),
+            "{} differs from engine/benches/RESULTS.md (run book/scripts/bench_tables.py)",
+            file.display()
+        );
+    }
 }

@@ -157,6 +157,10 @@ A [link to no page](nowhere.md) and a [link to no heading](fine.md#no-such-headi
 | --- |
 | `a_very_long_identifier_that_cannot_be_broken_anywhere_in_this_table_cell_so_the_table_must_scroll_sideways_to_be_read` |
 
+```text
+a listing line far wider than the column at 1280 px, so that its comment would hide behind a scroll bar ......................
+```
+
 <img src="https://example.com/remote.png" alt="from the network">
 
 <img src="images/wide.png" alt="a plot far wider than the page">
@@ -185,9 +189,10 @@ A [link to no page](nowhere.md) and a [link to no heading](fine.md#no-such-headi
         "link to fine.html#no-such-heading: that page has no element with id",
         "a block wider than any screen\" sticks out of the text column",
         "needs sideways scrolling at 1280 px",
+        "code block is wider than the text column: <code",
         "requests something outside the book (needs a network): https://example.com/remote.png",
         "console error: planted console error",
-        "image is shown at 25 % of its 3000 px width, its text too small to read",
+        "image is shown at 28 % of its 3000 px width, its text too small to read",
     ] {
         assert!(
             report.contains(expected),

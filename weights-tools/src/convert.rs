@@ -183,7 +183,7 @@ pub fn convert_bytes(bytes: &[u8], opts: &ConvertOptions) -> Result<Converted> {
 /// (`conv{b}_{n}.weight` OIHW / `.bias`) with input-convention metadata, using the per-format
 /// defaults documented at the top of this module.
 pub fn load(path: &Path) -> Result<WeightSet> {
-    let bytes = std::fs::read(path).map_err(|e| WeightsError::io("read", path, e))?;
+    let bytes = crate::read::read_weights_file(path)?;
     Ok(convert_bytes(&bytes, &ConvertOptions::default())?.weights)
 }
 

@@ -51,6 +51,11 @@ pub enum WeightsError {
     #[error("invalid argument: {0}")]
     Invalid(String),
 
+    /// A file that cannot be read or written as asked (missing, a pipe, a device, too large, a
+    /// folder that refuses new files); the message names the path and the cause.
+    #[error("{0}")]
+    File(String),
+
     #[error("download failed: {0}")]
     Download(String),
 }

@@ -4,6 +4,12 @@
 //!
 //! The URL can be overridden (env var `PICASSO_WEIGHTS_URL` or the CLI's hidden `--url`) so tests
 //! can serve a fixture from a loopback HTTP server.
+//!
+//! Nothing waits forever: connecting, the response and every read of the body have a time
+//! limit ([`FetchOptions::idle_timeout`]). Nothing unverified is returned: the converted file's
+//! own SHA-256 is kept beside it (`NAME.safetensors.sha256`) and checked before a cached copy
+//! is handed out; a copy that does not match is downloaded again. The cached file is written
+//! under a lock, through the same exclusive temporary files as every other output.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,12 +19,17 @@ use sha2::Digest;
 
 use crate::convert::{convert_bytes, to_safetensors, ConvertOptions, Preset};
 use crate::error::{Result, WeightsError};
-use crate::io::write_atomic;
+use crate::io::lock::PathLock;
+use crate::io::write::{create_temp_beside, remove_temp};
+use crate::io::{read_regular, write_atomic, MAX_WEIGHTS_FILE};
 
 /// Environment variable that replaces the download URL.
 pub const URL_ENV: &str = "PICASSO_WEIGHTS_URL";
 /// No VGG file is near this; a server sending more is misbehaving.
 const MAX_DOWNLOAD: u64 = 2 << 30;
+/// How long a connection may stay silent (connecting, answering, or between two reads of the
+/// body) before the download is given up.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The torchvision file for a model name.
 pub fn model_url(model: &str) -> Result<String> {
@@ -79,50 +90,138 @@ pub struct FetchOptions {
     /// Download again even if the converted file is cached.
     pub force: bool,
     pub progress: bool,
+    /// Longest silence of the server before giving up (see [`DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
 }
 
 /// Downloads, verifies, converts and caches; returns the path of the converted .safetensors.
 pub fn fetch(opts: &FetchOptions) -> Result<PathBuf> {
+    check_url(&opts.url)?;
     let (file, prefix) = expected_prefix(&opts.url)?;
     let stem = file.split('.').next().unwrap_or("weights");
     let out = opts.cache_dir.join(format!(
         "{stem}{}.safetensors",
         if opts.f16 { "-f16" } else { "" }
     ));
-    if out.exists() && !opts.force {
-        return Ok(out);
+    if !opts.force && out.exists() {
+        match verify_cached(&out) {
+            Ok(()) => return Ok(out),
+            Err(why) => crate::tell!(
+                "note: the cached {} {why}; downloading it again",
+                out.display()
+            ),
+        }
     }
     std::fs::create_dir_all(&opts.cache_dir)
         .map_err(|e| WeightsError::io("create", &opts.cache_dir, e))?;
-    let part = opts.cache_dir.join(format!("{file}.part"));
-    let result = download_and_convert(opts, &file, &prefix, &part, &out);
-    let _ = std::fs::remove_file(&part);
-    result.map(|_| out)
+    let _lock = match PathLock::try_acquire(&out, "fetch")? {
+        Ok(lock) => lock,
+        Err(holder) => {
+            return Err(WeightsError::Invalid(format!(
+                "{} is already downloading {}; wait for it to finish, then run this again",
+                holder.describe(),
+                out.display()
+            )))
+        }
+    };
+    download_and_convert(opts, &file, &prefix, &out)?;
+    Ok(out)
 }
 
-fn download_and_convert(
-    opts: &FetchOptions,
-    file: &str,
-    prefix: &str,
-    part: &Path,
-    out: &Path,
-) -> Result<()> {
-    let digest = download(&opts.url, file, part, opts.progress)?;
-    if !digest.starts_with(prefix) {
-        return Err(WeightsError::Download(format!(
-            "{file}: SHA-256 is {digest}, which does not start with {prefix}; the download is corrupt or not the expected file (nothing was saved)"
-        )));
+/// Only http(s) URLs are fetched; anything else is a mistake worth naming as such.
+fn check_url(url: &str) -> Result<()> {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("http" | "https") if url.len() > scheme.as_deref().map_or(0, str::len) + 3 => Ok(()),
+        Some(other) => Err(WeightsError::Invalid(format!(
+            "cannot fetch {url}: only http:// and https:// URLs are downloaded, not {other}://. \
+             For a file you already have, run `weights-tools convert FILE out.safetensors`"
+        ))),
+        None => Err(WeightsError::Invalid(format!(
+            "{url:?} is not a URL; give one such as \
+             https://download.pytorch.org/models/vgg16-397923af.pth"
+        ))),
     }
-    let bytes = std::fs::read(part).map_err(|e| WeightsError::io("read", part, e))?;
-    let copts = ConvertOptions {
-        preset: Some(Preset::Torchvision),
-        bgr_to_rgb: false,
-        source_name: Some(opts.url.clone()),
-        source_sha256: Some(digest),
-        allow_non_finite: false,
-    };
-    let converted = convert_bytes(&bytes, &copts)?;
-    write_atomic(out, &to_safetensors(&converted.weights, opts.f16)?)
+}
+
+/// The path of the hash kept beside a cached file.
+fn digest_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    out.with_file_name(name)
+}
+
+/// Whether the cached `out` is the file that was written: its SHA-256 against the one kept
+/// beside it. `Err` says what is wrong, for the note printed before downloading again.
+fn verify_cached(out: &Path) -> std::result::Result<(), String> {
+    let expected = std::fs::read_to_string(digest_path(out))
+        .map_err(|_| "has no recorded SHA-256 to check it against".to_string())?;
+    let bytes = read_regular(out, MAX_WEIGHTS_FILE, "a cached weights file")
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    let actual = crate::sha256_hex(&bytes);
+    if actual == expected.trim() {
+        Ok(())
+    } else {
+        Err(format!(
+            "is damaged (SHA-256 {actual}, recorded {})",
+            expected.trim()
+        ))
+    }
+}
+
+fn download_and_convert(opts: &FetchOptions, file: &str, prefix: &str, out: &Path) -> Result<()> {
+    // The download goes to an exclusively created temporary file beside the result: a link
+    // planted under a predictable name is never followed, and the file is removed however
+    // this ends.
+    let (part_file, part) = create_temp_beside(out)?;
+    let result = (|| {
+        let digest = download(opts, file, part_file, &part)?;
+        if !digest.starts_with(prefix) {
+            return Err(WeightsError::Download(format!(
+                "{file}: SHA-256 is {digest}, which does not start with {prefix}; the download is corrupt or not the expected file (nothing was saved)"
+            )));
+        }
+        let bytes = read_regular(&part, MAX_DOWNLOAD, "a download")?;
+        let copts = ConvertOptions {
+            preset: Some(Preset::Torchvision),
+            bgr_to_rgb: false,
+            source_name: Some(opts.url.clone()),
+            source_sha256: Some(digest),
+            allow_non_finite: false,
+        };
+        let converted = convert_bytes(&bytes, &copts)?;
+        let safetensors = to_safetensors(&converted.weights, opts.f16)?;
+        // The hash first: a cached file without a matching hash is never trusted, so a crash
+        // between the two writes costs a download, not a wrong answer.
+        write_atomic(
+            &digest_path(out),
+            crate::sha256_hex(&safetensors).as_bytes(),
+        )?;
+        write_atomic(out, &safetensors)
+    })();
+    remove_temp(&part);
+    result
+}
+
+/// The message for a failed request: an unreachable host is explained as being offline, with
+/// what to do instead; a timeout and anything else say what they are.
+fn request_failed(url: &str, file: &str, e: ureq::Error) -> WeightsError {
+    match e {
+        ureq::Error::StatusCode(code) => {
+            WeightsError::Download(format!("{url}: server answered HTTP {code}"))
+        }
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
+            WeightsError::Invalid(format!("bad URL {url}: {e}"))
+        }
+        ureq::Error::Timeout(_) => WeightsError::Download(format!(
+            "{url}: the server stopped answering ({e}); try again later, or download {file} \
+             another way and run `weights-tools convert {file} vgg.safetensors`"
+        )),
+        ureq::Error::Io(_) | ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
+            offline_help(url, file, &e)
+        }
+        e => WeightsError::Download(format!("{url}: {e}")),
+    }
 }
 
 fn offline_help(url: &str, file: &str, e: &ureq::Error) -> WeightsError {
@@ -139,19 +238,24 @@ fn offline_help(url: &str, file: &str, e: &ureq::Error) -> WeightsError {
 }
 
 /// Streams the body to `part` while hashing it; returns the hex SHA-256.
-fn download(url: &str, file: &str, part: &Path, progress: bool) -> Result<String> {
+fn download(
+    opts: &FetchOptions,
+    file: &str,
+    part_file: std::fs::File,
+    part: &Path,
+) -> Result<String> {
+    let url = opts.url.as_str();
+    let idle = Some(opts.idle_timeout);
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(20)))
-        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_connect(idle)
+        .timeout_recv_response(idle)
+        .timeout_per_read(idle)
         .build()
         .into();
-    let resp = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::StatusCode(code) => {
-            WeightsError::Download(format!("{url}: server answered HTTP {code}"))
-        }
-        ureq::Error::BadUri(_) => WeightsError::Invalid(format!("bad URL {url}: {e}")),
-        e => offline_help(url, file, &e),
-    })?;
+    let resp = agent
+        .get(url)
+        .call()
+        .map_err(|e| request_failed(url, file, e))?;
     let len = resp
         .headers()
         .get("content-length")
@@ -162,7 +266,7 @@ fn download(url: &str, file: &str, part: &Path, progress: bool) -> Result<String
             "{url} is larger than 2 GiB; not a VGG weights file"
         )));
     }
-    let bar = if progress {
+    let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(len.unwrap_or(0));
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
@@ -175,13 +279,17 @@ fn download(url: &str, file: &str, part: &Path, progress: bool) -> Result<String
         indicatif::ProgressBar::hidden()
     };
     let mut reader = resp.into_body().into_reader();
-    let mut f = std::fs::File::create(part).map_err(|e| WeightsError::io("create", part, e))?;
+    let mut f = part_file;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
         let n = reader.read(&mut buf).map_err(|e| {
-            WeightsError::Download(format!("{url}: connection lost after {total} bytes: {e}"))
+            WeightsError::Download(format!(
+                "{url}: connection lost or silent for {} s after {total} bytes ({e}); nothing \
+                 was saved, try again",
+                opts.idle_timeout.as_secs_f64()
+            ))
         })?;
         if n == 0 {
             break;

@@ -6,7 +6,9 @@
 //!
 //! Formats: safetensors (F32/F16/BF16), PyTorch .pth (zip and legacy) through a restricted
 //! unpickler that never executes anything, and ONNX through a minimal protobuf decoder.
-//! All parsers check sizes against the real file length before allocating.
+//! All parsers check sizes against the real file length before allocating. Files are read and
+//! written through [`io`]: regular inputs only, with a size bound; outputs atomic, locked,
+//! never through a link or over a device (the engine's `picasso` shares these).
 
 pub mod convert;
 pub mod error;
@@ -28,7 +30,7 @@ pub use convert::{
     convert_bytes, load, to_project, to_safetensors, ConvertOptions, Converted, Preset,
 };
 pub use error::{Result, WeightsError};
-pub use read::{detect, read_bytes, read_path, Format};
+pub use read::{detect, read_bytes, read_path, read_weights_file, Format};
 pub use weights::{DType, Tensor, WeightSet};
 
 /// Hex SHA-256 of some bytes (provenance metadata and download verification).

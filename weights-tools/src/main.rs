@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use weights_tools::fetch::{self, FetchOptions};
+use weights_tools::io::lock::PathLock;
 use weights_tools::{
-    io, names, read_path, sha256_hex, to_project, to_safetensors, ConvertOptions, Preset, Result,
-    WeightsError,
+    io, names, read_path, read_weights_file, say, sha256_hex, tell, to_project, to_safetensors,
+    ConvertOptions, Preset, Result, WeightsError,
 };
 
 #[derive(Parser)]
@@ -66,6 +67,9 @@ enum Cmd {
         /// Override the download URL (for tests and mirrors); also env PICASSO_WEIGHTS_URL.
         #[arg(long, hide = true)]
         url: Option<String>,
+        /// Seconds the server may stay silent before the download is given up.
+        #[arg(long, hide = true, default_value_t = fetch::DEFAULT_IDLE_TIMEOUT.as_secs())]
+        idle_timeout: u64,
     },
 }
 
@@ -78,7 +82,7 @@ fn main() -> ExitCode {
     match run(cli.cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {}", printable(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -128,6 +132,7 @@ fn run(cmd: Cmd) -> Result<()> {
             f16,
             force,
             url,
+            idle_timeout,
         } => {
             let url = match url
                 .or_else(|| std::env::var(fetch::URL_ENV).ok().filter(|u| !u.is_empty()))
@@ -147,8 +152,9 @@ fn run(cmd: Cmd) -> Result<()> {
                 f16,
                 force,
                 progress,
+                idle_timeout: std::time::Duration::from_secs(idle_timeout.max(1)),
             })?;
-            println!("{}", path.display());
+            say!("{}", path.display());
             Ok(())
         }
     }
@@ -163,7 +169,17 @@ fn convert(
 ) -> Result<()> {
     io::refuse_same_file(input, output)?;
     io::check_writable(output)?;
-    let bytes = std::fs::read(input).map_err(|e| WeightsError::io("read", input, e))?;
+    let _lock = match PathLock::try_acquire(output, "convert")? {
+        Ok(lock) => lock,
+        Err(holder) => {
+            return Err(WeightsError::Invalid(format!(
+                "{} is writing {}; wait for it to finish or choose another output",
+                holder.describe(),
+                output.display()
+            )))
+        }
+    };
+    let bytes = read_weights_file(input)?;
     opts.source_name = input.file_name().map(|n| n.to_string_lossy().into_owned());
     opts.source_sha256 = Some(sha256_hex(&bytes));
     let (format, ws) = weights_tools::read_bytes(&bytes)?;
@@ -175,11 +191,11 @@ fn convert(
     })?;
     if opts.allow_non_finite {
         for problem in converted.weights.non_finite() {
-            eprintln!("warning: kept as asked: {problem}");
+            tell!("warning: kept as asked: {problem}");
         }
     }
     for note in &converted.notes {
-        eprintln!("note: {note}");
+        tell!("note: {note}");
     }
     let mut ws = converted.weights;
     if let Some(target) = up_to {
@@ -188,7 +204,7 @@ fn convert(
             .insert("trimmed_up_to".into(), target.to_string());
     }
     io::write_atomic(output, &to_safetensors(&ws, f16)?)?;
-    println!(
+    say!(
         "wrote {}: {} tensors, {} parameters, {}, {}",
         output.display(),
         ws.tensors.len(),
@@ -201,25 +217,31 @@ fn convert(
 
 fn inspect(file: &Path) -> Result<()> {
     let (format, ws) = read_path(file)?;
-    println!("file: {}", file.display());
-    println!("format: {}", format.describe());
-    println!("tensors: {}", ws.tensors.len());
-    let width = ws.names().map(str::len).max().unwrap_or(0);
+    say!("file: {}", file.display());
+    say!("format: {}", format.describe());
+    say!("tensors: {}", ws.tensors.len());
+    // Names and metadata come from the file: control characters are shown escaped, never
+    // sent to the terminal.
+    let width = ws
+        .names()
+        .map(|n| printable(n).chars().count())
+        .max()
+        .unwrap_or(0);
     for t in &ws.tensors {
         let (nan, inf) = t.non_finite_counts();
         let damage = match (nan, inf) {
             (0, 0) => String::new(),
             (nan, inf) => format!("  NON-FINITE: {nan} NaN, {inf} infinite"),
         };
-        println!(
+        say!(
             "  {:width$}  {:>20}  {}{damage}",
-            t.name,
+            printable(&t.name),
             format!("{:?}", t.shape),
             t.dtype.name()
         );
     }
     let damaged = ws.non_finite();
-    println!(
+    say!(
         "metadata:{}",
         if ws.metadata.is_empty() {
             " (none)"
@@ -228,21 +250,21 @@ fn inspect(file: &Path) -> Result<()> {
         }
     );
     for (k, v) in &ws.metadata {
-        println!("  {k} = {v}");
+        say!("  {} = {}", printable(k), printable(v));
     }
-    println!("parameters: {}", ws.param_count());
+    say!("parameters: {}", ws.param_count());
     // The layer check looks past damaged values; those are reported below, as the error.
     let layers = ConvertOptions {
         allow_non_finite: true,
         ..Default::default()
     };
     match to_project(format, ws, &layers) {
-        Ok(c) => println!(
+        Ok(c) => say!(
             "project layers: {}, {} convolutions",
             names::architecture(&c.weights),
             names::conv_ids(&c.weights).len()
         ),
-        Err(e) => println!("project layers: not usable: {e}"),
+        Err(e) => say!("project layers: not usable: {}", printable(&e.to_string())),
     }
     match damaged.len() {
         0 => Ok(()),
@@ -262,4 +284,22 @@ fn inspect(file: &Path) -> Result<()> {
             )))
         }
     }
+}
+
+/// `text` with control characters (escape sequences, newlines, bells) written as escapes, so
+/// what a file calls its tensors cannot move the cursor, recolour or clear the terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }

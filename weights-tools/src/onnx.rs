@@ -21,8 +21,10 @@ struct NodeInfo<'a> {
     name: &'a str,
     inputs: Vec<&'a str>,
     outputs: Vec<&'a str>,
-    /// Integer attributes (strides, group, dilations), and a Constant's tensor.
+    /// Integer attributes (strides, group, dilations, pads, kernel_shape), string ones
+    /// (auto_pad), and a Constant's tensor.
     ints: HashMap<&'a str, Vec<i64>>,
+    strings: HashMap<&'a str, &'a str>,
     value: Option<&'a [u8]>,
 }
 
@@ -41,7 +43,10 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
         match f? {
             (1, Field::Bytes(n)) => nodes.push(node(n)?),
             (5, Field::Bytes(t)) => {
-                inits.insert(tensor_name(t)?, t);
+                let name = tensor_name(t)?;
+                if inits.insert(name, t).is_some() {
+                    return Err(duplicate(name, "two initializers"));
+                }
             }
             _ => {}
         }
@@ -49,7 +54,12 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
     // Constant nodes are another place exporters put weights.
     for n in &nodes {
         if let (true, Some(t), Some(out)) = (n.op == "Constant", n.value, n.outputs.first()) {
-            inits.insert(out, t);
+            if inits.insert(out, t).is_some() {
+                return Err(duplicate(
+                    out,
+                    "a Constant node's output and another tensor",
+                ));
+            }
         }
     }
 
@@ -79,6 +89,7 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
                         n.name, w.shape
                     )));
                 }
+                check_conv_geometry(n, &w.shape)?;
                 let out_ch = w.shape[0];
                 let b = match n.inputs.get(2).filter(|s| !s.is_empty()) {
                     Some(b_name) => {
@@ -132,6 +143,56 @@ fn check_conv_attrs(n: &NodeInfo) -> Result<()> {
     Ok(())
 }
 
+/// Two tensors under one name: ONNX Runtime takes one, this reader would take another, so the
+/// file is refused rather than read differently.
+fn duplicate(name: &str, what: &str) -> WeightsError {
+    WeightsError::corrupt(
+        FMT,
+        format!(
+            "{what} are both named {name:?}; which one a Conv reads cannot be told, so the file \
+             is refused. Re-export the model"
+        ),
+    )
+}
+
+/// A VGG convolution keeps the picture's size: its kernel is the weight's, and it pads by
+/// half the kernel on every side (explicit `pads`, or `auto_pad` SAME_*). ONNX's default is no
+/// padding, which would shrink every feature map and read as a different network.
+fn check_conv_geometry(n: &NodeInfo, weight: &[usize]) -> Result<()> {
+    let kernel = [weight[2] as i64, weight[3] as i64];
+    if let Some(k) = n.ints.get("kernel_shape") {
+        if k.as_slice() != kernel {
+            return Err(WeightsError::layers(format!(
+                "Conv node {:?} has kernel_shape {k:?} but its weight is {}×{}",
+                n.name, kernel[0], kernel[1]
+            )));
+        }
+    }
+    let same = [kernel[0] / 2, kernel[1] / 2, kernel[0] / 2, kernel[1] / 2];
+    let auto_pad = n.strings.get("auto_pad").copied().unwrap_or("NOTSET");
+    let pads = n.ints.get("pads").cloned().unwrap_or_else(|| vec![0; 4]);
+    let padded_as_vgg = match auto_pad {
+        "SAME_UPPER" | "SAME_LOWER" => kernel.iter().all(|k| k % 2 == 1),
+        "NOTSET" | "" => pads.as_slice() == same,
+        _ => false,
+    };
+    if !padded_as_vgg {
+        return Err(WeightsError::layers(format!(
+            "Conv node {:?} pads {} (auto_pad {auto_pad}); a VGG convolution pads by {:?} to \
+             keep the picture's size, so this network is not the one the weights would be \
+             used in",
+            n.name,
+            if auto_pad == "NOTSET" || auto_pad.is_empty() {
+                format!("{pads:?}")
+            } else {
+                "automatically".to_string()
+            },
+            same
+        )));
+    }
+    Ok(())
+}
+
 fn node(b: &[u8]) -> Result<NodeInfo<'_>> {
     let mut n = NodeInfo {
         op: "",
@@ -139,6 +200,7 @@ fn node(b: &[u8]) -> Result<NodeInfo<'_>> {
         inputs: vec![],
         outputs: vec![],
         ints: HashMap::new(),
+        strings: HashMap::new(),
         value: None,
     };
     for f in fields(b) {
@@ -148,11 +210,12 @@ fn node(b: &[u8]) -> Result<NodeInfo<'_>> {
             (3, f) => n.name = as_str(f)?,
             (4, f) => n.op = as_str(f)?,
             (5, Field::Bytes(a)) => {
-                // AttributeProto: name=1, i=3, t=5, ints=8.
-                let (mut name, mut ints, mut t) = ("", Vec::new(), None);
+                // AttributeProto: name=1, i=3, s=4, t=5, ints=8.
+                let (mut name, mut ints, mut t, mut text) = ("", Vec::new(), None, None);
                 for af in fields(a) {
                     match af? {
                         (1, f) => name = as_str(f)?,
+                        (4, f @ Field::Bytes(_)) => text = Some(as_str(f)?),
                         (3, Field::Varint(v)) => ints.push(v),
                         (8, f) => push_varints(f, &mut ints)?,
                         (5, Field::Bytes(tb)) => t = Some(tb),
@@ -163,6 +226,9 @@ fn node(b: &[u8]) -> Result<NodeInfo<'_>> {
                     .insert(name, ints.into_iter().map(|v| v as i64).collect());
                 if name == "value" {
                     n.value = t;
+                }
+                if let Some(text) = text {
+                    n.strings.insert(name, text);
                 }
             }
             _ => {}
@@ -212,6 +278,14 @@ fn decode_tensor(name: &str, t: &[u8]) -> Result<Tensor> {
     let shape: Vec<usize> = dims
         .iter()
         .map(|&d| {
+            // Dimensions are int64, sent as varints: a negative one arrives as a huge u64.
+            let signed = d as i64;
+            if signed < 0 {
+                return Err(WeightsError::corrupt(
+                    FMT,
+                    format!("{name}: dimension {signed} is negative; a size cannot be"),
+                ));
+            }
             usize::try_from(d)
                 .map_err(|_| WeightsError::corrupt(FMT, format!("{name}: bad dimension {d}")))
         })

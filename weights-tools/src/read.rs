@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Result, WeightsError};
+use crate::io::{read_regular, MAX_WEIGHTS_FILE};
 use crate::weights::WeightSet;
 use crate::{onnx, pth_legacy, pth_zip, safetensors};
 
@@ -66,7 +67,13 @@ pub fn read_bytes(bytes: &[u8]) -> Result<(Format, WeightSet)> {
 }
 
 /// Reads the whole file, then parses it (every size is checked against its real length).
+/// Only a regular file of at most [`MAX_WEIGHTS_FILE`] bytes is read: a device or a pipe is
+/// refused before a byte is taken from it.
 pub fn read_path(path: &Path) -> Result<(Format, WeightSet)> {
-    let bytes = std::fs::read(path).map_err(|e| WeightsError::io("read", path, e))?;
-    read_bytes(&bytes)
+    read_bytes(&read_weights_file(path)?)
+}
+
+/// The bytes of a weights file, read with the bound of [`crate::io::read_regular`].
+pub fn read_weights_file(path: &Path) -> Result<Vec<u8>> {
+    Ok(read_regular(path, MAX_WEIGHTS_FILE, "a weights file")?)
 }

@@ -64,7 +64,7 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
 
     let mut ws = WeightSet::new();
     let mut entries = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(header.0.len());
     for (name, entry) in &header.0 {
         // A JSON parser keeps one of two equal keys silently; which tensor is meant is
         // anybody's guess, so the file is refused.
@@ -100,10 +100,14 @@ pub fn read(bytes: &[u8]) -> Result<WeightSet> {
             previous = Some((name, *end));
         }
     }
-    for (begin, name, dtype, shape, end) in entries {
-        let values = decode_le(&data[begin..end], dtype);
-        ws.push(Tensor::new(name, shape, values, dtype)?)?;
-    }
+    // Names are known to be unique (checked above), so the set is built in one pass.
+    let tensors = entries
+        .into_iter()
+        .map(|(begin, name, dtype, shape, end)| {
+            Tensor::new(name, shape, decode_le(&data[begin..end], dtype), dtype)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    ws.tensors = tensors;
     Ok(ws)
 }
 

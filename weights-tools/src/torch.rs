@@ -152,10 +152,9 @@ pub fn build<'a>(
     specs: &[(String, TensorSpec)],
     mut storage: impl FnMut(&str) -> Result<&'a [u8]>,
 ) -> Result<WeightSet> {
-    let mut ws = WeightSet::new();
-    for (name, spec) in specs {
-        let bytes = storage(&spec.storage.key)?;
-        ws.push(materialize(name, spec, bytes)?)?;
-    }
-    Ok(ws)
+    let tensors = specs
+        .iter()
+        .map(|(name, spec)| materialize(name, spec, storage(&spec.storage.key)?))
+        .collect::<Result<Vec<_>>>()?;
+    WeightSet::from_tensors(tensors)
 }

@@ -123,6 +123,22 @@ impl WeightSet {
         Ok(())
     }
 
+    /// A set of `tensors`, refusing duplicate names; linear in their number (a file may hold
+    /// hundreds of thousands of names, and [`WeightSet::push`] compares each with all before).
+    pub fn from_tensors(tensors: Vec<Tensor>) -> Result<Self> {
+        let mut seen = std::collections::HashSet::with_capacity(tensors.len());
+        if let Some(dup) = tensors.iter().find(|t| !seen.insert(t.name.as_str())) {
+            return Err(WeightsError::Invalid(format!(
+                "duplicate tensor name {}; which of the two is meant cannot be told",
+                dup.name
+            )));
+        }
+        Ok(WeightSet {
+            tensors,
+            metadata: BTreeMap::new(),
+        })
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tensors.iter().map(|t| t.name.as_str())
     }

@@ -2,6 +2,8 @@
 //! ("stored"), so no inflate is needed; a compressed entry gets a clear error. Every offset is
 //! checked against the buffer before use. Supports ZIP64 (PyTorch uses it for files > 4 GB).
 
+use std::collections::HashMap;
+
 use crate::error::{Result, WeightsError};
 
 const FMT: &str = "zip (.pth)";
@@ -23,6 +25,8 @@ pub struct Entry {
 pub struct Archive<'a> {
     bytes: &'a [u8],
     pub entries: Vec<Entry>,
+    /// Member name → position in `entries`, so each lookup is O(1).
+    index: HashMap<String, usize>,
 }
 
 fn err(d: impl Into<String>) -> WeightsError {
@@ -84,6 +88,7 @@ impl<'a> Archive<'a> {
         }
         let cd = slice(bytes, cd_off, cd_size)?;
         let mut entries = Vec::new();
+        let mut index = HashMap::new();
         let mut p = 0u64;
         for _ in 0..count {
             if u32_at(cd, p)? != CDIR_SIG {
@@ -122,6 +127,15 @@ impl<'a> Archive<'a> {
                     "entry {name}: stored size {csize} differs from size {usize_}"
                 )));
             }
+            // Two members of one name: torch.load reads the last, a reader that searches from
+            // the start the first. Which one is meant cannot be told, so the file is refused.
+            if index.insert(name.clone(), entries.len()).is_some() {
+                return Err(err(format!(
+                    "the archive holds two members named {name:?}; torch.load would read the \
+                     last and other readers the first, so which one is meant is unknown. \
+                     Re-save the file with torch.save"
+                )));
+            }
             entries.push(Entry {
                 name,
                 method,
@@ -130,11 +144,15 @@ impl<'a> Archive<'a> {
             });
             p += 46 + nlen + xlen + clen;
         }
-        Ok(Archive { bytes, entries })
+        Ok(Archive {
+            bytes,
+            entries,
+            index,
+        })
     }
 
     pub fn find(&self, name: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.name == name)
+        self.index.get(name).map(|&i| &self.entries[i])
     }
 
     /// The bytes of a stored entry, bounds-checked.

@@ -163,7 +163,7 @@ fn failures_exit_nonzero_with_a_message() {
         let r = run(&[
             "trim",
             ps(&dir.join("fixtures/tiny_vgg16.safetensors")),
-            ps(&tmp.join("o")),
+            ps(&tmp.join("o.safetensors")),
             "--up-to",
             "conv6_1",
         ]);
@@ -173,7 +173,7 @@ fn failures_exit_nonzero_with_a_message() {
             "{}",
             text(&r.stderr)
         );
-        assert!(!tmp.join("o").exists());
+        assert!(!tmp.join("o.safetensors").exists());
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }

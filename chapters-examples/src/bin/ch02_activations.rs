@@ -215,7 +215,7 @@ fn saturation(path: &Path) -> Result<()> {
     }
     println!("(exact zeros: in f32, σ(x) and tanh(x) round to exactly 1 for large x, so 1 − σ and 1 − tanh² are 0)");
 
-    println!("\nGradient through a chain of L activations, f(f(...f(1.0))):");
+    println!("\n== A chain of L activations: the gradient of f(f(...f(1.0)))");
     println!("{:>4}{:>14}{:>14}{:>10}", "L", "sigmoid", "tanh", "relu");
     let mut depth_curves = [Vec::new(), Vec::new(), Vec::new()];
     for depth in 1..=10 {

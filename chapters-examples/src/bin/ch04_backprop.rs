@@ -182,11 +182,11 @@ fn train(
         let mut loss_sum = 0.0;
         for indices in order.chunks(batch_size) {
             let batch = data.subset(indices);
-            let logits = network.forward(&batch.inputs()?)?; // 1. forward
+            let logits = network.forward(&batch.inputs()?)?; // 2. forward
             let targets = batch.targets()?.to_device(logits.device())?;
-            let loss = binary_log_loss_with_logits(&logits, &targets)?; // 2. loss
-            let gradients = loss.backward()?; // 3. backward: ∂loss/∂every weight
-            optimiser.step(&mut network.parameters_mut(), &gradients)?; // 4. update
+            let loss = binary_log_loss_with_logits(&logits, &targets)?; // 3. loss
+            let gradients = loss.backward()?; // 4. backward: ∂loss/∂every weight
+            optimiser.step(&mut network.parameters_mut(), &gradients)?; // 5. update
             loss_sum += loss.item()? * batch.len() as f32;
         }
         let record = EpochRecord {

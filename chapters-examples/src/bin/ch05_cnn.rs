@@ -9,7 +9,10 @@
 //!
 //! Run: `cargo run --release -p chapters-examples --bin ch05_cnn -- --out out/ch05`
 
-use chapters_examples::cnn_pictures::{save_map, save_map_grid, Map, Scale};
+use chapters_examples::cnn_pictures::{
+    save_captioned_map_grid, save_labelled_map_grid, save_map, save_map_grid, GridLabels, Map,
+    Scale,
+};
 use chapters_examples::shapes::{ShapeImages, ShapeKind, ShapeStyle};
 use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
@@ -111,12 +114,25 @@ fn run(args: &Args) -> ExampleResult {
 
     draw_curves(&history, &out.join("training_curves.png"))?;
     let filters = [initial_filters, model.conv1.filters()?].concat();
-    save_map_grid(
-        &out.join("learned_filters.png"),
+    // One colour scale for all 16 filters, so that before and after can be compared.
+    let limit = filters
+        .iter()
+        .flat_map(|m| &m.values)
+        .fold(0.0f32, |a, v| a.max(v.abs()));
+    let count = model.conv1.out_channels();
+    let labels = GridLabels {
+        rows: vec!["before\ntraining".into(), "after\ntraining".into()],
+        columns: (0..count).map(|c| format!("filter {c}")).collect(),
+        scale_title: Some("weight (red positive, blue negative)".into()),
+    };
+    let path = out.join("learned_filters.png");
+    save_labelled_map_grid(
+        &path,
         &filters,
-        model.conv1.out_channels(),
-        Scale::Signed,
-        12,
+        count,
+        Scale::SignedUpTo(limit),
+        15,
+        &labels,
     )?;
     draw_feature_maps(&model, &test, &out)?;
     draw_mistakes(&model, &test, &out.join("mistakes.png"))?;
@@ -271,8 +287,8 @@ impl ShapeCnn {
         let pixels = side * side;
         let outputs = self.conv1.out_channels() * pixels;
         println!(
-            "A dense layer from the {pixels} input pixels to conv1's {outputs} outputs would need \
-             {} weights: {}× more than conv1.",
+            "A dense layer from the {pixels} input pixels to conv1's {outputs} outputs would \
+             need\n{} weights: {}× more than conv1.",
             pixels * outputs + outputs,
             (pixels * outputs + outputs) / c1
         );
@@ -299,7 +315,14 @@ fn train_model(
     let mut optimiser = Adam::new(config.learning_rate)?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut history = Vec::new();
-    println!("\n== Training: {config:?}");
+    println!(
+        "\n== Training: {} pictures, {} epochs, batches of {}, learning rate {} (× {} per epoch)",
+        config.train_images,
+        config.epochs,
+        config.batch_size,
+        config.learning_rate,
+        config.lr_decay
+    );
     println!("epoch  train loss  train acc  test loss  test acc   time");
     for epoch in 1..=config.epochs {
         let started = Instant::now();
@@ -425,7 +448,15 @@ fn draw_examples(data: &ShapeImages, path: &Path) -> Result<()> {
             maps.push(Map::new(data.side, data.side, data.image(i).to_vec())?);
         }
     }
-    save_map_grid(path, &maps, 8, Scale::Unsigned, 4)
+    let labels = GridLabels {
+        rows: ShapeKind::ALL
+            .iter()
+            .map(|k| format!("{}s", k.name()))
+            .collect(),
+        columns: Vec::new(),
+        scale_title: None,
+    };
+    save_labelled_map_grid(path, &maps, 8, Scale::Unsigned, 3, &labels)
 }
 
 fn draw_curves(history: &[EpochStats], path: &Path) -> Result<()> {
@@ -498,15 +529,13 @@ fn draw_mistakes(model: &ShapeCnn, test: &ShapeImages, path: &Path) -> Result<()
         return Ok(());
     }
     println!("\nfirst mistakes, left to right (true → predicted):");
-    let mut maps = Vec::new();
+    let (mut maps, mut captions) = (Vec::new(), Vec::new());
     for &i in &wrong {
         let name = |label: usize| ShapeKind::ALL[label].name();
-        println!(
-            "  test picture {i:>4}: {} → {}",
-            name(test.labels[i]),
-            name(predicted[i])
-        );
+        let caption = format!("{} → {}", name(test.labels[i]), name(predicted[i]));
+        println!("  test picture {i:>4}: {caption}");
         maps.push(Map::new(test.side, test.side, test.image(i).to_vec())?);
+        captions.push(caption);
     }
-    save_map_grid(path, &maps, 8, Scale::Unsigned, 4)
+    save_captioned_map_grid(path, &maps, &captions, 6, Scale::Unsigned, 5)
 }

@@ -9,7 +9,7 @@
 //! Run: `cargo run --release -p chapters-examples --bin ch05_filters -- --out out/ch05`
 //! (needs the shared images; `--image PATH` uses another picture).
 
-use chapters_examples::cnn_pictures::{save_map, Map, Scale};
+use chapters_examples::cnn_pictures::{save_map, save_map_with_scale, Map, Scale};
 use chapters_examples::figures::conv_window::{draw_sliding_window, SlidingWindow};
 use chapters_examples::inputs::image_or_example;
 use chapters_examples::{run_example, ExampleArgs, ExampleResult};
@@ -97,19 +97,25 @@ struct Filter {
     scale: Scale,
 }
 
+// Each kernel is written as the 3 × 3 grid it is, so rustfmt must leave its rows alone.
+#[rustfmt::skip]
 const FILTERS: [Filter; 5] = [
     Filter {
         // Right column minus left column: large where brightness rises to the right.
         name: "Sobel x",
         file: "filter_sobel_x.png",
-        kernel: [-1., 0., 1., -2., 0., 2., -1., 0., 1.],
+        kernel: [-1., 0., 1.,
+                 -2., 0., 2.,
+                 -1., 0., 1.],
         scale: Scale::Signed,
     },
     Filter {
         // The same turned a quarter: brightness rising downwards.
         name: "Sobel y",
         file: "filter_sobel_y.png",
-        kernel: [-1., -2., -1., 0., 0., 0., 1., 2., 1.],
+        kernel: [-1., -2., -1.,
+                  0.,  0.,  0.,
+                  1.,  2.,  1.],
         scale: Scale::Signed,
     },
     Filter {
@@ -123,24 +129,18 @@ const FILTERS: [Filter; 5] = [
         // A weighted mean: the centre counts most (a small Gaussian bell).
         name: "Gaussian blur",
         file: "filter_gaussian_blur.png",
-        kernel: [
-            1. / 16.,
-            2. / 16.,
-            1. / 16., //
-            2. / 16.,
-            4. / 16.,
-            2. / 16., //
-            1. / 16.,
-            2. / 16.,
-            1. / 16.,
-        ],
+        kernel: [1. / 16., 2. / 16., 1. / 16.,
+                 2. / 16., 4. / 16., 2. / 16.,
+                 1. / 16., 2. / 16., 1. / 16.],
         scale: Scale::Fixed(0.0, 1.0),
     },
     Filter {
         // 5 × centre − the 4 neighbours = the pixel + (pixel − its neighbours' mean) · 4.
         name: "sharpen",
         file: "filter_sharpen.png",
-        kernel: [0., -1., 0., -1., 5., -1., 0., -1., 0.],
+        kernel: [ 0., -1.,  0.,
+                 -1.,  5., -1.,
+                  0., -1.,  0.],
         scale: Scale::Fixed(0.0, 1.0),
     },
 ];
@@ -164,17 +164,19 @@ fn apply_filters(grey: &Tensor, out: &Path) -> engine::Result<Tensor> {
     for (filter, output) in FILTERS.iter().zip(&outputs) {
         let (lo, hi) = min_max(&output.values);
         println!("  {:<14} output range {lo:>7.3} … {hi:>6.3}", filter.name);
-        save_map(&out.join(filter.file), output, filter.scale, 1)?;
+        save_map_with_scale(&out.join(filter.file), output, filter.scale, 1, "output")?;
     }
 
     let gx = filtered.narrow(1, 0, 1)?; // channel 0: Sobel x
     let gy = filtered.narrow(1, 1, 1)?; // channel 1: Sobel y
     let edges = gx.square()?.add(&gy.square()?)?.sqrt()?;
-    save_map(
-        &out.join("filter_edges.png"),
+    let edges_path = out.join("filter_edges.png");
+    save_map_with_scale(
+        &edges_path,
         &Map::single(&edges)?,
         Scale::Unsigned,
         1,
+        "edge strength",
     )?;
     blur_four_times(grey, out)?;
     Ok(edges)
@@ -188,11 +190,13 @@ fn blur_four_times(grey: &Tensor, out: &Path) -> engine::Result<()> {
     for _ in 0..4 {
         blurred = blurred.conv2d(&gaussian, None, Conv2dParams::square(1, 1, 1))?;
     }
-    save_map(
-        &out.join("filter_gaussian_blur_x4.png"),
+    let path = out.join("filter_gaussian_blur_x4.png");
+    save_map_with_scale(
+        &path,
         &Map::single(&blurred)?,
         Scale::Fixed(0.0, 1.0),
         1,
+        "output",
     )
 }
 

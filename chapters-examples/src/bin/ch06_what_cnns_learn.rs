@@ -10,11 +10,11 @@
 use chapters_examples::inputs::{credit, image_or_example};
 use chapters_examples::{run_example, DeviceArgs, ExampleArgs, ExampleResult};
 use clap::Parser;
-use engine::io::{load_image, save_image, LoadOptions};
+use engine::io::{ensure_not_input, load_image, save_image, LoadOptions};
 use engine::models::{load_vgg_or_default, Vgg};
 use engine::vis::activation_max::{maximise_activation, ActivationMaxConfig};
-use engine::vis::feature_maps::feature_map_grid;
-use engine::vis::filters::{filter_grid, tile_grid, GridLayout, Tile};
+use engine::vis::feature_maps::feature_map_tiles;
+use engine::vis::filters::{captioned_tile_grid, filter_grid, GridLayout, Tile};
 use engine::Tensor;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -81,11 +81,11 @@ fn run(args: &Args) -> ExampleResult {
     let long_side = if quick { 64 } else { 224 };
     let image = load_image(&photo, &LoadOptions::long_side(long_side))?;
 
-    println!("\nfirst-layer filters");
+    println!("\n== First-layer filters");
     draw_filters(&vgg, &out)?;
 
     println!(
-        "\nfeature maps of {} ({}×{} px){}",
+        "\n== Feature maps of {} ({}×{} px){}",
         photo.canonicalize().unwrap_or(photo.clone()).display(),
         image.shape()[3],
         image.shape()[2],
@@ -96,7 +96,7 @@ fn run(args: &Args) -> ExampleResult {
         draw_feature_maps(&vgg, &image, layer, channels, &out, &photo)?;
     }
 
-    println!("\nactivation maximisation");
+    println!("\n== Activation maximisation");
     for (layer, picks) in LAYERS.into_iter().zip(CHANNELS) {
         let picks = if quick { &picks[..2] } else { picks };
         draw_activation_max(&vgg, layer, picks, quick, &out)?;
@@ -132,8 +132,9 @@ fn draw_filters(vgg: &Vgg, out: &Path) -> ExampleResult {
 // ANCHOR_END: filters
 
 // ANCHOR: feature_maps
-/// The first `channels` feature maps of `layer` for `image`, four to a row. Deeper maps are
-/// smaller (every pooling halves them), so each is enlarged back to about 224 pixels.
+/// The first `channels` feature maps of `layer` for `image`, four to a row, each captioned with
+/// its channel. Deeper maps are smaller (every pooling halves them), so each is enlarged back
+/// to about 224 pixels.
 fn draw_feature_maps(
     vgg: &Vgg,
     image: &Tensor,
@@ -143,9 +144,12 @@ fn draw_feature_maps(
     photo: &Path,
 ) -> ExampleResult {
     let started = Instant::now();
-    let grid = feature_map_grid(vgg, image, layer, channels, &GridLayout::new(4, 224))?;
+    let tiles = feature_map_tiles(vgg, image, layer, channels)?;
+    let captions: Vec<String> = (0..tiles.len()).map(|c| format!("channel {c}")).collect();
+    let grid = captioned_tile_grid(&tiles, &captions, &GridLayout::new(4, 224), 16)?;
     let path = out.join(format!("feature_maps_{layer}.png"));
-    save_image(&grid, &path, &[photo])?;
+    ensure_not_input(&path, &[photo])?;
+    grid.save(&path)?;
     report(&path, started);
     Ok(())
 }
@@ -186,9 +190,10 @@ fn draw_activation_max(
             rgb: result.image.to_vec()?,
         });
     }
-    let grid = tile_grid(&tiles, &GridLayout::new(tiles.len(), config.width))?;
+    let captions: Vec<String> = picks.iter().map(|c| format!("channel {c}")).collect();
+    let grid = captioned_tile_grid(&tiles, &captions, &GridLayout::new(tiles.len(), 96), 15)?;
     let path = out.join(format!("activation_max_{layer}.png"));
-    save_image(&grid, &path, &[] as &[&Path])?;
+    grid.save(&path)?;
     println!("  wrote {}", path.display());
     Ok(())
 }

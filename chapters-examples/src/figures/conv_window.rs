@@ -161,7 +161,7 @@ pub fn draw_sliding_window(
                 (output_x + ow as i32 * CELL / 2, out_top - 16),
                 format!("output {oh}×{ow}"),
                 16,
-                Rgb::GREY,
+                Rgb::DARK_GREY,
                 Align::Center,
             );
         }
@@ -173,7 +173,7 @@ pub fn draw_sliding_window(
         (kernel_x + k as i32 * CELL / 2, top - 16),
         format!("kernel {k}×{k}"),
         16,
-        Rgb::GREY,
+        Rgb::DARK_GREY,
         Align::Center,
     );
     for r in 0..k {
@@ -199,14 +199,14 @@ pub fn draw_sliding_window(
         (centre, top + k as i32 * CELL + 24),
         format!("padding {p}: grey zeros"),
         16,
-        Rgb::GREY,
+        Rgb::DARK_GREY,
         Align::Center,
     )
     .text(
         (centre, top + k as i32 * CELL + 46),
         format!("stride {s}"),
         16,
-        Rgb::GREY,
+        Rgb::DARK_GREY,
         Align::Center,
     )
     .text(

@@ -1,6 +1,7 @@
 //! Chapter 8's figure: what the style cost compares. For a photo, a painting and the result of
 //! style transfer, the Gram matrices of a few VGG layers side by side as heat maps.
 
+use engine::vis::colour_bar::{BarDirection, ColourBar};
 use engine::vis::diagram::{Align, Diagram, Rgb};
 use engine::{Error, Result};
 use image::RgbImage;
@@ -16,8 +17,9 @@ pub struct GramRow {
 }
 
 /// The top-left `shown × shown` block of every Gram matrix is drawn, one colour scale per
-/// layer (shared by the three pictures so they can be compared), on a square-root scale so
-/// that weak correlations stay visible next to strong ones.
+/// layer (shared by the three pictures so they can be compared, and drawn as a colour bar at
+/// the end of the row), on a square-root scale so that weak correlations stay visible next to
+/// strong ones. The figure is 750 px wide, the book's column, so its text is shown at its size.
 pub fn draw_gram_matrices(
     path: &Path,
     pictures: [&RgbImage; 3],
@@ -25,19 +27,22 @@ pub fn draw_gram_matrices(
     rows: &[GramRow],
     shown: usize,
 ) -> Result<()> {
-    let cell = (200 / shown.max(1)).max(1) as i32;
+    let cell = (160 / shown.max(1)).max(1) as i32;
     let side = cell * shown as i32;
-    let label_width = 150;
-    let column = side + 40;
+    let label_width = 100;
+    let column = side + 30;
+    let bar_strip = 80;
+    // Each picture shrunk (if need be) to the width of a heat map, so neighbours do not overlap.
+    let pictures = pictures.map(|p| fit_width(p, side as u32));
     let picture_height = pictures
         .iter()
         .map(|p| p.height() as i32)
         .max()
         .unwrap_or(0);
-    let top = 40 + picture_height + 30;
-    let row_height = side + 56;
-    let width = (label_width + 3 * column + 10) as u32;
-    let height = (top + rows.len() as i32 * row_height + 10) as u32;
+    let top = 40 + picture_height + 40;
+    let row_height = side + 60;
+    let width = (label_width + 3 * column + bar_strip) as u32;
+    let height = (top + rows.len() as i32 * row_height) as u32;
     let mut d = Diagram::new(width, height);
 
     for (i, (picture, title)) in pictures.iter().zip(titles).enumerate() {
@@ -52,21 +57,18 @@ pub fn draw_gram_matrices(
             .grams
             .iter()
             .flat_map(|g| block(g, row.channels, shown))
-            .fold(0.0f32, f32::max);
-        d.text(
-            (10, y + side / 2 - 12),
-            &row.layer,
-            18,
-            Rgb::BLACK,
-            Align::Left,
-        )
-        .text(
-            (10, y + side / 2 + 12),
-            format!("{shown} of {} channels", row.channels),
-            14,
-            Rgb::GREY,
-            Align::Left,
-        );
+            .fold(0.0f32, f32::max)
+            .max(f32::MIN_POSITIVE);
+        let middle = y + side / 2;
+        d.text((10, middle - 20), &row.layer, 18, Rgb::BLACK, Align::Left)
+            .text(
+                (10, middle + 4),
+                format!("{shown} of {}", row.channels),
+                15,
+                INK,
+                Align::Left,
+            )
+            .text((10, middle + 22), "channels", 15, INK, Align::Left);
         for (i, gram) in row.grams.iter().enumerate() {
             if gram.len() != row.channels * row.channels {
                 return Err(Error::invalid(
@@ -80,7 +82,7 @@ pub fn draw_gram_matrices(
                 ));
             }
             let values: Vec<f32> = block(gram, row.channels, shown)
-                .map(|v| (v.max(0.0) / hi.max(f32::MIN_POSITIVE)).sqrt())
+                .map(|v| (v.max(0.0) / hi).sqrt())
                 .collect();
             let x = label_width + i as i32 * column;
             d.heatmap((x, y), &values, (shown, shown), cell as u32, (0.0, 1.0))?;
@@ -93,13 +95,36 @@ pub fn draw_gram_matrices(
                 (x + side / 2, y + side + 18),
                 caption,
                 15,
-                Rgb::GREY,
+                INK,
                 Align::Center,
             );
         }
+        // The row's colour scale: the same square root that coloured the heat maps.
+        let scale =
+            ColourBar::new("Gram value", Rgb::heat).ticks_between(0.0, hi, 5, |v| (v / hi).sqrt());
+        let bar_x = label_width + 3 * column - 12;
+        d.colour_bar((bar_x, y), (16, side), &scale, BarDirection::Vertical, 14);
     }
     d.save(path)
 }
+
+/// `picture` scaled down to at most `width` pixels wide, keeping its shape.
+fn fit_width(picture: &RgbImage, width: u32) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    if w <= width {
+        return picture.clone();
+    }
+    let height = (h * width / w.max(1)).max(1);
+    image::imageops::resize(
+        picture,
+        width,
+        height,
+        image::imageops::FilterType::Lanczos3,
+    )
+}
+
+/// Dark grey for secondary text: light enough to rank below the titles, dark enough to read.
+const INK: Rgb = Rgb::DARK_GREY;
 
 /// The top-left `shown × shown` block of a row-major `n × n` matrix.
 fn block(matrix: &[f32], n: usize, shown: usize) -> impl Iterator<Item = f32> + '_ {

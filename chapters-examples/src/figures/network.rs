@@ -122,17 +122,23 @@ pub fn draw_neuron(path: &Path, x: &[f32], w: &[f32], b: f32, z: f32, a: f32) ->
         Rgb::BLACK,
         Align::Center,
     )
-    .text((110, 330), "inputs", 18, Rgb::GREY, Align::Center)
-    .text((290, 330), "weights", 18, Rgb::GREY, Align::Center)
-    .text((sum.0, 330), "weighted sum", 18, Rgb::GREY, Align::Center)
+    .text((110, 330), "inputs", 18, Rgb::DARK_GREY, Align::Center)
+    .text((290, 330), "weights", 18, Rgb::DARK_GREY, Align::Center)
+    .text(
+        (sum.0, 330),
+        "weighted sum",
+        18,
+        Rgb::DARK_GREY,
+        Align::Center,
+    )
     .text(
         (activation.0, 330),
         "activation",
         18,
-        Rgb::GREY,
+        Rgb::DARK_GREY,
         Align::Center,
     )
-    .text((855, 330), "output", 18, Rgb::GREY, Align::Center);
+    .text((855, 330), "output", 18, Rgb::DARK_GREY, Align::Center);
     d.save(path)
 }
 
@@ -209,7 +215,7 @@ pub fn draw_network(path: &Path, columns: &[Column], weights: &[Vec<f32>]) -> Re
         (width as i32 / 2, height as i32 - 18),
         "edges: weights (red positive, blue negative, thicker = larger); grey neuron: switched off by ReLU",
         16,
-        Rgb::GREY,
+        Rgb::DARK_GREY,
         Align::Center,
     );
     d.save(path)

@@ -22,6 +22,10 @@ pub struct Roles<'a> {
 const STYLE: Rgb = Rgb(230, 85, 13);
 const CONTENT: Rgb = Rgb(35, 139, 69);
 const POOL: Rgb = Rgb(203, 24, 29);
+/// Pixels between one block's pooling and the next block: room for the labels above them.
+const BLOCK_GAP: i32 = 32;
+/// Dark grey for secondary text: below the titles in rank, still easy to read.
+const INK: Rgb = Rgb::DARK_GREY;
 
 /// Draw the network: `photo` (a small picture of the input) and its `[3, H, W]` shape, then
 /// every `conv` and `pool` of `layers` (ReLUs are drawn with the convolution before them).
@@ -52,9 +56,9 @@ pub fn draw_vgg(
             box_width(layer.shape[0])
         };
         positions.push((x, w));
-        x += w + if is_pool { 26 } else { 7 };
+        x += w + if is_pool { BLOCK_GAP } else { 7 };
         if i + 1 == drawn.len() {
-            x -= 26;
+            x -= BLOCK_GAP;
         }
     }
     let width = (x + 30) as u32;
@@ -67,7 +71,7 @@ pub fn draw_vgg(
                 middle - photo.height() as i32 / 2 - 34,
             ),
             "input",
-            17,
+            18,
             Rgb::BLACK,
             Align::Center,
         )
@@ -77,8 +81,8 @@ pub fn draw_vgg(
                 middle - photo.height() as i32 / 2 - 14,
             ),
             format!("{} × {} × {}", input[0], input[1], input[2]),
-            15,
-            Rgb::GREY,
+            16,
+            INK,
             Align::Center,
         );
 
@@ -96,25 +100,19 @@ pub fn draw_vgg(
             d.text(
                 (centre, 22),
                 format!("block {block}"),
-                17,
+                18,
                 Rgb::BLACK,
                 Align::Center,
             )
             .text(
                 (centre, 44),
                 format!("{c} channels"),
-                15,
-                Rgb::GREY,
+                16,
+                INK,
                 Align::Center,
             )
-            .text(
-                (centre, 64),
-                format!("{bh} × {bw}"),
-                15,
-                Rgb::GREY,
-                Align::Center,
-            );
-            block_start = x + w + 26;
+            .text((centre, 64), format!("{bh} × {bw}"), 16, INK, Align::Center);
+            block_start = x + w + BLOCK_GAP;
             continue;
         }
         let block: usize = layer.name[4..5].parse().unwrap_or(1);
@@ -127,10 +125,10 @@ pub fn draw_vgg(
         } else if roles.style.contains(&relu.as_str()) {
             (format!("{relu} · style"), STYLE, 16)
         } else {
-            (layer.name.clone(), Rgb::GREY, 14)
+            (layer.name.clone(), INK, 16)
         };
         d.upright_text((x + w / 2, middle + 122), label, size, color, Align::Right);
-        if color != Rgb::GREY {
+        if color != INK {
             d.rect((x, middle + 116), (w, 4), Some(color), None);
         }
     }
@@ -144,7 +142,7 @@ pub fn draw_vgg(
     .text(
         (44, legend),
         "3×3 convolution + ReLU: height ∝ √(picture height), width grows with the channels",
-        15,
+        16,
         Rgb::BLACK,
         Align::Left,
     )
@@ -152,7 +150,7 @@ pub fn draw_vgg(
     .text(
         (44, legend + 24),
         "2×2 max pooling: halves height and width",
-        15,
+        16,
         Rgb::BLACK,
         Align::Left,
     );

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shape, Layout};
-use crate::ops::{BinaryOp, UnaryOp};
+use crate::ops::BinaryOp;
 use crate::tensor::Tensor;
 
 impl Tensor {
@@ -36,12 +36,13 @@ impl Tensor {
         Ok(Tensor::from_storage(storage, self.shape()))
     }
 
-    fn binary(
-        &self,
-        rhs: &Tensor,
-        op: BinaryOp,
-        backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
-    ) -> Result<Tensor> {
+    // ANCHOR: binary
+    /// Apply `op` to `self` and `rhs` broadcast to a common shape, recording `backward`, which
+    /// turns the output's gradient into the gradients of the two broadcast views.
+    fn binary<R>(&self, rhs: &Tensor, op: BinaryOp, backward: R) -> Result<Tensor>
+    where
+        R: Fn(&Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
+    {
         let (a, b) = self.broadcast_pair(rhs, op.name())?;
         let out = a.zip_raw(&b, op)?;
         let (ia, ib) = (a.clone(), b.clone());
@@ -56,7 +57,9 @@ impl Tensor {
             },
         ))
     }
+    // ANCHOR_END: binary
 
+    // ANCHOR: arithmetic
     /// a + b (broadcasting).
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Add, |g, _, _| Ok((g.clone(), g.clone())))
@@ -80,27 +83,25 @@ impl Tensor {
             Ok((ga, gb))
         })
     }
+    // ANCHOR_END: arithmetic
 
+    // ANCHOR: maximum
     /// Elementwise maximum; the gradient goes to the larger operand (to `self` on ties).
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Maximum, |g, a, b| {
             let to_b = b.zip_raw(a, BinaryOp::Gt)?;
-            let to_a = to_b.map(UnaryOp::Affine {
-                mul: -1.0,
-                add: 1.0,
-            })?;
+            let to_a = to_b.one_minus()?;
             Ok((g.mul(&to_a)?, g.mul(&to_b)?))
         })
     }
+
+    // ANCHOR_END: maximum
 
     /// Elementwise minimum; the gradient goes to the smaller operand (to `self` on ties).
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary(rhs, BinaryOp::Minimum, |g, a, b| {
             let to_b = a.zip_raw(b, BinaryOp::Gt)?;
-            let to_a = to_b.map(UnaryOp::Affine {
-                mul: -1.0,
-                add: 1.0,
-            })?;
+            let to_a = to_b.one_minus()?;
             Ok((g.mul(&to_a)?, g.mul(&to_b)?))
         })
     }

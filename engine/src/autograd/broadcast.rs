@@ -4,6 +4,7 @@ use crate::error::Result;
 use crate::tensor::Tensor;
 
 impl Tensor {
+    // ANCHOR: broadcast_to
     /// View with size-1 axes repeated (and leading axes added) to reach `shape`; no copy.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
         if self.shape() == shape {
@@ -19,7 +20,9 @@ impl Tensor {
             move |g, _| Ok(vec![Some(g.sum_to(&input_shape)?)]),
         ))
     }
+    // ANCHOR_END: broadcast_to
 
+    // ANCHOR: sum_to
     /// Sum over the axes that broadcasting from `shape` would have repeated: the adjoint of
     /// [`broadcast_to`](Self::broadcast_to).
     pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
@@ -32,4 +35,5 @@ impl Tensor {
             .collect();
         self.sum(&axes, true)?.reshape(shape)
     }
+    // ANCHOR_END: sum_to
 }

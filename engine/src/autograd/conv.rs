@@ -44,6 +44,7 @@ impl Tensor {
         self.conv2d_then(weight, bias, params, false)
     }
 
+    // ANCHOR: conv2d_relu
     /// `relu(conv2d(…))` as one op, as every convolution in VGG is followed by a ReLU.
     ///
     /// Same numbers and gradients as `x.conv2d(w, b, p)?.relu()`, for less work and memory:
@@ -58,7 +59,9 @@ impl Tensor {
     ) -> Result<Tensor> {
         self.conv2d_then(weight, bias, params, true)
     }
+    // ANCHOR_END: conv2d_relu
 
+    // ANCHOR: conv2d_then
     fn conv2d_then(
         &self,
         weight: &Tensor,
@@ -67,75 +70,109 @@ impl Tensor {
         relu: bool,
     ) -> Result<Tensor> {
         let g = Conv2dGeometry::new(self.shape(), weight.shape(), params)?;
-        if let Some(b) = bias {
-            if b.shape() != [g.out_channels] {
-                return Err(Error::shape(
-                    "conv2d",
-                    format!(
-                        "bias must have shape [{}] (one value per output channel of weight {:?}), got {:?}",
-                        g.out_channels,
-                        weight.shape(),
-                        b.shape()
-                    ),
-                ));
-            }
-        }
+        check_bias(&g, weight, bias)?;
         let mut storage =
             self.storage()
                 .conv2d(self.layout(), shared_view(weight), bias.map(view), &g)?;
         if relu {
+            // The fused ReLU: applied to the fresh output where it lies, no second buffer.
             storage = storage.relu_in_place()?;
         }
         let mut inputs = vec![self, weight];
         inputs.extend(bias);
-        let (x, w, b) = (self.clone(), weight.clone(), bias.cloned());
+        let saved = SavedConv {
+            x: self.clone(),
+            w: weight.clone(),
+            b: bias.cloned(),
+            g,
+            relu,
+        };
         Ok(Tensor::from_op(
             Arc::new(storage),
             Layout::contiguous(&g.output_shape()),
             if relu { "conv2d_relu" } else { "conv2d" },
             &inputs,
-            move |dy, out| {
-                // Through the ReLU first: the gradient where the output is positive.
-                let masked;
-                let dy = if relu {
-                    masked = dy.zip_raw(out, BinaryOp::MaskPositive)?;
-                    &masked
-                } else {
-                    dy
-                };
-                let grad = |s: Storage, shape: &[usize]| Tensor::from_storage(s, shape);
-                let dy_view = view(dy);
-                let dx = x
-                    .requires_grad_flag()
-                    .then(|| {
-                        let s =
-                            dy.storage()
-                                .conv2d_backward_input(dy.layout(), shared_view(&w), &g)?;
-                        Ok::<_, Error>(grad(s, &g.input_shape()))
-                    })
-                    .transpose()?;
-                let dw = w
-                    .requires_grad_flag()
-                    .then(|| {
-                        let s = x
-                            .storage()
-                            .conv2d_backward_weight(x.layout(), dy_view, &g)?;
-                        Ok::<_, Error>(grad(s, &g.weight_shape()))
-                    })
-                    .transpose()?;
-                let mut grads = vec![dx, dw];
-                if let Some(b) = &b {
-                    let db = b
-                        .requires_grad_flag()
-                        .then(|| {
-                            let s = dy.storage().conv2d_backward_bias(dy.layout(), &g)?;
-                            Ok::<_, Error>(grad(s, &[g.out_channels]))
-                        })
-                        .transpose()?;
-                    grads.push(db);
-                }
-                Ok(grads)
-            },
+            move |dy, out| saved.backward(dy, out),
         ))
     }
+    // ANCHOR_END: conv2d_then
+}
+
+/// The bias, if any, must hold one value per output channel.
+fn check_bias(g: &Conv2dGeometry, weight: &Tensor, bias: Option<&Tensor>) -> Result<()> {
+    match bias {
+        Some(b) if b.shape() != [g.out_channels] => Err(Error::shape(
+            "conv2d",
+            format!(
+                "bias must have shape [{}] (one value per output channel of weight {:?}), \
+                 got {:?}",
+                g.out_channels,
+                weight.shape(),
+                b.shape()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+// ANCHOR: saved_conv
+/// What a convolution keeps for its backward pass: its inputs (handles, not copies), its
+/// geometry, and whether a ReLU was fused into it.
+struct SavedConv {
+    x: Tensor,
+    w: Tensor,
+    b: Option<Tensor>,
+    g: Conv2dGeometry,
+    relu: bool,
+}
+
+impl SavedConv {
+    /// `[dx, dw, dbias]` from the output gradient `dy`, each only where it is wanted.
+    fn backward(&self, dy: &Tensor, out: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        // Through the ReLU first: the gradient passes where the output is positive.
+        let masked;
+        let dy = if self.relu {
+            masked = dy.zip_raw(out, BinaryOp::MaskPositive)?;
+            &masked
+        } else {
+            dy
+        };
+        let dx = wanted(&self.x, || self.input_grad(dy))?;
+        let dw = wanted(&self.w, || self.weight_grad(dy))?;
+        let mut grads = vec![dx, dw];
+        if let Some(b) = &self.b {
+            grads.push(wanted(b, || self.bias_grad(dy))?);
+        }
+        Ok(grads)
+    }
+    // ANCHOR_END: saved_conv
+
+    // ANCHOR: conv_grads
+    /// `dx`: `dy` spread back through the kernel taps (transposed weight GEMM, then col2im).
+    fn input_grad(&self, dy: &Tensor) -> Result<Tensor> {
+        let (w, g) = (shared_view(&self.w), &self.g);
+        let s = dy.storage().conv2d_backward_input(dy.layout(), w, g)?;
+        Ok(Tensor::from_storage(s, &g.input_shape()))
+    }
+
+    /// `dw`: `dy` times the im2col matrix of the input, transposed.
+    fn weight_grad(&self, dy: &Tensor) -> Result<Tensor> {
+        let (x, g) = (&self.x, &self.g);
+        let s = x
+            .storage()
+            .conv2d_backward_weight(x.layout(), view(dy), g)?;
+        Ok(Tensor::from_storage(s, &g.weight_shape()))
+    }
+
+    /// `dbias`: `dy` summed over the batch and every pixel, one sum per output channel.
+    fn bias_grad(&self, dy: &Tensor) -> Result<Tensor> {
+        let s = dy.storage().conv2d_backward_bias(dy.layout(), &self.g)?;
+        Ok(Tensor::from_storage(s, &[self.g.out_channels]))
+    }
+    // ANCHOR_END: conv_grads
+}
+
+/// `grad()` if `input` asks for a gradient, else `None` (and no work done).
+fn wanted(input: &Tensor, grad: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>> {
+    input.requires_grad_flag().then(grad).transpose()
 }

@@ -5,44 +5,14 @@ use crate::tensor::Tensor;
 use std::sync::Arc;
 
 impl Tensor {
+    // ANCHOR: matmul
     /// `[.., m, k] x [.., k, n] -> [.., m, n]`. Batch axes broadcast (a `[k, n]` weight can
     /// multiply a `[batch, m, k]` input); both operands need at least two axes.
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
-        if self.rank() < 2 || rhs.rank() < 2 {
-            return Err(Error::shape(
-                "matmul",
-                format!(
-                    "both operands need at least two axes, got {:?} x {:?}; reshape vectors to [1, n] or [n, 1]",
-                    self.shape(),
-                    rhs.shape()
-                ),
-            ));
-        }
-        let (ra, rb) = (self.rank(), rhs.rank());
-        let (k, k2) = (self.shape()[ra - 1], rhs.shape()[rb - 2]);
-        if k != k2 {
-            return Err(Error::shape(
-                "matmul",
-                format!(
-                    "inner dimensions differ: {:?} x {:?} ({k} vs {k2})",
-                    self.shape(),
-                    rhs.shape()
-                ),
-            ));
-        }
-        let batch = crate::layout::broadcast_shape(
-            "matmul",
-            &self.shape()[..ra - 2],
-            &rhs.shape()[..rb - 2],
-        )?;
-        let with_batch = |t: &Tensor| {
-            let mut shape = batch.clone();
-            shape.extend_from_slice(&t.shape()[t.rank() - 2..]);
-            t.broadcast_to(&shape)
-        };
-        let (a, b) = (with_batch(self)?, with_batch(rhs)?);
+        let batch = matmul_batch_shape(self, rhs)?;
+        let (a, b) = (with_batch(self, &batch)?, with_batch(rhs, &batch)?);
         let storage = a.storage().matmul(a.layout(), b.storage(), b.layout())?;
-        let mut shape = batch.clone();
+        let mut shape = batch;
         shape.extend([a.shape()[a.rank() - 2], b.shape()[b.rank() - 1]]);
         let (ia, ib) = (a.clone(), b.clone());
         Ok(Tensor::from_op(
@@ -50,29 +20,11 @@ impl Tensor {
             crate::layout::Layout::contiguous(&shape),
             "matmul",
             &[&a, &b],
-            move |g, _| {
-                // Each gradient is computed in the memory order of its operand: the gradient
-                // of a transposed view (Fᵀ in a Gram matrix F·Fᵀ) is built as (gᵀ·A)ᵀ, a view
-                // whose transpose is dense, so it adds onto F's other gradient without a
-                // strided copy.
-                let ga = ia
-                    .requires_grad_flag()
-                    .then(|| match is_transposed(&ia) {
-                        true => ib.matmul(&g.t()?)?.t(),
-                        false => g.matmul(&ib.t()?),
-                    })
-                    .transpose()?;
-                let gb = ib
-                    .requires_grad_flag()
-                    .then(|| match is_transposed(&ib) {
-                        true => g.t()?.matmul(&ia)?.t(),
-                        false => ia.t()?.matmul(g),
-                    })
-                    .transpose()?;
-                Ok(vec![ga, gb])
-            },
+            move |g, _| matmul_backward(g, &ia, &ib),
         ))
     }
+    // ANCHOR_END: matmul
+
     /// `F·Fᵀ` for an `[m, k]` matrix `F` (a Gram matrix, up to scale): the same numbers as
     /// `f.matmul(&f.t()?)`, but with a backward rule that uses the symmetry. The general
     /// rule would run two matrix products, `∂L/∂C·F` for the left factor and `(Fᵀ·∂L/∂C)ᵀ` for
@@ -106,4 +58,64 @@ fn is_transposed(t: &Tensor) -> bool {
     let (shape, strides) = (t.shape(), t.layout().strides());
     let r = t.rank();
     strides[r - 2] == 1 && shape[r - 1] > 1 && strides[r - 1] >= shape[r - 2]
+}
+
+// ANCHOR: matmul_backward
+/// C = A·B: ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G, where G = ∂L/∂C. Two matrix products, each
+/// computed only when its operand needs a gradient.
+fn matmul_backward(g: &Tensor, a: &Tensor, b: &Tensor) -> Result<Vec<Option<Tensor>>> {
+    // Each gradient is computed in the memory order of its operand: the gradient of a
+    // transposed view (Fᵀ in a Gram matrix F·Fᵀ) is built as (Gᵀ·A)ᵀ, a view whose transpose
+    // is dense, so it adds onto F's other gradient without a strided copy.
+    let ga = a
+        .requires_grad_flag()
+        .then(|| match is_transposed(a) {
+            true => b.matmul(&g.t()?)?.t(),
+            false => g.matmul(&b.t()?),
+        })
+        .transpose()?;
+    let gb = b
+        .requires_grad_flag()
+        .then(|| match is_transposed(b) {
+            true => g.t()?.matmul(a)?.t(),
+            false => a.t()?.matmul(g),
+        })
+        .transpose()?;
+    Ok(vec![ga, gb])
+}
+// ANCHOR_END: matmul_backward
+
+/// The broadcast batch shape of `[.., m, k] x [.., k, n]`, after checking the two operands.
+fn matmul_batch_shape(lhs: &Tensor, rhs: &Tensor) -> Result<Vec<usize>> {
+    if lhs.rank() < 2 || rhs.rank() < 2 {
+        return Err(Error::shape(
+            "matmul",
+            format!(
+                "both operands need at least two axes, got {:?} x {:?}; \
+                 reshape vectors to [1, n] or [n, 1]",
+                lhs.shape(),
+                rhs.shape()
+            ),
+        ));
+    }
+    let (ra, rb) = (lhs.rank(), rhs.rank());
+    let (k, k2) = (lhs.shape()[ra - 1], rhs.shape()[rb - 2]);
+    if k != k2 {
+        return Err(Error::shape(
+            "matmul",
+            format!(
+                "inner dimensions differ: {:?} x {:?} ({k} vs {k2})",
+                lhs.shape(),
+                rhs.shape()
+            ),
+        ));
+    }
+    crate::layout::broadcast_shape("matmul", &lhs.shape()[..ra - 2], &rhs.shape()[..rb - 2])
+}
+
+/// `t` as a view with the batch axes `batch` in front of its last two axes.
+fn with_batch(t: &Tensor, batch: &[usize]) -> Result<Tensor> {
+    let mut shape = batch.to_vec();
+    shape.extend_from_slice(&t.shape()[t.rank() - 2..]);
+    t.broadcast_to(&shape)
 }

@@ -22,6 +22,7 @@ use crate::tensor::{Tensor, TensorId};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
+// ANCHOR: node
 /// Turns the gradient of an op's output into the gradients of its inputs.
 /// Arguments: the output's gradient, the output itself. One entry per input; `None` means the
 /// input gets no gradient from this op.
@@ -34,7 +35,9 @@ pub(crate) struct Node {
     pub inputs: Vec<Tensor>,
     pub backward: BackwardFn,
 }
+// ANCHOR_END: node
 
+// ANCHOR: no_grad
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
 }
@@ -73,7 +76,9 @@ pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
     let _guard = NoGradGuard::new();
     f()
 }
+// ANCHOR_END: no_grad
 
+// ANCHOR: gradients
 /// Gradients of a scalar with respect to the leaves that required them.
 #[derive(Default)]
 pub struct Gradients {
@@ -81,13 +86,6 @@ pub struct Gradients {
 }
 
 impl Gradients {
-    /// A map holding one gradient, for optimisers driven by gradients computed elsewhere.
-    pub fn single(t: &Tensor, grad: Tensor) -> Self {
-        let mut map = HashMap::new();
-        map.insert(t.id(), grad);
-        Gradients { map }
-    }
-
     /// The gradient for `t`, if `t` was a leaf that the output depends on.
     pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
         self.map.get(&t.id())
@@ -100,6 +98,16 @@ impl Gradients {
             None => t.zeros_like(),
         }
     }
+}
+// ANCHOR_END: gradients
+
+impl Gradients {
+    /// A map holding one gradient, for optimisers driven by gradients computed elsewhere.
+    pub fn single(t: &Tensor, grad: Tensor) -> Self {
+        let mut map = HashMap::new();
+        map.insert(t.id(), grad);
+        Gradients { map }
+    }
 
     pub fn len(&self) -> usize {
         self.map.len()
@@ -110,6 +118,7 @@ impl Gradients {
     }
 }
 
+// ANCHOR: backward
 impl Tensor {
     /// Gradients of this one-element tensor with respect to every leaf that requires one.
     pub fn backward(&self) -> Result<Gradients> {
@@ -123,6 +132,7 @@ impl Tensor {
         self.backward_with(&self.ones_like()?)
     }
 
+    // ANCHOR: backward_with
     /// Vector–Jacobian product: gradients of `sum(self * seed)`.
     pub fn backward_with(&self, seed: &Tensor) -> Result<Gradients> {
         if seed.shape() != self.shape() {
@@ -132,44 +142,88 @@ impl Tensor {
                 self.shape()
             )));
         }
+        // The rules compute with ordinary tensor ops; they must not record a graph themselves.
         let _guard = NoGradGuard::new();
-        let order = topological_order(self);
-        let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
-        grads.insert(self.id(), seed.detach());
+        // Gradients received by tensors whose own rule has not run yet.
+        let mut pending: HashMap<TensorId, Tensor> = HashMap::new();
+        pending.insert(self.id(), seed.detach());
         let mut leaves = Gradients::default();
-        for t in order.iter().rev() {
-            let Some(grad) = grads.remove(&t.id()) else {
+        for t in topological_order(self).iter().rev() {
+            let Some(grad) = pending.remove(&t.id()) else {
                 continue;
             };
-            let Some(node) = t.node() else {
-                leaves.map.insert(t.id(), grad);
-                continue;
-            };
-            let input_grads = (node.backward)(&grad, t)?;
-            for (input, g) in node.inputs.iter().zip(input_grads) {
-                let Some(g) = g else { continue };
-                if !input.requires_grad_flag() {
-                    continue;
+            match t.node() {
+                None => {
+                    leaves.map.insert(t.id(), grad);
                 }
-                if g.shape() != input.shape() {
-                    return Err(Error::Backward(format!(
-                        "rule of `{}` returned a gradient of shape {:?} for an input of shape {:?}",
-                        node.op,
-                        g.shape(),
-                        input.shape()
-                    )));
-                }
-                let total = match grads.remove(&input.id()) {
-                    Some(previous) => previous.add(&g)?,
-                    None => g,
-                };
-                grads.insert(input.id(), total);
+                Some(node) => pass_to_inputs(node, &grad, t, &mut pending)?,
             }
         }
         Ok(leaves)
     }
+    // ANCHOR_END: backward_with
+}
+// ANCHOR_END: backward
+
+/// Reading the graph, for printing and teaching; `backward` itself does not need these.
+impl Tensor {
+    /// The name of the op that made this tensor; `None` for a leaf or an untracked result.
+    pub fn op_name(&self) -> Option<&'static str> {
+        self.node().map(|n| n.op)
+    }
+
+    /// The tensors this one was computed from (none for a leaf or an untracked result).
+    pub fn op_inputs(&self) -> &[Tensor] {
+        self.node().map_or(&[], |n| &n.inputs)
+    }
+
+    /// The tracked tensors this one depends on, itself last, each after its inputs: the
+    /// order whose reverse `backward` walks.
+    pub fn tape(&self) -> Vec<Tensor> {
+        topological_order(self)
+    }
 }
 
+// ANCHOR: pass_to_inputs
+/// Run `node`'s backward rule and add each input's share to what that input has received
+/// already: a tensor that fed several ops gets the sum of their gradients.
+fn pass_to_inputs(
+    node: &Node,
+    grad: &Tensor,
+    out: &Tensor,
+    pending: &mut HashMap<TensorId, Tensor>,
+) -> Result<()> {
+    let input_grads = (node.backward)(grad, out)?;
+    for (input, g) in node.inputs.iter().zip(input_grads) {
+        let Some(g) = g else { continue };
+        if !input.requires_grad_flag() {
+            continue;
+        }
+        check_gradient_shape(node, input, &g)?;
+        let total = match pending.remove(&input.id()) {
+            Some(previous) => previous.add(&g)?,
+            None => g,
+        };
+        pending.insert(input.id(), total);
+    }
+    Ok(())
+}
+// ANCHOR_END: pass_to_inputs
+
+/// A rule must return a gradient of its input's shape; anything else is a bug in the rule.
+fn check_gradient_shape(node: &Node, input: &Tensor, g: &Tensor) -> Result<()> {
+    if g.shape() == input.shape() {
+        return Ok(());
+    }
+    Err(Error::Backward(format!(
+        "rule of `{}` returned a gradient of shape {:?} for an input of shape {:?}",
+        node.op,
+        g.shape(),
+        input.shape()
+    )))
+}
+
+// ANCHOR: topological_order
 /// Tensors that need gradients, each after all of its inputs (iterative DFS, no recursion so
 /// deep graphs cannot overflow the stack).
 fn topological_order(root: &Tensor) -> Vec<Tensor> {
@@ -195,3 +249,4 @@ fn topological_order(root: &Tensor) -> Vec<Tensor> {
     }
     order
 }
+// ANCHOR_END: topological_order

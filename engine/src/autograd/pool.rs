@@ -10,6 +10,7 @@ use crate::tensor::Tensor;
 use std::sync::Arc;
 
 impl Tensor {
+    // ANCHOR: max_pool2d
     /// Largest value in each `kernel × kernel` window of an `[n, c, h, w]` tensor, windows
     /// `stride` apart; `padding` cells of −∞ on every side (at most `kernel / 2`).
     /// Output size: `(h + 2·padding − kernel) / stride + 1`.
@@ -30,7 +31,9 @@ impl Tensor {
             },
         ))
     }
+    // ANCHOR_END: max_pool2d
 
+    // ANCHOR: avg_pool2d
     /// Mean of each `kernel × kernel` window; zero padding counts towards the divisor
     /// (PyTorch's `count_include_pad=True`), so every window divides by kernel².
     pub fn avg_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
@@ -48,4 +51,5 @@ impl Tensor {
             },
         ))
     }
+    // ANCHOR_END: avg_pool2d
 }

@@ -42,6 +42,7 @@ impl Tensor {
         ))
     }
 
+    // ANCHOR: sum
     /// Sum over `axes` (all axes when empty). The gradient is broadcast back unchanged.
     pub fn sum(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
         let flags = self.reduce_flags(axes, "sum")?;
@@ -55,11 +56,14 @@ impl Tensor {
         }))
     }
 
+    // ANCHOR_END: sum
+
     /// Sum of every element, as a rank-0 tensor.
     pub fn sum_all(&self) -> Result<Tensor> {
         self.sum(&[], false)
     }
 
+    // ANCHOR: mean
     /// Mean over `axes` (all axes when empty).
     pub fn mean(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
         let flags = self.reduce_flags(axes, "mean")?;
@@ -74,11 +78,14 @@ impl Tensor {
             .mul_scalar(1.0 / count.max(1) as f32)
     }
 
+    // ANCHOR_END: mean
+
     /// Mean of every element, as a rank-0 tensor.
     pub fn mean_all(&self) -> Result<Tensor> {
         self.mean(&[], false)
     }
 
+    // ANCHOR: max
     /// Maximum over `axes` (all axes when empty). The gradient flows to the maximal
     /// elements, shared equally between ties.
     pub fn max(&self, axes: &[usize], keepdim: bool) -> Result<Tensor> {
@@ -95,4 +102,5 @@ impl Tensor {
             Ok(vec![Some(mask.mul(&g)?)])
         }))
     }
+    // ANCHOR_END: max
 }

@@ -83,6 +83,7 @@ impl Tensor {
         self.reshape(&shape)
     }
 
+    // ANCHOR: transpose
     /// Swap two axes (a view).
     pub fn transpose(&self, a: usize, b: usize) -> Result<Tensor> {
         let layout = self.layout().transpose(a, b)?;
@@ -94,6 +95,7 @@ impl Tensor {
             move |g, _| Ok(vec![Some(g.transpose(a, b)?)]),
         ))
     }
+    // ANCHOR_END: transpose
 
     /// Matrix transpose of the last two axes (a view).
     pub fn t(&self) -> Result<Tensor> {
@@ -122,6 +124,7 @@ impl Tensor {
         ))
     }
 
+    // ANCHOR: narrow
     /// Keep `len` entries of `axis` from `start` (a view). The gradient is zero elsewhere.
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Result<Tensor> {
         let layout = self.layout().narrow(axis, start, len)?;
@@ -142,6 +145,7 @@ impl Tensor {
             },
         ))
     }
+    // ANCHOR_END: narrow
 
     /// Join tensors along `axis`; all other dimensions must match.
     pub fn concat(parts: &[Tensor], axis: usize) -> Result<Tensor> {

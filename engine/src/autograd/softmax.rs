@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::tensor::Tensor;
 
 impl Tensor {
+    // ANCHOR: softmax
     /// softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ along `axis`.
     ///
     /// Backward: ∂L/∂x = y ⊙ (g − Σ(g ⊙ y)), with y the softmax output.
@@ -20,6 +21,9 @@ impl Tensor {
         }))
     }
 
+    // ANCHOR_END: softmax
+
+    // ANCHOR: log_softmax
     /// log softmax(x) = x − max − log Σ e^(x − max) along `axis`.
     ///
     /// Backward: ∂L/∂x = g − softmax(x) ⊙ Σ g.
@@ -34,4 +38,5 @@ impl Tensor {
             Ok(vec![Some(g.sub(&softmax.mul(&g.sum(&[axis], true)?)?)?)])
         }))
     }
+    // ANCHOR_END: log_softmax
 }

@@ -6,6 +6,7 @@ use crate::tensor::Tensor;
 use std::sync::Arc;
 
 impl Tensor {
+    // ANCHOR: unary
     /// Apply `op` to every element, recording `backward` for autodiff.
     fn unary(
         &self,
@@ -24,11 +25,21 @@ impl Tensor {
             move |g, out| Ok(vec![Some(backward(g, &input, out)?)]),
         ))
     }
+    // ANCHOR_END: unary
 
     /// The raw map, never tracked: for masks and derivatives inside backward rules.
     pub(crate) fn map(&self, op: UnaryOp) -> Result<Tensor> {
         let storage = self.storage().unary(self.layout(), op)?;
         Ok(Tensor::from_storage(storage, self.shape()))
+    }
+
+    // ANCHOR: simple_rules
+    /// 1 − x, never tracked: for derivatives inside backward rules.
+    pub(crate) fn one_minus(&self) -> Result<Tensor> {
+        self.map(UnaryOp::Affine {
+            mul: -1.0,
+            add: 1.0,
+        })
     }
 
     /// -x
@@ -45,6 +56,8 @@ impl Tensor {
     pub fn log(&self) -> Result<Tensor> {
         self.unary(UnaryOp::Log, "log", |g, x, _| g.div(x))
     }
+
+    // ANCHOR_END: simple_rules
 
     /// √x; d/dx = 1/(2√x).
     pub fn sqrt(&self) -> Result<Tensor> {
@@ -101,6 +114,7 @@ impl Tensor {
         })
     }
 
+    // ANCHOR: activations
     /// The Heaviside step: 1 for x > 0, else 0. Its derivative is zero everywhere it exists,
     /// which is why networks of step neurons cannot be trained by gradient descent.
     pub fn step(&self) -> Result<Tensor> {
@@ -125,22 +139,15 @@ impl Tensor {
     /// σ(x) = 1/(1+e⁻ˣ); d/dx = σ(x)(1-σ(x)).
     pub fn sigmoid(&self) -> Result<Tensor> {
         self.unary(UnaryOp::Sigmoid, "sigmoid", |g, _, out| {
-            let one_minus = out.map(UnaryOp::Affine {
-                mul: -1.0,
-                add: 1.0,
-            })?;
-            g.mul(&out.mul(&one_minus)?)
+            g.mul(&out.mul(&out.one_minus()?)?)
         })
     }
 
     /// tanh x; d/dx = 1 - tanh²x.
     pub fn tanh(&self) -> Result<Tensor> {
         self.unary(UnaryOp::Tanh, "tanh", |g, _, out| {
-            let one_minus_sq = out.mul(out)?.map(UnaryOp::Affine {
-                mul: -1.0,
-                add: 1.0,
-            })?;
-            g.mul(&one_minus_sq)
+            g.mul(&out.mul(out)?.one_minus()?)
         })
     }
+    // ANCHOR_END: activations
 }

@@ -87,6 +87,7 @@ const TILE_PIXELS: usize = 4096;
 /// Never let the column buffer exceed this many floats (16 MB), whatever the layer.
 const MAX_COL_FLOATS: usize = 1 << 22;
 
+// ANCHOR: tiles
 /// How many output rows one tile covers.
 pub fn tile_rows(g: &Conv2dGeometry) -> usize {
     let wanted = TILE_PIXELS.div_ceil(g.out_w.max(1));
@@ -101,6 +102,7 @@ fn tiles(g: &Conv2dGeometry) -> impl Iterator<Item = Range<usize>> {
         .step_by(step)
         .map(move |r| r..(r + step).min(out_h))
 }
+// ANCHOR_END: tiles
 
 /// A column buffer big enough for any tile (empty for the 1×1 fast path, which needs none).
 fn column_buffer(g: &Conv2dGeometry) -> Vec<f32> {
@@ -111,6 +113,7 @@ fn column_buffer(g: &Conv2dGeometry) -> Vec<f32> {
     }
 }
 
+// ANCHOR: mat
 /// A strided matrix operand: `data[i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Mat<'a> {
@@ -138,7 +141,9 @@ impl<'a> Mat<'a> {
         }
     }
 }
+// ANCHOR_END: mat
 
+// ANCHOR: gemm
 /// `c[m×n] = a[m×k] · b[k×n] + beta · c`, with c's rows `c_row_stride` apart.
 pub(crate) fn gemm(
     [m, k, n]: [usize; 3],
@@ -175,7 +180,9 @@ pub(crate) fn gemm(
         );
     }
 }
+// ANCHOR_END: gemm
 
+// ANCHOR: conv2d
 /// Forward pass. `x` is `[n, c, h, w]`, `w` is `[o, c, kh, kw]`, `bias` is `[o]`, all dense;
 /// returns the dense `[n, o, out_h, out_w]` output.
 pub fn conv2d(x: &[f32], weight: Weight, bias: Option<&[f32]>, g: &Conv2dGeometry) -> Vec<f32> {
@@ -183,16 +190,13 @@ pub fn conv2d(x: &[f32], weight: Weight, bias: Option<&[f32]>, g: &Conv2dGeometr
         let u = weight.winograd(g.out_channels, g.in_channels, false);
         return conv_winograd::conv2d(x, &u, bias, g);
     }
-    let w = weight.values;
-    let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;
     let image = g.in_channels * g.in_h * g.in_w;
-    let mut out = vec![0.0f32; g.batch * o * pixels];
+    let mut out = vec![0.0f32; g.batch * g.out_channels * pixels];
     let mut col = column_buffer(g);
-    let weight = Mat::rows(w, k);
     for (xn, yn) in x
         .chunks_exact(image.max(1))
-        .zip(out.chunks_exact_mut((o * pixels).max(1)))
+        .zip(out.chunks_exact_mut((g.out_channels * pixels).max(1)))
     {
         // Start from the bias and let the GEMM add onto it (beta = 1): no extra pass.
         let beta = match bias {
@@ -204,28 +208,49 @@ pub fn conv2d(x: &[f32], weight: Weight, bias: Option<&[f32]>, g: &Conv2dGeometr
             }
             None => 0.0,
         };
-        if g.is_pointwise() {
-            // 1×1, stride 1, no padding: the image [c, h·w] is already the column matrix.
-            gemm(
-                [o, k, pixels],
-                weight,
-                Mat::rows(xn, pixels),
-                beta,
-                yn,
-                pixels,
-            );
-            continue;
-        }
-        for rows in tiles(g) {
-            let t = rows.len() * g.out_w;
-            im2col(xn, g, rows.clone(), &mut col);
-            let dst = &mut yn[rows.start * g.out_w..];
-            gemm([o, k, t], weight, Mat::rows(&col, t), beta, dst, pixels);
-        }
+        conv2d_image(xn, weight.values, beta, g, &mut col, yn);
     }
     out
 }
+// ANCHOR_END: conv2d
 
+// ANCHOR: conv2d_image
+/// One image: `y[o, pixels] = beta·y + w[o, c·kh·kw] · im2col(x)[c·kh·kw, pixels]`, one tile
+/// of output rows at a time, with `col` as the tile's column buffer.
+fn conv2d_image(
+    x: &[f32],
+    w: &[f32],
+    beta: f32,
+    g: &Conv2dGeometry,
+    col: &mut [f32],
+    y: &mut [f32],
+) {
+    let (o, k) = (g.out_channels, g.patch_len());
+    let pixels = g.out_h * g.out_w;
+    let weight = Mat::rows(w, k);
+    if g.is_pointwise() {
+        // 1×1, stride 1, no padding: the image [c, h·w] is already the column matrix.
+        gemm(
+            [o, k, pixels],
+            weight,
+            Mat::rows(x, pixels),
+            beta,
+            y,
+            pixels,
+        );
+        return;
+    }
+    for rows in tiles(g) {
+        let t = rows.len() * g.out_w;
+        im2col(x, g, rows.clone(), col);
+        // The tile's outputs are columns rows.start·out_w.. of y, whose rows are `pixels` long.
+        let dst = &mut y[rows.start * g.out_w..];
+        gemm([o, k, t], weight, Mat::rows(col, t), beta, dst, pixels);
+    }
+}
+// ANCHOR_END: conv2d_image
+
+// ANCHOR: backward_input
 /// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im scatters each
 /// column back onto the pixels it came from.
 pub fn conv2d_backward_input(dy: &[f32], weight: Weight, g: &Conv2dGeometry) -> Vec<f32> {
@@ -264,6 +289,7 @@ pub fn conv2d_backward_input(dy: &[f32], weight: Weight, g: &Conv2dGeometry) -> 
     }
     dx
 }
+// ANCHOR_END: backward_input
 
 /// For a stride-1 convolution with padding `p ≤ k − 1`: the geometry of the convolution of
 /// `dy` with the flipped weight and padding `k − 1 − p`, whose output is the input gradient.
@@ -283,6 +309,7 @@ fn transposed_geometry(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {
     (gt.output_shape() == g.input_shape()).then_some(gt)
 }
 
+// ANCHOR: backward_weight
 /// Gradient with respect to the weight: `dw += dy_tile · col_tileᵀ`, summed over every tile
 /// of every image (im2col is recomputed rather than kept from the forward pass).
 pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
@@ -322,7 +349,9 @@ pub fn conv2d_backward_weight(x: &[f32], dy: &[f32], g: &Conv2dGeometry) -> Vec<
     }
     dw
 }
+// ANCHOR_END: backward_weight
 
+// ANCHOR: backward_bias
 /// Gradient with respect to the bias: the sum of `dy` over batch and pixels, per channel.
 pub fn conv2d_backward_bias(dy: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
     let pixels = g.out_h * g.out_w;
@@ -332,3 +361,4 @@ pub fn conv2d_backward_bias(dy: &[f32], g: &Conv2dGeometry) -> Vec<f32> {
     }
     db
 }
+// ANCHOR_END: backward_bias

@@ -20,6 +20,7 @@ use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 use std::ops::Range;
 
+// ANCHOR: valid_range
 /// Output columns `ow` whose tap at input offset `ow·stride + shift` lands inside `0..len`.
 fn valid_range(out_w: usize, len: usize, stride: usize, shift: isize) -> Range<usize> {
     // first ow with ow·stride + shift >= 0
@@ -36,39 +37,64 @@ fn valid_range(out_w: usize, len: usize, stride: usize, shift: isize) -> Range<u
     };
     start.min(out_w)..end.min(out_w).max(start.min(out_w))
 }
+// ANCHOR_END: valid_range
 
+// ANCHOR: tap
+/// Kernel tap `(c, ki, kj)`, which fills row `c·kh·kw + ki·kw + kj` of the column matrix.
+struct Tap {
+    /// The input channel it reads.
+    c: usize,
+    /// Its row in the kernel.
+    ki: usize,
+    /// Output column `ow` reads input column `ow·stride + shift_w`…
+    shift_w: isize,
+    /// …which lies inside the image for these output columns (the rest is padding).
+    cols: Range<usize>,
+}
+
+impl Tap {
+    fn of_row(g: &Conv2dGeometry, row: usize) -> Tap {
+        let taps = g.kernel_h * g.kernel_w;
+        let (c, tap) = (row / taps, row % taps);
+        let (ki, kj) = (tap / g.kernel_w, tap % g.kernel_w);
+        let shift_w = (kj * g.params.dilation.1) as isize - g.params.padding.1 as isize;
+        let cols = valid_range(g.out_w, g.in_w, g.params.stride.1, shift_w);
+        Tap {
+            c,
+            ki,
+            shift_w,
+            cols,
+        }
+    }
+
+    /// The input row this tap reads for output row `r`, or `None` where it is padding.
+    fn input_row(&self, g: &Conv2dGeometry, r: usize) -> Option<usize> {
+        let (sh, dh, ph) = (g.params.stride.0, g.params.dilation.0, g.params.padding.0);
+        let ih = (r * sh + self.ki * dh) as isize - ph as isize;
+        (0..g.in_h as isize).contains(&ih).then_some(ih as usize)
+    }
+
+    /// The input column read by the first output column in `cols`.
+    fn first_col(&self, stride: usize) -> usize {
+        ((self.cols.start * stride) as isize + self.shift_w) as usize
+    }
+}
+// ANCHOR_END: tap
+
+// ANCHOR: im2col
 /// Fill `col` (`[c·kh·kw, rows.len()·out_w]`, row-major) with the patches of output rows
 /// `rows` of one image `x` (`[c, h, w]`).
 pub fn im2col(x: &[f32], g: &Conv2dGeometry, rows: Range<usize>, col: &mut [f32]) {
     let tile = rows.len() * g.out_w;
-    let taps = g.kernel_h * g.kernel_w;
-    let (sh, sw) = g.params.stride;
-    let (ph, pw) = g.params.padding;
-    let (dh, dw) = g.params.dilation;
+    let plane_len = g.in_h * g.in_w;
+    // One row of `col` per task: a tap, at every output pixel of the tile.
     let fill_row = |(row, dst): (usize, &mut [f32])| {
-        let (c, tap) = (row / taps, row % taps);
-        let (ki, kj) = (tap / g.kernel_w, tap % g.kernel_w);
-        let plane = &x[c * g.in_h * g.in_w..(c + 1) * g.in_h * g.in_w];
-        let shift_w = (kj * dw) as isize - pw as isize;
-        let cols = valid_range(g.out_w, g.in_w, sw, shift_w);
+        let tap = Tap::of_row(g, row);
+        let plane = &x[tap.c * plane_len..][..plane_len];
         for (r, out_row) in rows.clone().zip(dst.chunks_exact_mut(g.out_w)) {
-            let ih = (r * sh + ki * dh) as isize - ph as isize;
-            if ih < 0 || ih >= g.in_h as isize || cols.is_empty() {
-                out_row.fill(0.0);
-                continue;
-            }
-            let src = &plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
-            out_row[..cols.start].fill(0.0);
-            out_row[cols.end..].fill(0.0);
-            let first = (cols.start * sw) as isize + shift_w;
-            if sw == 1 {
-                // Stride 1: the patch row is a contiguous slice of the input row.
-                let first = first as usize;
-                out_row[cols.clone()].copy_from_slice(&src[first..first + cols.len()]);
-            } else {
-                for (k, v) in out_row[cols.clone()].iter_mut().enumerate() {
-                    *v = src[first as usize + k * sw];
-                }
+            match tap.input_row(g, r) {
+                Some(ih) => copy_taps(&plane[ih * g.in_w..][..g.in_w], &tap, g, out_row),
+                None => out_row.fill(0.0),
             }
         }
     };
@@ -77,41 +103,47 @@ pub fn im2col(x: &[f32], g: &Conv2dGeometry, rows: Range<usize>, col: &mut [f32]
         .enumerate()
         .for_each(fill_row);
 }
+// ANCHOR_END: im2col
 
+// ANCHOR: copy_taps
+/// One output row's worth of one tap: the values it sees along input row `src`, with zeros
+/// where it falls in the padding.
+fn copy_taps(src: &[f32], tap: &Tap, g: &Conv2dGeometry, out_row: &mut [f32]) {
+    let (cols, sw) = (tap.cols.clone(), g.params.stride.1);
+    out_row[..cols.start].fill(0.0);
+    out_row[cols.end..].fill(0.0);
+    if cols.is_empty() {
+        return;
+    }
+    let first = tap.first_col(sw);
+    if sw == 1 {
+        // Stride 1: the patch row is a contiguous slice of the input row.
+        out_row[cols.clone()].copy_from_slice(&src[first..first + cols.len()]);
+    } else {
+        for (k, v) in out_row[cols].iter_mut().enumerate() {
+            *v = src[first + k * sw];
+        }
+    }
+}
+// ANCHOR_END: copy_taps
+
+// ANCHOR: col2im
 /// Add the column matrix `col` (`[c·kh·kw, rows.len()·out_w]`) back onto the image gradient
 /// `dx` (`[c, h, w]`): the adjoint of [`im2col`].
 pub fn col2im(col: &[f32], g: &Conv2dGeometry, rows: Range<usize>, dx: &mut [f32]) {
     let tile = rows.len() * g.out_w;
     let taps = g.kernel_h * g.kernel_w;
-    let (sh, sw) = g.params.stride;
-    let (ph, pw) = g.params.padding;
-    let (dh, dw) = g.params.dilation;
     // One channel per task: channel c's taps only ever touch plane c, so tasks never collide.
     let channel = |(c, plane): (usize, &mut [f32])| {
-        for tap in 0..taps {
-            let (ki, kj) = (tap / g.kernel_w, tap % g.kernel_w);
-            let src_rows = &col[(c * taps + tap) * tile..(c * taps + tap + 1) * tile];
-            let shift_w = (kj * dw) as isize - pw as isize;
-            let cols = valid_range(g.out_w, g.in_w, sw, shift_w);
-            if cols.is_empty() {
+        for row in c * taps..(c + 1) * taps {
+            let tap = Tap::of_row(g, row);
+            if tap.cols.is_empty() {
                 continue;
             }
+            let src_rows = &col[row * tile..(row + 1) * tile];
             for (r, src) in rows.clone().zip(src_rows.chunks_exact(g.out_w)) {
-                let ih = (r * sh + ki * dh) as isize - ph as isize;
-                if ih < 0 || ih >= g.in_h as isize {
-                    continue;
-                }
-                let dst = &mut plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
-                let first = ((cols.start * sw) as isize + shift_w) as usize;
-                if sw == 1 {
-                    let dst = &mut dst[first..first + cols.len()];
-                    for (d, s) in dst.iter_mut().zip(&src[cols.clone()]) {
-                        *d += s;
-                    }
-                } else {
-                    for (k, s) in src[cols.clone()].iter().enumerate() {
-                        dst[first + k * sw] += s;
-                    }
+                if let Some(ih) = tap.input_row(g, r) {
+                    add_taps(src, &tap, g, &mut plane[ih * g.in_w..][..g.in_w]);
                 }
             }
         }
@@ -120,6 +152,26 @@ pub fn col2im(col: &[f32], g: &Conv2dGeometry, rows: Range<usize>, dx: &mut [f32
         .enumerate()
         .for_each(channel);
 }
+// ANCHOR_END: col2im
+
+// ANCHOR: add_taps
+/// The adjoint of [`copy_taps`]: add each value of `src` onto the input cell it was copied
+/// from (the padding's share is dropped).
+fn add_taps(src: &[f32], tap: &Tap, g: &Conv2dGeometry, dst: &mut [f32]) {
+    let (cols, sw) = (tap.cols.clone(), g.params.stride.1);
+    let first = tap.first_col(sw);
+    if sw == 1 {
+        let dst = &mut dst[first..first + cols.len()];
+        for (d, s) in dst.iter_mut().zip(&src[cols]) {
+            *d += s;
+        }
+    } else {
+        for (k, s) in src[cols].iter().enumerate() {
+            dst[first + k * sw] += s;
+        }
+    }
+}
+// ANCHOR_END: add_taps
 
 #[cfg(test)]
 mod tests {

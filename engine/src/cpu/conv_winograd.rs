@@ -105,6 +105,7 @@ impl WinogradWeights {
     }
 }
 
+// ANCHOR: kernel_transform
 /// `U = G g Gᵀ` (6×6, row-major) for one 3×3 kernel `g(i, j)`, with
 /// G = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]].
 fn transform_kernel(g: impl Fn(usize, usize) -> f32) -> [f32; XI] {
@@ -127,7 +128,9 @@ fn transform_kernel(g: impl Fn(usize, usize) -> f32) -> [f32; XI] {
     }
     u
 }
+// ANCHOR_END: kernel_transform
 
+// ANCHOR: tile_transforms
 /// `Bᵀ d` for one column of six values, with
 /// Bᵀ = [[4,0,−5,0,1,0], [0,−4,−4,1,1,0], [0,4,−4,−1,1,0], [0,−2,−1,2,1,0], [0,2,−1,−2,1,0],
 /// [0,4,0,−5,0,1]].
@@ -156,6 +159,7 @@ fn at(m: [f32; ALPHA]) -> [f32; M] {
         diff + 8.0 * diff2 + m[5],
     ]
 }
+// ANCHOR_END: tile_transforms
 
 /// Work space of one task.
 struct Scratch {

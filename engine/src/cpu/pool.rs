@@ -33,36 +33,52 @@ fn per_plane(
     }
 }
 
-/// Position (within the plane) of the largest input under output `(oh, ow)`: the first one in
-/// row-major order on ties, any NaN wins (as in PyTorch, so NaNs propagate).
+// ANCHOR: beats
+/// Whether `v` takes a window from the best value so far: only when strictly larger, so that
+/// on ties the first cell in reading order keeps it; or when it is NaN, so that NaNs
+/// propagate (as in PyTorch).
+#[inline]
+fn beats(v: f32, best: f32) -> bool {
+    v > best || v.is_nan()
+}
+// ANCHOR_END: beats
+
+// ANCHOR: argmax
+/// Position (within the plane) of the input that wins the window of output `(oh, ow)`.
 #[inline]
 fn argmax(g: &Pool2dGeometry, plane: &[f32], oh: usize, ow: usize) -> usize {
     if g.padding == 0 {
-        // The window lies inside the image (always true without padding): no clipping, and
-        // the loop bounds are known up front — the VGG case, several times faster.
-        let base = oh * g.stride * g.in_w + ow * g.stride;
-        let (mut best, mut best_val) = (base, plane[base]);
-        for i in 0..g.kernel {
-            let row = &plane[base + i * g.in_w..base + i * g.in_w + g.kernel];
-            for (j, &v) in row.iter().enumerate() {
-                if v > best_val || v.is_nan() {
-                    (best, best_val) = (base + i * g.in_w + j, v);
-                    if v.is_nan() {
-                        return best;
-                    }
-                }
-            }
-        }
-        return best;
+        return argmax_inside(g, plane, oh, ow);
     }
+    // The window clipped to the image: padded cells count as −∞, which never wins.
     let mut best = usize::MAX;
     let mut best_val = f32::NEG_INFINITY;
     for ih in g.window(oh, g.in_h) {
         for iw in g.window(ow, g.in_w) {
             let v = plane[ih * g.in_w + iw];
-            if best == usize::MAX || v > best_val || v.is_nan() {
-                best = ih * g.in_w + iw;
-                best_val = v;
+            if best == usize::MAX || beats(v, best_val) {
+                (best, best_val) = (ih * g.in_w + iw, v);
+                if v.is_nan() {
+                    return best;
+                }
+            }
+        }
+    }
+    best
+}
+// ANCHOR_END: argmax
+
+/// [`argmax`] for a window that lies inside the image (always true without padding): no
+/// clipping, and the loop bounds are known up front — several times faster.
+#[inline]
+fn argmax_inside(g: &Pool2dGeometry, plane: &[f32], oh: usize, ow: usize) -> usize {
+    let base = oh * g.stride * g.in_w + ow * g.stride;
+    let (mut best, mut best_val) = (base, plane[base]);
+    for i in 0..g.kernel {
+        let row = &plane[base + i * g.in_w..base + i * g.in_w + g.kernel];
+        for (j, &v) in row.iter().enumerate() {
+            if beats(v, best_val) {
+                (best, best_val) = (base + i * g.in_w + j, v);
                 if v.is_nan() {
                     return best;
                 }
@@ -80,6 +96,7 @@ pub fn max_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     max_pool2d_any(x, g)
 }
 
+// ANCHOR: max_pool2d_any
 /// Max pooling forward for any window (the reference the 2×2 fast path is tested against).
 pub(super) fn max_pool2d_any(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     let mut out = vec![0.0; g.batch * g.channels * g.out_h * g.out_w];
@@ -96,7 +113,9 @@ pub(super) fn max_pool2d_any(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     );
     out
 }
+// ANCHOR_END: max_pool2d_any
 
+// ANCHOR: max_pool2d_backward
 /// Max pooling backward: each output's gradient goes to the input that won its window
 /// (found again from `x`, so no index buffer has to be kept from the forward pass).
 pub fn max_pool2d_backward(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
@@ -105,7 +124,9 @@ pub fn max_pool2d_backward(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32
     }
     max_pool2d_backward_any(x, dy, g)
 }
+// ANCHOR_END: max_pool2d_backward
 
+// ANCHOR: max_pool2d_backward_any
 /// Max pooling backward for any window.
 pub(super) fn max_pool2d_backward_any(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     let mut dx = vec![0.0; x.len()];
@@ -121,7 +142,9 @@ pub(super) fn max_pool2d_backward_any(x: &[f32], dy: &[f32], g: &Pool2dGeometry)
     });
     dx
 }
+// ANCHOR_END: max_pool2d_backward_any
 
+// ANCHOR: avg_pool2d
 /// Average pooling forward; the divisor is always kernel² (padding counts).
 pub fn avg_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     let mut out = vec![0.0; g.batch * g.channels * g.out_h * g.out_w];
@@ -145,7 +168,9 @@ pub fn avg_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     );
     out
 }
+// ANCHOR_END: avg_pool2d
 
+// ANCHOR: avg_pool2d_backward
 /// Average pooling backward: each output's gradient is shared equally by its kernel² cells
 /// (the share of padded cells is dropped).
 pub fn avg_pool2d_backward(dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
@@ -169,6 +194,7 @@ pub fn avg_pool2d_backward(dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     );
     dx
 }
+// ANCHOR_END: avg_pool2d_backward
 
 #[cfg(test)]
 mod tests {

@@ -9,18 +9,21 @@
 //! spelled (relative, `..`, symlinks, hard links on Unix), so `stylize photo.jpg style.jpg -o
 //! photo.jpg` cannot destroy the photo.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use weights_tools::io::write::{create_temp_beside, remove_temp, rename_into_place};
+use weights_tools::io::FileProblem;
 
 use super::io_error;
 use crate::error::{Error, Result};
 
-/// Distinguishes temporary files made by different threads of one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// A file being written to a temporary path, renamed into place by [`AtomicFile::commit`].
+///
+/// The temporary file is created exclusively and never through a link, beside the
+/// destination, by the discipline every writer of the project shares
+/// (`weights_tools::io::write`); a destination that is a device, a FIFO or a socket is refused.
 #[derive(Debug)]
 pub struct AtomicFile {
     dest: PathBuf,
@@ -28,15 +31,14 @@ pub struct AtomicFile {
     writer: Option<BufWriter<File>>,
 }
 
+/// A refusal to write `dest`, as this crate's error.
+pub(crate) fn write_refused(problem: FileProblem) -> Error {
+    Error::invalid("write file", problem.detail)
+}
+
 impl AtomicFile {
     /// Start writing `dest`: creates a hidden temporary file beside it.
     pub fn create(dest: &Path) -> Result<Self> {
-        let Some(name) = dest.file_name() else {
-            return Err(Error::invalid(
-                "write file",
-                format!("{} does not name a file", dest.display()),
-            ));
-        };
         if dest.is_dir() {
             return Err(Error::invalid(
                 "write file",
@@ -47,40 +49,7 @@ impl AtomicFile {
                 ),
             ));
         }
-        let dir = parent_dir(dest);
-        if !dir.is_dir() {
-            return Err(Error::invalid(
-                "write file",
-                format!(
-                    "cannot write {}: the folder {} does not exist; create it first",
-                    dest.display(),
-                    dir.display()
-                ),
-            ));
-        }
-        let temp = dir.join(format!(
-            ".{}.{}-{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        // create_new: never clobber a file we did not make. A failure here is about the
-        // folder (read-only, no permission, full), so that is what the message names.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| {
-                Error::invalid(
-                    "write file",
-                    format!(
-                        "cannot write {} because the folder {} does not accept new files ({e}); \
-                         choose a folder you can write to",
-                        dest.display(),
-                        dir.display()
-                    ),
-                )
-            })?;
+        let (file, temp) = create_temp_beside(dest).map_err(write_refused)?;
         Ok(Self {
             dest: dest.to_path_buf(),
             temp,
@@ -109,12 +78,8 @@ impl AtomicFile {
         file.sync_all()
             .map_err(|e| io_error("flush to disk", &self.temp, e))?;
         drop(file);
-        std::fs::rename(&self.temp, &self.dest)
-            .map_err(|e| io_error("rename temporary file onto", &self.dest, e))?;
-        sync_dir(&parent_dir(&self.dest));
-        // Renamed: nothing left for Drop to clean up.
-        self.temp = PathBuf::new();
-        Ok(())
+        let temp = std::mem::take(&mut self.temp);
+        rename_into_place(&temp, &self.dest).map_err(write_refused)
     }
 
     fn writer(&mut self) -> std::io::Result<&mut BufWriter<File>> {
@@ -139,7 +104,7 @@ impl Drop for AtomicFile {
         self.writer.take();
         if !self.temp.as_os_str().is_empty() {
             // Best effort: the error that got us here matters more than a stray temp file.
-            let _ = std::fs::remove_file(&self.temp);
+            remove_temp(&self.temp);
         }
     }
 }
@@ -225,18 +190,5 @@ fn suggest_output(output: &Path) -> PathBuf {
 
 /// The folder holding `path` (`.` for a bare file name).
 pub(crate) fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Persist the rename itself; best effort, as not every platform can open a folder.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
+    weights_tools::io::parent_dir(path)
 }

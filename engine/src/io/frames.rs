@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// Digits in a frame number: `_0010`. Wider numbers are written in full.
-const FRAME_DIGITS: usize = 4;
+pub const FRAME_DIGITS: usize = 4;
 
 /// The path of frame `index` for `output`: `out.png` → `out_0010.png`. Frames keep the
 /// output's extension when it is a still-image format, and use PNG otherwise (`out.gif` →
@@ -29,7 +29,11 @@ pub fn frame_path(output: &Path, index: usize) -> PathBuf {
     output.with_file_name(format!("{stem}_{index:0FRAME_DIGITS$}.{ext}"))
 }
 
-/// The stem and extension frame names are built from.
+/// The stem and extension frame names are built from: `out.png` → (`out`, `png`).
+pub fn frame_family(output: &Path) -> (String, String) {
+    frame_name_parts(output)
+}
+
 fn frame_name_parts(output: &Path) -> (String, String) {
     let stem = output
         .file_stem()

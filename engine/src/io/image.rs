@@ -7,13 +7,23 @@
 //!
 //! Decoding is strict where the `image` crate is lenient: its JPEG decoder fills a truncated
 //! file's missing rows with grey and reports success, so a JPEG whose last scan has no
-//! end-of-image marker is refused here as truncated (see [`jpeg_looks_truncated`]).
+//! end-of-image marker is refused here as truncated (see [`jpeg_looks_truncated`]); a PNG
+//! without its closing `IEND` chunk likewise ([`png_looks_truncated`]). Both are checked when
+//! the header is read, so a run refuses a damaged picture before any slow work.
+//!
+//! A photo is shown the way its camera meant: the EXIF orientation (a phone's portrait photo
+//! is stored sideways with Orientation = 6) is applied when decoding, and the dimensions read
+//! from the header are the turned ones.
+//!
+//! Files are read with a bound (`weights_tools::io::read`): regular files only, at most
+//! [`MAX_IMAGE_FILE`] bytes; a pipe or a device is refused with a message that says so.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use ::image::error::{ImageError, LimitErrorKind};
 use ::image::imageops::{self, FilterType};
+use ::image::metadata::Orientation;
 use ::image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 use super::{image_error, io_error};
@@ -23,6 +33,10 @@ use crate::tensor::Tensor;
 /// The largest image decoded by default, in pixels (about 8000 × 5000). A `[1, 3, H, W]` f32
 /// tensor of this size takes 480 MB, and style transfer keeps several such tensors alive.
 pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
+
+/// The largest image file read, in bytes: far above any real photo at [`DEFAULT_MAX_PIXELS`]
+/// (a 16-bit RGBA PNG of 40 megapixels stored uncompressed is 320 MB).
+pub const MAX_IMAGE_FILE: u64 = 1 << 30;
 
 /// The formats [`load_image`] decodes.
 pub const SUPPORTED_INPUTS: &str = "PNG, JPEG, GIF";
@@ -70,29 +84,78 @@ pub fn load_rgb8(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     decode_rgb8(path, &bytes, max_pixels)
 }
 
-/// The width and height of an image file, read from its header without decoding the pixels,
-/// so a run can check its sizes before doing any work. Refuses what [`load_rgb8`] would
-/// (folders, missing or empty files, unsupported formats, more than `max_pixels` pixels).
+/// The width and height of an image file as it will be decoded (EXIF orientation applied),
+/// read from its header without decoding the pixels, so a run can check its sizes before doing
+/// any work. Refuses what [`load_rgb8`] would (folders, pipes, missing, empty or truncated
+/// files, unsupported formats, more than `max_pixels` pixels).
 pub fn read_dimensions(path: &Path, max_pixels: u64) -> Result<(u32, u32)> {
     let bytes = read_image_file(path)?;
+    let (_, mut decoder) = open_decoder(path, &bytes, max_pixels)?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(path, width, height, max_pixels)?;
+    Ok(match orientation_of(&mut decoder) {
+        o if swaps_sides(o) => (height, width),
+        _ => (width, height),
+    })
+}
+
+/// A decoder for the bytes of `path`, after the checks every read makes: not empty, a
+/// supported format, not truncated.
+fn open_decoder<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    max_pixels: u64,
+) -> Result<(ImageFormat, Box<dyn ImageDecoder + 'a>)> {
     if bytes.is_empty() {
         return Err(image_error(
             path,
             "the file is empty (0 bytes); re-export or re-download the image",
         ));
     }
-    let reader = ImageReader::new(Cursor::new(&bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| io_error("read image file", path, e))?;
     let format = supported_format(path, reader.format())?;
-    let (width, height) = reader
-        .into_dimensions()
+    if format == ImageFormat::Jpeg && jpeg_looks_truncated(bytes) {
+        return Err(image_error(
+            path,
+            "the JPEG is truncated (no end-of-image marker after its last scan), so part \
+             of the picture is missing; re-download or re-export the file",
+        ));
+    }
+    if format == ImageFormat::Png && png_looks_truncated(bytes) {
+        return Err(image_error(
+            path,
+            "the PNG is truncated (it does not end with the IEND chunk), so part of the \
+             picture may be missing; re-download or re-export the file",
+        ));
+    }
+    reader.limits(decode_limits(max_pixels));
+    let decoder = reader
+        .into_decoder()
         .map_err(|e| describe_decode_error(path, format, e))?;
-    check_dimensions(path, width, height, max_pixels)?;
-    Ok((width, height))
+    Ok((format, Box::new(decoder)))
 }
 
-/// The file's bytes, or an error that says whether it is missing, a folder or unreadable.
+/// The EXIF orientation, or none when the file has none (or an unreadable one: the picture
+/// is then used as stored, as most viewers do).
+fn orientation_of(decoder: &mut Box<dyn ImageDecoder + '_>) -> Orientation {
+    decoder.orientation().unwrap_or(Orientation::NoTransforms)
+}
+
+/// Whether an orientation turns the picture a quarter, so width and height trade places.
+fn swaps_sides(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// The file's bytes, or an error that says whether it is missing, a folder, a pipe or a device,
+/// or unreadable.
 fn read_image_file(path: &Path) -> Result<Vec<u8>> {
     if path.is_dir() {
         return Err(image_error(
@@ -100,12 +163,15 @@ fn read_image_file(path: &Path) -> Result<Vec<u8>> {
             "is a directory, not an image file; give the path of a PNG, JPEG or GIF file",
         ));
     }
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => image_error(
-            path,
-            format!("no such file; check the path{}", relative_hint(path)),
-        ),
-        _ => io_error("read image file", path, e),
+    weights_tools::io::read_regular(path, MAX_IMAGE_FILE, "an image").map_err(|p| {
+        if p.not_found {
+            image_error(
+                path,
+                format!("no such file; check the path{}", relative_hint(path)),
+            )
+        } else {
+            Error::invalid("read image", p.detail)
+        }
     })
 }
 
@@ -130,36 +196,24 @@ fn supported_format(path: &Path, format: Option<ImageFormat>) -> Result<ImageFor
     }
 }
 
-/// Decode an in-memory image file; `path` only names it in errors.
+/// Decode an in-memory image file, turned as its EXIF orientation says; `path` only names it
+/// in errors.
 pub fn decode_rgb8(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
-    if bytes.is_empty() {
-        return Err(image_error(
-            path,
-            "the file is empty (0 bytes); re-export or re-download the image",
-        ));
-    }
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| io_error("read image file", path, e))?;
-    let format = supported_format(path, reader.format())?;
-    if format == ImageFormat::Jpeg && jpeg_looks_truncated(bytes) {
-        return Err(image_error(
-            path,
-            "the JPEG is truncated (no end-of-image marker after its last scan), so part \
-             of the picture is missing; re-download or re-export the file",
-        ));
-    }
-
-    let mut reader = reader;
-    reader.limits(decode_limits(max_pixels));
-    let decoder = reader
-        .into_decoder()
-        .map_err(|e| describe_decode_error(path, format, e))?;
+    let (format, mut decoder) = open_decoder(path, bytes, max_pixels)?;
     let (width, height) = decoder.dimensions();
     check_dimensions(path, width, height, max_pixels)?;
-    let img =
+    let orientation = orientation_of(&mut decoder);
+    let mut img =
         DynamicImage::from_decoder(decoder).map_err(|e| describe_decode_error(path, format, e))?;
+    img.apply_orientation(orientation);
     Ok(flatten_onto_white(img))
+}
+
+/// Whether a PNG file ends before its closing `IEND` chunk (length 0, type `IEND`, CRC).
+/// Bytes after it are tolerated, as decoders do; anything cut before it is truncated.
+pub fn png_looks_truncated(bytes: &[u8]) -> bool {
+    const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+    !bytes.windows(IEND.len()).rev().any(|w| w == IEND)
 }
 
 /// Whether a JPEG file ends before its image data does.

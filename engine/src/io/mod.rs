@@ -5,12 +5,14 @@
 //!
 //! - [`image`]: decode a file into a tensor (with an optional resize) and a tensor back into
 //!   an RGB8 image.
-//! - [`atomic`]: write files atomically and refuse to overwrite an input.
+//! - [`atomic`]: write files atomically (exclusive, no-follow temporary files shared with
+//!   `weights-tools`, see `weights_tools::io`) and refuse to overwrite an input.
 //! - [`save`]: encode PNG or JPEG chosen by the output extension, written atomically.
 //! - [`frames`]: numbered intermediate images and animated GIFs.
 //! - [`colour`]: RGB ↔ YIQ, luminance, colour preservation and colour matching.
 //! - [`outputs`]: every output of a run checked before it starts.
-//! - [`output_lock`]: one run at a time writing an output and its numbered frames.
+//! - [`output_lock`]: one run at a time writing each output, its numbered frames, GIF and
+//!   report (a kernel-held `flock`).
 //! - [`host_memory`]: how much memory the machine can give a run.
 
 pub mod atomic;

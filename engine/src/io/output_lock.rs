@@ -1,109 +1,143 @@
-//! One run at a time per output.
+//! One run at a time per output — every output a run writes, numbered frames included.
 //!
-//! Two runs writing `-o out.png` would take turns replacing it and interleave their numbered
-//! frames (`out_0010.png` from one run, `out_0020.png` from the other) without either noticing.
-//! [`OutputLock`] is a small file beside the output, `.out.png.lock`, holding the process id of
-//! the run that writes it: created before the run starts, removed when it ends. A lock left by a
-//! run that no longer exists (it was killed) is taken over; on Linux that is checked through
-//! `/proc`, elsewhere the message says which file to remove.
+//! Two runs writing one file would take turns replacing it without either noticing; so would a
+//! run whose numbered frames (`out_0050.png`) are another run's `-o`. [`OutputLock`] holds,
+//! for each path a run writes (`-o`, `--gif`, `--report`), the lock `.NAME.lock` beside it: an
+//! advisory `flock` the kernel releases when the process ends, however it ends, so a lock is
+//! never stale and no process id or program name has to be trusted
+//! (`weights_tools::io::lock`). Frames are covered through the output they belong to:
+//!
+//! - a run writing `out_0050.png` looks whether a live run holds `out.png` with frames;
+//! - a run writing frames of `out.png` looks for live runs holding any `out_NNNN.png`.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::atomic::parent_dir;
+use weights_tools::io::lock::{holder_of, Holder, PathLock};
+
+use super::atomic::{parent_dir, write_refused};
+use super::frames::{frame_family, FRAME_DIGITS};
+use super::outputs::PlannedOutput;
 use crate::error::{Error, Result};
 
-/// Held while a run writes an output; dropping it removes the lock file.
+/// The note a run with frames leaves in its lock, so others know its frames are taken.
+const WITH_FRAMES: &str = "frames";
+
+/// Held while a run writes its outputs; dropping it releases and removes the lock files.
 #[derive(Debug)]
 pub struct OutputLock {
-    path: PathBuf,
+    locks: Vec<PathLock>,
 }
 
 impl OutputLock {
-    /// Take the lock for `output`, or explain which run holds it.
+    /// Take the lock of one output (no frames), or explain which run holds it.
     pub fn acquire(output: &Path) -> Result<Self> {
-        let name = output
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".into());
-        let path = parent_dir(output).join(format!(".{name}.lock"));
-        // Twice at most: once more after removing a stale lock.
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    // Best effort: an empty lock still locks, it just cannot be checked for
-                    // staleness.
-                    let _ = writeln!(file, "{}", std::process::id());
-                    return Ok(OutputLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if is_stale(pid) => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                        holder => return Err(held_by(output, &path, holder)),
-                    }
-                }
-                Err(e) => {
+        Self::acquire_paths(&[(output, false, "-o")])
+    }
+
+    /// Take the locks of every output of a run, or explain which run holds one of them.
+    pub fn acquire_all(outputs: &[PlannedOutput]) -> Result<Self> {
+        let paths: Vec<(&Path, bool, &'static str)> = outputs
+            .iter()
+            .map(|o| (o.path.as_path(), o.frames, o.flag))
+            .collect();
+        Self::acquire_paths(&paths)
+    }
+
+    fn acquire_paths(outputs: &[(&Path, bool, &'static str)]) -> Result<Self> {
+        let mut locks = Vec::new();
+        for &(path, frames, flag) in outputs {
+            let note = if frames { WITH_FRAMES } else { "" };
+            match PathLock::try_acquire(path, note).map_err(write_refused)? {
+                Ok(lock) => locks.push(lock),
+                Err(holder) => return Err(held_by(flag, path, &holder, None)),
+            }
+            if let Some((framed, holder)) = framed_by_another_run(path) {
+                return Err(held_by(flag, path, &holder, Some(&framed)));
+            }
+            if frames {
+                if let Some((frame, holder)) = frame_written_by_another_run(path) {
                     return Err(Error::invalid(
-                        "write output",
+                        flag,
                         format!(
-                            "cannot create the lock file {} beside {} ({e})",
-                            path.display(),
-                            output.display()
+                            "{} is writing {}, which would be one of the numbered images of \
+                             {}; wait for it to finish or choose another output",
+                            holder.describe(),
+                            frame.display(),
+                            path.display()
                         ),
-                    ))
+                    ));
                 }
             }
         }
-        Err(held_by(output, &path, None))
+        Ok(OutputLock { locks })
     }
 
-    /// The lock file's path.
+    /// The lock files held.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.locks.iter().map(|l| l.path()).collect()
+    }
+
+    /// The first lock file's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.locks.first().map_or(Path::new(""), |l| l.path())
     }
 }
 
-impl Drop for OutputLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// If `path` is a frame name (`out_0050.png`) and a live run holds `out.png` with frames:
+/// that output and its holder.
+fn framed_by_another_run(path: &Path) -> Option<(PathBuf, Holder)> {
+    let owner = frame_owner(path)?;
+    let holder = holder_of(&owner)?;
+    (holder.note == WITH_FRAMES).then_some((owner, holder))
 }
 
-fn held_by(output: &Path, lock: &Path, pid: Option<u32>) -> Error {
-    let who = match pid {
-        Some(pid) => format!("another run (process {pid})"),
-        None => "another run".to_string(),
+/// `out_0050.png` → `out.png`: the output whose frame this name would be.
+fn frame_owner(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let (stem, ext) = name.rsplit_once('.')?;
+    let (owner_stem, digits) = stem.rsplit_once('_')?;
+    let is_number = digits.len() >= FRAME_DIGITS && digits.bytes().all(|b| b.is_ascii_digit());
+    is_number.then(|| path.with_file_name(format!("{owner_stem}.{ext}")))
+}
+
+/// A live run that holds the lock of one of `output`'s frame names, if any.
+fn frame_written_by_another_run(output: &Path) -> Option<(PathBuf, Holder)> {
+    let (stem, ext) = frame_family(output);
+    let (prefix, suffix) = (format!(".{stem}_"), format!(".{ext}.lock"));
+    let dir = parent_dir(output);
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(digits) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(&suffix))
+        else {
+            continue;
+        };
+        if digits.len() < FRAME_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let frame = dir.join(format!("{stem}_{digits}.{ext}"));
+        if let Some(holder) = holder_of(&frame) {
+            return Some((frame, holder));
+        }
+    }
+    None
+}
+
+fn held_by(flag: &'static str, output: &Path, holder: &Holder, framed: Option<&Path>) -> Error {
+    let what = match framed {
+        Some(owner) => format!(
+            "is writing numbered images beside {}, and {} is one of their names",
+            owner.display(),
+            output.display()
+        ),
+        None => format!("is writing {}", output.display()),
     };
     Error::invalid(
-        "write output",
+        flag,
         format!(
-            "{who} is writing {} and its numbered images; wait for it to finish or choose \
-             another output. If no such run exists, delete {}",
-            output.display(),
-            lock.display()
+            "{} {what}; wait for it to finish or choose another output",
+            holder.describe()
         ),
     )
-}
-
-/// Whether the process that wrote a lock is gone. A process id now used by something other
-/// than `picasso` counts as gone, and so does this process's own id: a lock this process is
-/// only now asking for was left by an earlier process that had the same id.
-fn is_stale(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    if cfg!(target_os = "linux") {
-        match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-            Ok(name) => !name.trim().starts_with("picasso"),
-            Err(_) => true,
-        }
-    } else {
-        false
-    }
 }

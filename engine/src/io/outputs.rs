@@ -8,12 +8,15 @@
 //! - names a folder, or lies in a folder that does not exist or does not accept new files
 //!   (checked by creating, and removing, the temporary file the atomic write would use);
 //! - is one of the inputs, or another output (same path by any spelling, symlink or hard
-//!   link), or would be overwritten by another output's numbered frames.
+//!   link), or would be overwritten by another output's numbered frames — including a frame
+//!   name that already exists as a link (symbolic or hard, or through a bind mount) to an input;
+//! - or whose longest name (the last numbered frame, and the temporary file written beside
+//!   each) is more than the folder allows: checked by creating that temporary file now.
 
 use std::path::{Path, PathBuf};
 
 use super::atomic::{ensure_not_input, same_file, AtomicFile};
-use super::frames::{could_be_frame_of, frame_path};
+use super::frames::{could_be_frame_of, frame_path, list_frames};
 use super::save::OutputFormat;
 use crate::error::{Error, Result};
 
@@ -51,6 +54,8 @@ pub struct PlannedOutput {
     pub kind: OutputKind,
     /// Whether numbered frames (`out_0010.png`, see [`frame_path`]) are written beside it.
     pub frames: bool,
+    /// The largest frame number the run may write (its longest frame name).
+    pub last_frame: usize,
 }
 
 impl PlannedOutput {
@@ -60,12 +65,21 @@ impl PlannedOutput {
             path: path.to_path_buf(),
             kind,
             frames: false,
+            last_frame: 0,
         }
     }
 
-    /// The same output, with numbered frames beside it.
+    /// The same output, with numbered frames beside it (numbered up to 9999 unless
+    /// [`PlannedOutput::with_last_frame`] says more).
     pub fn with_frames(mut self, frames: bool) -> Self {
         self.frames = frames;
+        self.last_frame = self.last_frame.max(9999);
+        self
+    }
+
+    /// The largest frame number the run may write: its frame names are checked up to it.
+    pub fn with_last_frame(mut self, last: usize) -> Self {
+        self.last_frame = last;
         self
     }
 }
@@ -94,6 +108,7 @@ pub fn check_outputs<P: AsRef<Path>>(outputs: &[PlannedOutput], inputs: &[P]) ->
         }
     }
     for framed in outputs.iter().filter(|o| o.frames) {
+        check_existing_frames(framed, outputs, inputs)?;
         let others = outputs
             .iter()
             .filter(|o| !std::ptr::eq(*o, framed))
@@ -159,10 +174,78 @@ fn check_one(output: &PlannedOutput) -> Result<()> {
         }
     }
     // The atomic write's own first step: any folder problem shows up here, now. Dropping the
-    // uncommitted file removes it.
+    // uncommitted file removes it. Temporary names have one length per destination, so the
+    // longest destination (the last frame) proves every name the run will use.
     let probe = AtomicFile::create(path).map_err(|e| under_flag(output.flag, e))?;
     drop(probe);
+    if output.frames {
+        let last = frame_path(path, output.last_frame.max(1));
+        let probe = AtomicFile::create(&last).map_err(|e| {
+            under_flag(
+                output.flag,
+                Error::invalid(
+                    "write file",
+                    format!(
+                        "its numbered images (up to {}) cannot be written: {}",
+                        last.display(),
+                        match e {
+                            Error::InvalidArgument { msg, .. } => msg,
+                            other => other.to_string(),
+                        }
+                    ),
+                ),
+            )
+        })?;
+        drop(probe);
+    }
     Ok(())
+}
+
+/// Frames already on disk that the run would replace must not be an input or another output
+/// reached another way (a symbolic or hard link, a bind mount): found now, not when the
+/// frame is due.
+fn check_existing_frames<P: AsRef<Path>>(
+    framed: &PlannedOutput,
+    outputs: &[PlannedOutput],
+    inputs: &[P],
+) -> Result<()> {
+    let Ok(existing) = list_frames(&framed.path) else {
+        return Ok(());
+    };
+    for frame in existing {
+        let number = frame_number(&frame);
+        if number.is_some_and(|n| n > framed.last_frame) {
+            continue;
+        }
+        let others = outputs
+            .iter()
+            .filter(|o| !std::ptr::eq(*o, framed))
+            .map(|o| (o.path.as_path(), o.flag))
+            .chain(inputs.iter().map(|p| (p.as_ref(), "an input")));
+        for (path, what) in others {
+            if same_file(&frame, path) {
+                return Err(Error::invalid(
+                    framed.flag,
+                    format!(
+                        "the numbered image {} that this run writes beside {} already exists \
+                         and is {} ({what}, through a link); writing it would replace that \
+                         file. Remove the link or choose another {}",
+                        frame.display(),
+                        framed.path.display(),
+                        path.display(),
+                        framed.flag
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `out_0050.png` → 50.
+fn frame_number(frame: &Path) -> Option<usize> {
+    let stem = frame.file_stem()?.to_str()?;
+    stem.rsplit_once('_')?.1.parse().ok()
 }
 
 /// The same complaint, said about the option that named the file.

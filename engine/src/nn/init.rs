@@ -4,6 +4,7 @@
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
+// ANCHOR: xavier
 /// Xavier/Glorot uniform: U(−a, a) with a = √(6 / (fan_in + fan_out)). Suited to tanh/sigmoid.
 pub fn xavier_uniform(shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut Rng) -> Tensor {
     let a = (6.0 / (fan_in + fan_out) as f32).sqrt();
@@ -15,7 +16,9 @@ pub fn xavier_normal(shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut R
     let std = (2.0 / (fan_in + fan_out) as f32).sqrt();
     scaled_normal(shape, std, rng)
 }
+// ANCHOR_END: xavier
 
+// ANCHOR: he
 /// He/Kaiming normal: N(0, 2 / fan_in). Suited to ReLU, which zeroes half its inputs.
 pub fn he_normal(shape: &[usize], fan_in: usize, rng: &mut Rng) -> Tensor {
     let std = (2.0 / fan_in as f32).sqrt();
@@ -27,13 +30,18 @@ pub fn he_uniform(shape: &[usize], fan_in: usize, rng: &mut Rng) -> Tensor {
     let a = (6.0 / fan_in as f32).sqrt();
     Tensor::rand_uniform(shape, -a, a, rng)
 }
+// ANCHOR_END: he
 
+// ANCHOR: scaled_normal
+/// Samples of N(0, std²): a standard normal sample, times `std`.
 fn scaled_normal(shape: &[usize], std: f32, rng: &mut Rng) -> Tensor {
     let n = shape.iter().product();
     let data = (0..n).map(|_| std * rng.normal()).collect();
     Tensor::from_vec(data, shape).expect("length matches shape")
 }
+// ANCHOR_END: scaled_normal
 
+// ANCHOR: init
 /// Which initialiser a layer uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {
@@ -53,6 +61,7 @@ impl Init {
         }
     }
 }
+// ANCHOR_END: init
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ use crate::nn::init::Init;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
+// ANCHOR: linear
 /// y = x·Wᵀ + b for a batch of row vectors x (`[batch, inputs]`).
 #[derive(Clone, Debug)]
 pub struct Linear {
@@ -24,6 +25,7 @@ impl Linear {
             bias: Tensor::zeros(&[outputs]).requires_grad(),
         }
     }
+    // ANCHOR_END: linear
 
     /// A layer from given weights `[outputs, inputs]` and biases `[outputs]`.
     pub fn from_tensors(weight: Tensor, bias: Tensor) -> Result<Self> {
@@ -43,6 +45,7 @@ impl Linear {
         })
     }
 
+    // ANCHOR: forward
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if x.rank() != 2 || x.shape()[1] != self.weight.shape()[1] {
             return Err(Error::shape(
@@ -56,6 +59,7 @@ impl Linear {
         }
         x.matmul(&self.weight.t()?)?.add(&self.bias)
     }
+    // ANCHOR_END: forward
 
     /// The same layer with its weights on `device`, still trainable there.
     pub fn to_device(&self, device: crate::Device) -> Result<Self> {
@@ -65,8 +69,10 @@ impl Linear {
         })
     }
 
+    // ANCHOR: parameters
     /// The trainable tensors, for an optimiser to update.
     pub fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
         vec![&mut self.weight, &mut self.bias]
     }
+    // ANCHOR_END: parameters
 }

@@ -20,11 +20,13 @@ fn check_pair(op: &'static str, prediction: &Tensor, target: &Tensor) -> Result<
     target.ensure_finite(op, "the target")
 }
 
+// ANCHOR: mse
 /// Mean squared error: mean((ŷ − y)²).
 pub fn mse(prediction: &Tensor, target: &Tensor) -> Result<Tensor> {
     check_pair("mse", prediction, target)?;
     prediction.sub(target)?.square()?.mean_all()
 }
+// ANCHOR_END: mse
 
 /// Probabilities are clipped this far from 0 and 1 so that log never sees 0.
 pub const LOG_LOSS_EPSILON: f32 = 1e-7;
@@ -40,6 +42,7 @@ pub fn binary_log_loss(probability: &Tensor, target: &Tensor) -> Result<Tensor> 
     positive.add(&negative)?.mean_all()?.neg()
 }
 
+// ANCHOR: log_loss_with_logits
 /// Binary log loss from logits z (p = σ(z)), stable for any z:
 /// mean(max(z, 0) − z·y + ln(1 + e^−|z|)). Its gradient is simply (σ(z) − y)/n.
 pub fn binary_log_loss_with_logits(logits: &Tensor, target: &Tensor) -> Result<Tensor> {
@@ -67,7 +70,9 @@ pub fn binary_log_loss_with_logits(logits: &Tensor, target: &Tensor) -> Result<T
         },
     ))
 }
+// ANCHOR_END: log_loss_with_logits
 
+// ANCHOR: cross_entropy
 /// Cross-entropy of logits `[batch, classes]` against class indices:
 /// −mean over the batch of log softmax(z)[target].
 pub fn cross_entropy(logits: &Tensor, targets: &[usize]) -> Result<Tensor> {
@@ -97,3 +102,4 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize]) -> Result<Tensor> {
     let picked = logits.log_softmax(1)?.mul(&one_hot)?.sum_all()?;
     picked.mul_scalar(-1.0 / targets.len().max(1) as f32)
 }
+// ANCHOR_END: cross_entropy

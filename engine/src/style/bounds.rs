@@ -37,6 +37,7 @@ impl Bounds {
         x.detach().clamp(self.lo, self.hi)
     }
 
+    // ANCHOR: step_along
     /// Where a step of `t·d` from `x` ends inside the box, and the step actually taken.
     ///
     /// The step is the requested one shortened, element by element, to the room left before
@@ -57,13 +58,16 @@ impl Bounds {
         let point = self.project(&x.add(&step)?)?;
         Ok((point, step))
     }
+    // ANCHOR_END: step_along
 
+    // ANCHOR: free_mask
     /// 1 for the free variables, 0 for the active ones: at a bound with the gradient pointing
     /// out of the box (at `lo` with g > 0, at `hi` with g < 0), where a descent step can only
     /// push them further out.
     pub fn free_mask(&self, x: &Tensor, grad: &Tensor) -> Result<Tensor> {
         x.free_mask(grad, self.lo, self.hi)
     }
+    // ANCHOR_END: free_mask
 
     /// Whether every element lies in the box.
     pub fn contains(&self, x: &Tensor) -> Result<bool> {

@@ -190,29 +190,12 @@ pub fn strong_wolfe<T: Clone>(
         if (b - a).abs() * d_norm < limits.tolerance_change {
             break; // the bracket is too narrow to matter
         }
-        let mut t = cubic_interpolate(
+        let t = cubic_interpolate(
             (a, bracket[0].sample.loss, bracket[0].slope),
             (b, bracket[1].sample.loss, bracket[1].slope),
             None,
         );
-        // Guard against creeping along one end: if the new t is within 10 % of the bracket's
-        // width from an end twice in a row (or outside it), move it to 10 % from that end.
-        let (left, right) = (a.min(b), a.max(b));
-        let eps = 0.1 * (right - left);
-        if (right - t).min(t - left) < eps {
-            if insufficient_progress || t >= right || t <= left {
-                t = if (t - right).abs() < (t - left).abs() {
-                    right - eps
-                } else {
-                    left + eps
-                };
-                insufficient_progress = false;
-            } else {
-                insufficient_progress = true;
-            }
-        } else {
-            insufficient_progress = false;
-        }
+        let t = away_from_the_ends(t, (a, b), &mut insufficient_progress);
         let Some(trial) = try_step(t)? else {
             return Ok(None);
         };
@@ -241,6 +224,31 @@ pub fn strong_wolfe<T: Clone>(
         evaluations,
     }))
 }
+
+// ANCHOR: away_from_the_ends
+/// Guard the zoom against creeping along one end of the bracket `(a, b)`: if `t` is within
+/// 10 % of the bracket's width from an end twice in a row (or outside it), move it to 10 % from
+/// that end. `insufficient_progress` remembers the first time.
+fn away_from_the_ends(t: f64, (a, b): (f64, f64), insufficient_progress: &mut bool) -> f64 {
+    let (left, right) = (a.min(b), a.max(b));
+    let eps = 0.1 * (right - left);
+    let near_an_end = (right - t).min(t - left) < eps;
+    if !near_an_end {
+        *insufficient_progress = false;
+        return t;
+    }
+    if !*insufficient_progress && t < right && t > left {
+        *insufficient_progress = true;
+        return t;
+    }
+    *insufficient_progress = false;
+    if (t - right).abs() < (t - left).abs() {
+        right - eps
+    } else {
+        left + eps
+    }
+}
+// ANCHOR_END: away_from_the_ends
 
 /// (index of the lower end, index of the higher end); ties go to the first.
 fn ends<T>(bracket: &[Trial<T>; 2]) -> (usize, usize) {

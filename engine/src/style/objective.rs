@@ -9,6 +9,7 @@ use super::total_variation::total_variation;
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use crate::Device;
 use std::collections::BTreeMap;
 
 /// Anything that maps an image to named activations (VGG, here).
@@ -244,24 +245,30 @@ impl Objective {
         &self.config
     }
 
-    /// The loss at `image` and its gradient with respect to the image's pixels.
-    pub fn evaluate(&self, net: &dyn FeatureExtractor, image: &Tensor) -> Result<Evaluation> {
-        // ANCHOR: evaluate
-        let image = image.detach().requires_grad();
-        let features = net.features(&image, &self.layers)?;
-        let mut content = Tensor::zeros_on(&[], image.device())?;
+    // ANCHOR: content_loss
+    /// L_content: the mean squared difference from the photo's features, at each content layer.
+    fn content_loss(&self, features: &BTreeMap<String, Tensor>, device: Device) -> Result<Tensor> {
+        let mut content = Tensor::zeros_on(&[], device)?;
         for (l, target) in self.config.content_layers.iter().zip(&self.content_targets) {
-            let term = layer(&features, &l.layer)?
+            let term = layer(features, &l.layer)?
                 .sub(target)?
                 .square()?
                 .mean_all()?;
             content = content.add(&term.mul_scalar(l.weight)?)?;
         }
-        let mut style = Tensor::zeros_on(&[], image.device())?;
+        Ok(content)
+    }
+    // ANCHOR_END: content_loss
+
+    // ANCHOR: style_loss
+    /// L_style: the mean squared difference from the painting's Gram matrices, at each style
+    /// layer (with masks, each painting compares only its own region; see `masks.rs`).
+    fn style_loss(&self, features: &BTreeMap<String, Tensor>, device: Device) -> Result<Tensor> {
+        let mut style = Tensor::zeros_on(&[], device)?;
         match &self.style_targets {
             StyleTargets::Blended(targets) => {
                 for (l, target) in self.config.style_layers.iter().zip(targets) {
-                    let gram = gram_matrix(layer(&features, &l.layer)?)?;
+                    let gram = gram_matrix(layer(features, &l.layer)?)?;
                     let term = gram.sub(target)?.square()?.mean_all()?;
                     style = style.add(&term.mul_scalar(l.weight)?)?;
                 }
@@ -270,13 +277,24 @@ impl Objective {
                 for painting in paintings {
                     let per_layer = self.config.style_layers.iter();
                     for ((l, target), mask) in per_layer.zip(&painting.grams).zip(&painting.masks) {
-                        let gram = masked_gram(layer(&features, &l.layer)?, mask)?;
+                        let gram = masked_gram(layer(features, &l.layer)?, mask)?;
                         let term = gram.sub(target)?.square()?.mean_all()?;
                         style = style.add(&term.mul_scalar(l.weight * painting.weight)?)?;
                     }
                 }
             }
         }
+        Ok(style)
+    }
+    // ANCHOR_END: style_loss
+
+    /// The loss at `image` and its gradient with respect to the image's pixels.
+    pub fn evaluate(&self, net: &dyn FeatureExtractor, image: &Tensor) -> Result<Evaluation> {
+        // ANCHOR: evaluate
+        let image = image.detach().requires_grad();
+        let features = net.features(&image, &self.layers)?;
+        let content = self.content_loss(&features, image.device())?;
+        let style = self.style_loss(&features, image.device())?;
         let tv = if self.config.tv_weight != 0.0 {
             total_variation(&image)?
         } else {

@@ -113,7 +113,9 @@ struct Evaluator<'a, F> {
     current: Option<Tensor>,
     on_evaluation: F,
 }
+// ANCHOR_END: evaluator
 
+// ANCHOR: evaluate_once
 impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
     fn remaining(&self) -> usize {
         self.budget - self.history.len()
@@ -155,7 +157,22 @@ impl<F: FnMut(&Progress) -> Result<Control>> Evaluator<'_, F> {
         }))
     }
 }
-// ANCHOR_END: evaluator
+// ANCHOR_END: evaluate_once
+
+/// One Adam step from the current image, projected into the box when there is one.
+fn adam_step(
+    opt: &mut Adam,
+    current: &Sample<Evaluated>,
+    bounds: Option<Bounds>,
+) -> Result<Tensor> {
+    let mut param = current.tag.image.requires_grad();
+    let grads = crate::autograd::Gradients::single(&param, current.grad.clone());
+    opt.step(&mut [&mut param], &grads)?;
+    match bounds {
+        Some(b) => b.project(&param),
+        None => Ok(param.detach()),
+    }
+}
 
 /// Optimise `init` for at most `evaluations` forward+backward passes. Every evaluation counts,
 /// line-search trials included, so runs with the same budget cost the same whatever the
@@ -189,7 +206,9 @@ pub fn optimise(
         net,
         objective,
         budget: evaluations,
-        history: Vec::with_capacity(evaluations),
+        // Grown as evaluations happen: a budget is a bound, not a promise to use it all
+        // (an absurd one would otherwise be allocated before the first step).
+        history: Vec::with_capacity(evaluations.min(1 << 16)),
         stop: None,
         trials: matches!(
             optimizer,
@@ -231,13 +250,7 @@ pub fn optimise(
                 }
             }
             Stepper::Adam(opt) => {
-                let mut param = current.tag.image.requires_grad();
-                let grads = crate::autograd::Gradients::single(&param, current.grad.clone());
-                opt.step(&mut [&mut param], &grads)?;
-                pixels = match bounds {
-                    Some(b) => b.project(&param)?,
-                    None => param.detach(),
-                };
+                pixels = adam_step(opt, &current, bounds)?;
                 evaluate(&pixels)?
             }
         };

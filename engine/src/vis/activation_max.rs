@@ -204,7 +204,8 @@ pub fn maximise_activation(
     let start_activation = channel_mean(vgg, &start, layer, channel)?;
 
     let (target, leaky) = objective_layer(layer);
-    let mut history = Vec::with_capacity(config.steps);
+    // Grown step by step: an absurd --steps is not allocated before the first one.
+    let mut history = Vec::with_capacity(config.steps.min(1 << 16));
     for step in 1..=config.steps {
         // Jitter: look at the picture shifted by (dy, dx), wrapping around the edges.
         let (dy, dx) = random_shift(config.jitter, &mut rng);

@@ -2,6 +2,8 @@
 
 use super::canvas::{padded_range, render_png, OrPlotError};
 use super::colors::{class_color, mix, pale};
+use super::colour_bar::{BarDirection, ColourBar};
+use super::diagram::Rgb;
 use super::font::FAMILY;
 use crate::error::{Error, Result};
 use plotters::prelude::*;
@@ -9,7 +11,8 @@ use std::path::Path;
 
 /// Two classes of points (labels 0 and 1) drawn over a background coloured by the model's
 /// probability of class 1: blue where it says 0, orange where it says 1, pale where unsure,
-/// and a dark line where the probability crosses ½ — the decision boundary.
+/// and a dark line where the probability crosses ½ — the decision boundary. A colour bar on the
+/// right gives the probability each shade stands for.
 #[derive(Clone, Debug)]
 pub struct DecisionBoundaryPlot {
     title: String,
@@ -36,7 +39,8 @@ impl DecisionBoundaryPlot {
             points: points.to_vec(),
             labels: labels.to_vec(),
             resolution: 160,
-            size: (700, 700),
+            // Near the book's 750 px column, so the text is shown at about its own size.
+            size: (740, 680),
         })
     }
 
@@ -67,11 +71,12 @@ impl DecisionBoundaryPlot {
             ));
         }
         render_png(path.as_ref(), self.size, |canvas| {
-            let mut chart = ChartBuilder::on(canvas)
+            let (plot_area, _) = canvas.split_horizontally(self.size.0 - BAR_STRIP);
+            let mut chart = ChartBuilder::on(&plot_area)
                 .caption(&self.title, (FAMILY, 22))
                 .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(44)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
                 .build_cartesian_2d(x_range.clone(), y_range.clone())
                 .or_plot_error("decision_boundary")?;
             chart
@@ -79,10 +84,20 @@ impl DecisionBoundaryPlot {
                 .disable_mesh()
                 .x_desc("x₁")
                 .y_desc("x₂")
-                .label_style((FAMILY, 14))
-                .axis_desc_style((FAMILY, 16))
+                .label_style((FAMILY, 15))
+                .axis_desc_style((FAMILY, 17))
                 .draw()
                 .or_plot_error("decision_boundary")?;
+            let (_, rows) = chart.plotting_area().get_pixel_range();
+            let bar_x = self.size.0 as i32 - BAR_STRIP as i32 + 16;
+            let bar_size = (22, rows.end - rows.start);
+            probability_bar().draw(
+                canvas,
+                (bar_x, rows.start),
+                bar_size,
+                BarDirection::Vertical,
+                15,
+            )?;
 
             let n = self.resolution;
             let cell = (
@@ -95,7 +110,7 @@ impl DecisionBoundaryPlot {
                 let color = if crosses_half(&probabilities, n, row, col) {
                     RGBColor(60, 60, 60)
                 } else {
-                    mix(pale(class_color(0), 0.45), pale(class_color(1), 0.45), p)
+                    background(p)
                 };
                 let x0 = x_range.start + col as f64 * cell.0;
                 let y0 = y_range.start + row as f64 * cell.1;
@@ -147,6 +162,23 @@ impl DecisionBoundaryPlot {
         let (y_lo, y_hi) = extent(1);
         (padded_range(x_lo, x_hi, 0.1), padded_range(y_lo, y_hi, 0.1))
     }
+}
+
+/// Pixels on the right of the picture for the colour bar and its labels.
+const BAR_STRIP: u32 = 100;
+
+/// The background's colour where the model gives class 1 the probability `p`.
+fn background(p: f64) -> RGBColor {
+    mix(pale(class_color(0), 0.45), pale(class_color(1), 0.45), p)
+}
+
+/// The colour scale of the background, with the boundary's ½ marked.
+fn probability_bar() -> ColourBar {
+    ColourBar::new("P(class 1)", |t| {
+        let RGBColor(r, g, b) = background(t as f64);
+        Rgb(r, g, b)
+    })
+    .ticks_between(0.0, 1.0, 5, |p| p)
 }
 
 /// Centres of an `n × n` grid of cells covering the ranges, row by row from the bottom.

@@ -17,6 +17,7 @@
 
 use super::canvas::OrPlotError;
 use super::colors::height_color;
+use super::colour_bar::{BarDirection, ColourBar};
 use super::font::{self, FAMILY};
 use crate::error::{Error, Result};
 use crate::io::save::{save_rgb8_as, OutputFormat};
@@ -35,6 +36,8 @@ impl Rgb {
     pub const BLACK: Rgb = Rgb(0, 0, 0);
     pub const WHITE: Rgb = Rgb(255, 255, 255);
     pub const GREY: Rgb = Rgb(128, 128, 128);
+    /// For secondary text: quieter than black, still dark enough to read at small sizes.
+    pub const DARK_GREY: Rgb = Rgb(70, 70, 70);
     pub const LIGHT_GREY: Rgb = Rgb(225, 225, 225);
     pub const BLUE: Rgb = Rgb(31, 119, 180);
     pub const LIGHT_BLUE: Rgb = Rgb(198, 219, 239);
@@ -108,6 +111,13 @@ enum Item {
         color: Rgb,
         align: Align,
         upright: bool,
+    },
+    ColourBar {
+        corner: (i32, i32),
+        size: (i32, i32),
+        bar: ColourBar,
+        direction: BarDirection,
+        text_size: u32,
     },
 }
 
@@ -276,6 +286,28 @@ impl Diagram {
         self.push_text(at, text.into(), size, color, align, true)
     }
 
+    /// A colour scale: `bar`'s colours fill the rectangle at `corner` of `size` pixels, its tick
+    /// labels (`text_size` pixels) go right of a vertical bar or under a horizontal one, and its
+    /// title above it. Leave room for them: about `text_size + 10` pixels above, and the width of
+    /// the longest label plus 10 to the right (vertical) or `text_size + 10` below (horizontal).
+    pub fn colour_bar(
+        &mut self,
+        corner: (i32, i32),
+        size: (i32, i32),
+        bar: &ColourBar,
+        direction: BarDirection,
+        text_size: u32,
+    ) -> &mut Self {
+        self.items.push(Item::ColourBar {
+            corner,
+            size,
+            bar: bar.clone(),
+            direction,
+            text_size,
+        });
+        self
+    }
+
     /// Copy `picture` with its top-left corner at `corner` (clipped to the diagram).
     pub fn picture(&mut self, corner: (i32, i32), picture: &RgbImage) -> &mut Self {
         for (x, y, pixel) in picture.enumerate_pixels() {
@@ -330,7 +362,13 @@ impl Diagram {
             other => other,
         };
         let picture = self.render()?;
-        save_rgb8_as(&picture, path, format, &[] as &[&Path])
+        match format {
+            // Through the plots' PNG writer, which stores an all-grey picture as grey.
+            OutputFormat::Png => {
+                super::png::write_rgb_png(path, picture.width(), picture.height(), picture.as_raw())
+            }
+            _ => save_rgb8_as(&picture, path, format, &[] as &[&Path]),
+        }
     }
 
     /// The finished picture.
@@ -471,6 +509,13 @@ fn draw(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, item: &It
                 .pos(Pos::new(horizontal, VPos::Center));
             area.draw_text(text, &style, *at).or_plot_error("diagram")?;
         }
+        Item::ColourBar {
+            corner,
+            size,
+            bar,
+            direction,
+            text_size,
+        } => bar.draw(area, *corner, *size, *direction, *text_size)?,
     }
     Ok(())
 }

@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::models::Vgg;
 use crate::tensor::Tensor;
 
-/// The first `count` channels of `activations` (`[1, C, h, w]`, one image) as a grid picture
-/// `[1, 3, H, W]` with values in `0..=255`. Fewer channels are drawn if the layer has fewer.
-pub fn activation_grid(activations: &Tensor, count: usize, layout: &GridLayout) -> Result<Tensor> {
+/// The first `count` channels of `activations` (`[1, C, h, w]`, one image) as grey tiles, each
+/// stretched to `0..=255` on its own. Fewer tiles if the layer has fewer channels.
+pub fn activation_tiles(activations: &Tensor, count: usize) -> Result<Vec<Tile>> {
     let [1, channels, h, w] = *activations.shape() else {
         return Err(Error::shape(
             "feature_map_grid",
@@ -29,24 +29,27 @@ pub fn activation_grid(activations: &Tensor, count: usize, layout: &GridLayout) 
         ));
     }
     let data = activations.contiguous()?.to_vec()?;
-    let tiles: Vec<Tile> = data
+    Ok(data
         .chunks(h * w)
         .take(count.min(channels))
         .map(|channel| Tile::grey(h, w, &normalise_to_pixels(channel)))
-        .collect();
-    tile_grid(&tiles, layout)
+        .collect())
+}
+
+/// [`activation_tiles`] as one grid picture `[1, 3, H, W]` with values in `0..=255`.
+pub fn activation_grid(activations: &Tensor, count: usize, layout: &GridLayout) -> Result<Tensor> {
+    tile_grid(&activation_tiles(activations, count)?, layout)
 }
 
 // ANCHOR: feature_map_grid
-/// Run `image` (`[1, 3, H, W]`, RGB `0..255`) through `vgg` up to `layer` and draw the first
-/// `count` channels there as a grid (see [`activation_grid`]).
-pub fn feature_map_grid(
+/// Run `image` (`[1, 3, H, W]`, RGB `0..255`) through `vgg` up to `layer` and return the first
+/// `count` channels there as tiles (see [`activation_tiles`]).
+pub fn feature_map_tiles(
     vgg: &Vgg,
     image: &Tensor,
     layer: &str,
     count: usize,
-    layout: &GridLayout,
-) -> Result<Tensor> {
+) -> Result<Vec<Tile>> {
     // Only looking, not learning: no graph is needed.
     let features = crate::autograd::no_grad(|| vgg.forward(image, &[layer.to_string()]))?;
     let activations = features.get(layer).ok_or_else(|| {
@@ -55,7 +58,18 @@ pub fn feature_map_grid(
             format!("the network returned no activations for `{layer}`"),
         )
     })?;
-    activation_grid(activations, count, layout)
+    activation_tiles(activations, count)
+}
+
+/// The same tiles as one grid picture (see [`tile_grid`]).
+pub fn feature_map_grid(
+    vgg: &Vgg,
+    image: &Tensor,
+    layer: &str,
+    count: usize,
+    layout: &GridLayout,
+) -> Result<Tensor> {
+    tile_grid(&feature_map_tiles(vgg, image, layer, count)?, layout)
 }
 // ANCHOR_END: feature_map_grid
 

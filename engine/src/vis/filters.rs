@@ -8,6 +8,7 @@
 //!
 //! [`GridLayout`] and [`tile_grid`] are shared with the feature-map pictures.
 
+use super::diagram::{Align, Diagram, Rgb};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -139,17 +140,7 @@ pub fn tile_grid(tiles: &[Tile], layout: &GridLayout) -> Result<Tensor> {
             ));
         }
     }
-    // Cell size: the largest enlarged tile.
-    let cell_h = tiles
-        .iter()
-        .map(|t| t.height * layout.scale_for(t.height, t.width))
-        .max()
-        .unwrap_or(1);
-    let cell_w = tiles
-        .iter()
-        .map(|t| t.width * layout.scale_for(t.height, t.width))
-        .max()
-        .unwrap_or(1);
+    let (cell_h, cell_w) = cell_size(tiles, layout);
     let columns = layout.columns.min(tiles.len());
     let rows = tiles.len().div_ceil(columns);
     let gap = layout.gap;
@@ -174,6 +165,59 @@ pub fn tile_grid(tiles: &[Tile], layout: &GridLayout) -> Result<Tensor> {
         }
     }
     Tensor::from_vec(canvas, &[1, 3, height, width])
+}
+
+/// The size of a grid cell, `(height, width)`: the largest enlarged tile.
+fn cell_size(tiles: &[Tile], layout: &GridLayout) -> (usize, usize) {
+    let enlarged = |t: &Tile| {
+        let scale = layout.scale_for(t.height, t.width);
+        (t.height * scale, t.width * scale)
+    };
+    let cell_h = tiles.iter().map(|t| enlarged(t).0).max().unwrap_or(1);
+    let cell_w = tiles.iter().map(|t| enlarged(t).1).max().unwrap_or(1);
+    (cell_h, cell_w)
+}
+
+/// The grid of [`tile_grid`] with a caption under every tile (which channel it shows, say), in
+/// dark grey text `text_size` pixels high on white. Save it with [`Diagram::save`].
+pub fn captioned_tile_grid(
+    tiles: &[Tile],
+    captions: &[String],
+    layout: &GridLayout,
+    text_size: u32,
+) -> Result<Diagram> {
+    if captions.len() != tiles.len() {
+        return Err(Error::invalid(
+            "captioned_tile_grid",
+            format!("{} captions for {} tiles", captions.len(), tiles.len()),
+        ));
+    }
+    let grid = crate::io::tensor_to_rgb8(&tile_grid(tiles, layout)?)?;
+    let (cell_h, cell_w) = cell_size(tiles, layout);
+    let (gap, band) = (layout.gap as u32, text_size + 10);
+    let columns = layout.columns.min(tiles.len());
+    let rows = tiles.len().div_ceil(columns) as u32;
+    let row_height = cell_h as u32 + gap;
+    let mut d = Diagram::new(grid.width(), grid.height() + rows * band);
+    for row in 0..rows {
+        // Each row of tiles moves down by the caption bands above it.
+        let strip = image::imageops::crop_imm(&grid, 0, row * row_height, grid.width(), row_height);
+        let top = (row * (row_height + band)) as i32;
+        d.picture((0, top), &strip.to_image());
+    }
+    for (i, caption) in captions.iter().enumerate() {
+        let (row, column) = ((i / columns) as u32, (i % columns) as u32);
+        let x = gap + column * (cell_w as u32 + gap) + cell_w as u32 / 2;
+        let y = row * (row_height + band) + gap + cell_h as u32 + band / 2;
+        d.text(
+            (x as i32, y as i32),
+            caption,
+            text_size,
+            Rgb::DARK_GREY,
+            Align::Center,
+        );
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -201,5 +245,21 @@ mod tests {
             &grid.to_vec().unwrap()[..8],
             &[0.0, 0.0, 255.0, 255.0, 0.0, 0.0, 255.0, 255.0]
         );
+    }
+
+    #[test]
+    fn captions_add_a_band_under_each_row_of_tiles() {
+        let tiles = vec![Tile::grey(2, 2, &[0.0; 4]); 3];
+        let layout = GridLayout::new(2, 20);
+        let captions: Vec<String> = (0..3).map(|i| format!("channel {i}")).collect();
+        let picture = captioned_tile_grid(&tiles, &captions, &layout, 14)
+            .unwrap()
+            .render()
+            .unwrap();
+        // Two rows of 20-pixel tiles, 2-pixel gaps, and a 24-pixel caption band per row.
+        assert_eq!(picture.dimensions(), (2 + 2 * 22, 2 + 2 * 22 + 2 * 24));
+        assert_eq!(picture.get_pixel(5, 5).0, [0, 0, 0]);
+        assert_eq!(picture.get_pixel(5, 22 + 24 + 5).0, [0, 0, 0]);
+        assert!(captioned_tile_grid(&tiles, &captions[..2], &layout, 14).is_err());
     }
 }

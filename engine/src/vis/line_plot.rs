@@ -4,6 +4,7 @@ use super::canvas::{padded_range, render_png, Canvas, OrPlotError};
 use super::colors::series_color;
 use super::font::FAMILY;
 use crate::error::{Error, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -131,19 +132,23 @@ impl LinePlot {
     /// Draw the plot into `area` (the whole picture, or one panel of a grid).
     fn draw_on(&self, area: &Canvas) -> Result<()> {
         let (x_range, y_range) = self.ranges()?;
+        let decimals = (tick_decimals(&x_range), tick_decimals(&y_range));
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, (FAMILY, 22))
             .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(62)
+            .x_label_area_size(46)
+            .y_label_area_size(66)
             .build_cartesian_2d(x_range, y_range)
             .or_plot_error("line_plot")?;
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
+            .x_label_formatter(&|v| tick_label(*v, decimals.0))
+            .y_label_formatter(&|v| tick_label(*v, decimals.1))
+            // Pictures up to 940 px wide are shown at 750 px (×0.8): 16 px text reads as 12.8.
+            .label_style((FAMILY, 16))
+            .axis_desc_style((FAMILY, 17))
             .max_light_lines(1)
             .light_line_style(RGBColor(240, 240, 240))
             .bold_line_style(RGBColor(215, 215, 215))
@@ -182,7 +187,7 @@ impl LinePlot {
             })
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
-            .label_font((FAMILY, 15))
+            .label_font((FAMILY, 16))
             .draw()
             .or_plot_error("line_plot")
     }
@@ -221,6 +226,45 @@ impl LinePlot {
     }
 }
 
+/// The number of decimals the tick labels of an axis over `range` need: plotters puts its ticks
+/// (`TICKS` at most) at multiples of 1, 2 or 5 times a power of ten, and every label of an axis
+/// gets as many decimals as the most precise of them (0.5, 1.0, 1.5 rather than 0.5, 1, 1.5).
+fn tick_decimals(range: &std::ops::Range<f64>) -> usize {
+    RangedCoordf64::from(range.clone())
+        .key_points(TICKS)
+        .into_iter()
+        .map(decimals_of)
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many labels plotters writes on an axis at most (its default).
+const TICKS: usize = 11;
+
+/// The fewest decimals (up to 6) that write `v` exactly, allowing for rounding error.
+fn decimals_of(v: f64) -> usize {
+    (0..6)
+        .find(|&d| {
+            let scaled = v * 10f64.powi(d as i32);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+        })
+        .unwrap_or(6)
+}
+
+/// The label of the tick at `v` with `decimals` decimals, a true minus sign, and no "−0.0".
+fn tick_label(v: f64, decimals: usize) -> String {
+    let text = format!("{v:.decimals$}");
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text.replace('-', "−")
+    }
+}
+
 /// NaN or infinite points cannot be placed on an axis; they are left out.
 fn finite_points(points: &[(f32, f32)]) -> impl Iterator<Item = (f64, f64)> + '_ {
     points
@@ -251,4 +295,19 @@ pub fn save_line_plot_grid(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tick_decimals, tick_label};
+
+    #[test]
+    fn tick_labels_share_the_decimals_of_their_axis_and_have_no_negative_zero() {
+        assert_eq!(tick_label(-0.0000001, 1), "0.0");
+        assert_eq!(tick_label(-3.0, 0), "−3");
+        assert_eq!(tick_decimals(&(0.0..5.3)), 1); // ticks 0, 0.5, …, 5
+        assert_eq!(tick_decimals(&(1.0..8.0)), 0); // ticks 1, 2, …, 8
+        assert_eq!(tick_decimals(&(-0.06..1.06)), 1); // ticks 0, 0.1, …, 1
+        assert_eq!(tick_decimals(&(0.001..1.0)), 1);
+    }
 }

@@ -14,6 +14,7 @@ mod png;
 mod surface_plot;
 
 pub mod activation_max;
+pub mod colour_bar;
 pub mod diagram;
 pub mod feature_maps;
 pub mod filters;

@@ -39,8 +39,17 @@ pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result
 fn encode(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<()> {
     let file = File::create(path).map_err(|e| failure(path, "create", e))?;
     let mut writer = BufWriter::new(file);
+    // A picture with only greys (feature maps, filter outputs) is stored with one byte per
+    // pixel: the same picture in a third of the file.
+    let is_grey = rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]);
+    let (bytes, colour) = if is_grey {
+        let grey: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
+        (std::borrow::Cow::Owned(grey), ExtendedColorType::L8)
+    } else {
+        (std::borrow::Cow::Borrowed(rgb), ExtendedColorType::Rgb8)
+    };
     PngEncoder::new(&mut writer)
-        .write_image(rgb, width, height, ExtendedColorType::Rgb8)
+        .write_image(&bytes, width, height, colour)
         .map_err(|e| Error::Plot {
             op: "write_rgb_png",
             msg: format!("cannot encode {}: {e}", path.display()),
@@ -88,5 +97,17 @@ mod tests {
         let path = std::env::temp_dir().join("never-written.png");
         assert!(write_rgb_png(&path, 4, 4, &[0; 5]).is_err());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn an_all_grey_picture_is_stored_with_one_channel() {
+        let dir = std::env::temp_dir().join(format!("picasso-png-grey-{}", std::process::id()));
+        let path = dir.join("grey.png");
+        let grey: Vec<u8> = (0..12u8).flat_map(|v| [v * 20; 3]).collect();
+        write_rgb_png(&path, 4, 3, &grey).unwrap();
+        let decoded = image::open(&path).unwrap();
+        assert_eq!(decoded.color(), image::ColorType::L8);
+        assert_eq!(decoded.to_rgb8().get_pixel(1, 0).0, [20, 20, 20]);
+        fs::remove_dir_all(dir).unwrap();
     }
 }

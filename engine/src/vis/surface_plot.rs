@@ -3,6 +3,8 @@
 
 use super::canvas::{render_png, Canvas, OrPlotError};
 use super::colors::height_color;
+use super::colour_bar::{BarDirection, ColourBar};
+use super::diagram::Rgb;
 use super::font::FAMILY;
 use crate::error::{Error, Result};
 use plotters::coord::ranged3d::Cartesian3d;
@@ -80,13 +82,23 @@ impl SurfacePlot {
     }
 
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        render_png(path.as_ref(), self.size, |canvas| {
-            let canvas = canvas
+        render_png(path.as_ref(), self.size, |root| {
+            let canvas = root
                 .titled(&self.title, (FAMILY, 26))
                 .or_plot_error("surface_plot")?;
-            let (left, right) = canvas.split_horizontally(self.size.0 * 11 / 20);
+            let (left, right) = canvas.split_horizontally(self.size.0 * 51 / 100);
             self.draw_perspective(&left)?;
-            self.draw_top_view(&right)
+            let (top_view, _) = right.split_horizontally(right.dim_in_pixel().0 - BAR_STRIP);
+            let rows = self.draw_top_view(&top_view)?;
+            let bar_x = self.size.0 as i32 - BAR_STRIP as i32 + 12;
+            let bar_size = (22, rows.end - rows.start);
+            self.height_bar().draw(
+                root,
+                (bar_x, rows.start),
+                bar_size,
+                BarDirection::Vertical,
+                16,
+            )
         })
     }
 
@@ -110,6 +122,18 @@ impl SurfacePlot {
         } else {
             lo..lo + 1.0
         }
+    }
+
+    /// The top view's colour scale, ticked at round heights.
+    fn height_bar(&self) -> ColourBar {
+        let r = self.height_range();
+        let (lo, hi) = (r.start as f32, r.end as f32);
+        let t_of = |h: f32| ((h - lo) / (hi - lo)).max(0.0).sqrt();
+        ColourBar::new("loss", |t| {
+            let c = height_color(t as f64);
+            Rgb(c.0, c.1, c.2)
+        })
+        .ticks_between(lo, hi, 6, t_of)
     }
 
     /// Colour for a height: dark blue at the bottom of the surface, yellow at the top. The
@@ -237,10 +261,11 @@ impl SurfacePlot {
     }
 
     /// The same surface from above: colour shows height, the path shows the optimiser's steps.
-    fn draw_top_view(&self, area: &Canvas) -> Result<()> {
+    /// Returns the rows of pixels the plot covers, for the colour bar beside it.
+    fn draw_top_view(&self, area: &Canvas) -> Result<Range<i32>> {
         let mut chart = ChartBuilder::on(area)
             .margin(20)
-            .caption("seen from above (colour = loss)", (FAMILY, 20))
+            .caption("seen from above", (FAMILY, 20))
             .x_label_area_size(48)
             .y_label_area_size(58)
             .build_cartesian_2d(self.a_range(), self.b_range())
@@ -278,9 +303,12 @@ impl SurfacePlot {
                 .collect();
             draw_path(&mut chart, flat)?;
         }
-        Ok(())
+        Ok(chart.plotting_area().get_pixel_range().1)
     }
 }
+
+/// Pixels on the right of the picture for the colour bar and its labels.
+const BAR_STRIP: u32 = 86;
 
 /// The path as a white-edged red line with a dot per step, a green start and a black end:
 /// it must stand out on any colour of the surface.

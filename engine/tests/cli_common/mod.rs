@@ -47,3 +47,110 @@ pub fn refused_before_work(out: &Output) -> String {
     );
     said
 }
+
+/// `picasso` with `args`, or `None` if it has not finished after `secs` seconds (it is then
+/// killed): a test of something that used to block must fail, not hang.
+pub fn picasso_within(args: &[&str], secs: u64) -> Option<Output> {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_picasso"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the picasso binary runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A run of `program` (the picasso binary, or a copy of it) started in the background; it is
+/// returned once it has printed its start-up line, so it holds its locks and handles signals.
+/// What it prints on stderr is collected by a thread.
+pub struct Running {
+    pub child: std::process::Child,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    pub fn start(program: &Path, args: &[&str]) -> Running {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start picasso");
+        let stderr = child.stderr.take().expect("stderr");
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (text_tx, text_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut started = Some(started_tx);
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(|l| l.ok())
+            {
+                if line.contains("evaluations per size") {
+                    if let Some(tx) = started.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            let _ = text_tx.send(all);
+        });
+        let started = started_rx.recv_timeout(std::time::Duration::from_secs(60));
+        let mut running = Running {
+            child,
+            stderr: text_rx,
+        };
+        if started.is_err() {
+            let _ = running.child.kill();
+            panic!("the run did not start: {}", running.finish().1);
+        }
+        running
+    }
+
+    /// Send `signal` (e.g. "TERM") with the `kill` command.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Wait for the end: its exit code and everything it printed on stderr.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("wait");
+        let text = self
+            .stderr
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_default();
+        (status.code(), text)
+    }
+}
+
+/// Make a FIFO at `path` with the `mkfifo` command.
+pub fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}

@@ -68,3 +68,36 @@ pub fn subset(ws: &WeightSet, like: &WeightSet) -> WeightSet {
         metadata: ws.metadata.clone(),
     }
 }
+
+/// Runs `cmd` to completion, or kills it after `secs` seconds and returns `None`: a test of
+/// something that used to block forever must fail, not hang.
+pub fn output_within(mut cmd: std::process::Command, secs: u64) -> Option<std::process::Output> {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Makes a FIFO at `path` (the `mkfifo` command, present wherever these tests run).
+pub fn mkfifo(path: &std::path::Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}

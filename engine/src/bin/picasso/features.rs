@@ -4,6 +4,7 @@ use crate::network::NetworkArgs;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::Args;
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::output_lock::OutputLock;
 use engine::io::{check_outputs, load_image, write_atomic, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
     estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, Workload,
@@ -11,6 +12,8 @@ use engine::models::memory::{
 use engine::models::Vgg;
 use engine::{no_grad, Error, Result, Tensor};
 use std::path::{Path, PathBuf};
+use weights_tools::io::{check_regular, MAX_WEIGHTS_FILE};
+use weights_tools::{say, tell};
 
 #[derive(Args, Debug)]
 pub struct FeaturesArgs {
@@ -39,21 +42,33 @@ pub struct FeaturesArgs {
 }
 
 pub fn run(args: FeaturesArgs) -> Result<()> {
+    if args.size == Some(0) {
+        return Err(Error::invalid(
+            "--size",
+            "the long side must be at least 1 pixel; leave --size out to use the image's own",
+        ));
+    }
     // Cheap checks first: the input's size from its header, the output's folder and name.
     let (input_path, file_size) = match (&args.image, &args.tensor) {
         (Some(path), _) => (
             path.clone(),
             Some(read_dimensions(path, DEFAULT_MAX_PIXELS)?),
         ),
-        (None, Some(spec)) => (tensor_file(spec)?, None),
+        (None, Some(spec)) => {
+            let file = tensor_file(spec)?;
+            check_regular(&file, MAX_WEIGHTS_FILE, "a safetensors file")
+                .map_err(|p| Error::invalid("--tensor", p.detail))?;
+            (file, None)
+        }
         (None, None) => unreachable!("clap requires --image or --tensor"),
     };
     let mut inputs = vec![input_path];
     inputs.extend(args.network.weights.iter().cloned());
-    let output = PlannedOutput::new("-o", &args.out, OutputKind::Safetensors);
-    check_outputs(&[output], &inputs)?;
+    let output = [PlannedOutput::new("-o", &args.out, OutputKind::Safetensors)];
+    check_outputs(&output, &inputs)?;
+    let _lock = OutputLock::acquire_all(&output)?;
     let vgg = args.network.load()?;
-    eprintln!("picasso: computing on {}", args.network.chosen()?.line());
+    tell!("picasso: computing on {}", args.network.chosen()?.line());
     let need = SizeNeed::of(&vgg, &args.layers)?;
     if let Some(file) = file_size {
         check_image_fits(&args, &vgg, &need, file)?;
@@ -107,9 +122,9 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
         .map_err(|e| Error::invalid("features", e.to_string()))?;
     write_atomic(&args.out, &bytes)?;
     for name in &args.layers {
-        println!("{name}: {:?}", activations[name].shape());
+        say!("{name}: {:?}", activations[name].shape());
     }
-    println!("wrote {}", args.out.display());
+    say!("wrote {}", args.out.display());
     Ok(())
 }
 

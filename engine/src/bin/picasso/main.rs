@@ -9,6 +9,7 @@ mod visualize;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use weights_tools::tell;
 
 #[derive(Parser)]
 #[command(
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -99,7 +99,11 @@ pub fn check_memory(
         return Ok(());
     }
     let alternatives = alternatives();
-    let advice = if alternatives.is_empty() {
+    let advice = if alternatives.is_empty() && budget.source == "--max-memory" {
+        "Nothing smaller fits either; raise --max-memory (or leave it out to use what the \
+         machine has)"
+            .to_string()
+    } else if alternatives.is_empty() {
         "Nothing smaller fits either; free some memory first".to_string()
     } else {
         format!("What fits: {}", alternatives.join("; or "))

@@ -5,6 +5,7 @@ use crate::network::NetworkArgs;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use clap::{Args, Subcommand};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
+use engine::io::output_lock::OutputLock;
 use engine::io::{check_outputs, load_image, save_image, LoadOptions, OutputKind, PlannedOutput};
 use engine::models::memory::{
     estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, Workload,
@@ -14,10 +15,13 @@ use engine::vis::feature_maps::feature_map_grid;
 use engine::vis::filters::{filter_grid, GridLayout};
 use engine::{Error, Result};
 use std::path::PathBuf;
+use weights_tools::{say, tell};
 
 /// Activation maximisation jitters and blurs the picture; below this it has nothing to work
 /// with (see `vis::activation_max`).
 const MIN_MAXIMIZE_SIZE: usize = 8;
+/// Bytes kept per activation-maximisation step (its activation, an f32, with room to spare).
+const STEP_HISTORY_BYTES: u64 = 8;
 
 #[derive(Args, Debug)]
 pub struct VisualizeArgs {
@@ -71,18 +75,33 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
     // What the picture will be made from, known before the network loads.
     let (output, photo) = match &args.what {
         What::Filters { output } => (output, None),
-        What::Features { image, output, .. } => {
+        What::Features {
+            image,
+            output,
+            size,
+            ..
+        } => {
+            if *size == 0 {
+                return Err(Error::invalid(
+                    "--size",
+                    "the long side must be at least 1 pixel (default 224)",
+                ));
+            }
             inputs.push(image.clone());
             (output, Some(read_dimensions(image, DEFAULT_MAX_PIXELS)?))
         }
-        What::Maximize { output, .. } => (output, None),
+        What::Maximize { output, steps, .. } => {
+            if *steps == 0 {
+                return Err(Error::invalid("--steps", "must be at least 1 (default 64)"));
+            }
+            (output, None)
+        }
     };
-    check_outputs(
-        &[PlannedOutput::new("-o", output, OutputKind::Image)],
-        &inputs,
-    )?;
+    let planned = [PlannedOutput::new("-o", output, OutputKind::Image)];
+    check_outputs(&planned, &inputs)?;
+    let _lock = OutputLock::acquire_all(&planned)?;
     let vgg = args.network.load()?;
-    eprintln!("picasso: computing on {}", args.network.chosen()?.line());
+    tell!("picasso: computing on {}", args.network.chosen()?.line());
     let budget = args.network.memory_budget();
     let picture = match &args.what {
         What::Filters { .. } => filter_grid(vgg.first_layer_weights(), &GridLayout::default())?,
@@ -175,8 +194,12 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                     image: ImageSize::new(side, side),
                     layer: layer.clone(),
                 };
+                // The activation after every step is kept: what makes an absurd --steps too
+                // large, rather than an allocation failure once the ascent starts.
+                let history = (*steps as u64).saturating_mul(STEP_HISTORY_BYTES);
                 Ok(estimate(&vgg, &workload, args.network.backend()?)?
-                    .with("the embedded weight file", args.network.weight_file_bytes()))
+                    .with("the embedded weight file", args.network.weight_file_bytes())
+                    .with("the history of the steps", history))
             };
             let fits = |s: u64| {
                 budget
@@ -188,10 +211,25 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                 &estimate_at(*size)?,
                 budget.as_ref(),
                 || {
-                    largest_fitting(need.min_side as u64, (*size as u64).saturating_sub(1), fits)
-                        .map(|s| format!("--size {s}"))
-                        .into_iter()
-                        .collect()
+                    let mut advice: Vec<String> = largest_fitting(
+                        need.min_side as u64,
+                        (*size as u64).saturating_sub(1),
+                        fits,
+                    )
+                    .map(|s| format!("--size {s}"))
+                    .into_iter()
+                    .collect();
+                    // When the steps' history is what does not fit: the most steps that would.
+                    let history = (*steps as u64).saturating_mul(STEP_HISTORY_BYTES);
+                    let rest =
+                        estimate_at(*size).map_or(u64::MAX, |e| e.total().saturating_sub(history));
+                    if let Some(b) = budget.as_ref() {
+                        let most = b.bytes.saturating_sub(rest) / STEP_HISTORY_BYTES;
+                        if b.bytes > rest && most >= 1 && most < *steps as u64 {
+                            advice.push(format!("--steps {most}"));
+                        }
+                    }
+                    advice
                 },
             )?;
             let config = ActivationMaxConfig {
@@ -202,14 +240,15 @@ pub fn run(args: VisualizeArgs) -> Result<()> {
                 ..ActivationMaxConfig::default()
             };
             let result = maximise_activation(&vgg, layer, *channel, &config)?;
-            println!(
+            say!(
                 "{layer} channel {channel}: mean activation {:.2} → {:.2}",
-                result.start_activation, result.final_activation
+                result.start_activation,
+                result.final_activation
             );
             result.image
         }
     };
     save_image(&picture, output, &inputs)?;
-    println!("wrote {}", output.display());
+    say!("wrote {}", output.display());
     Ok(())
 }

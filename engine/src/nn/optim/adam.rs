@@ -5,6 +5,7 @@ use crate::autograd::{no_grad, Gradients};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
+// ANCHOR: adam
 /// m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂/(√v̂ + ε), with bias-corrected m̂, v̂.
 pub struct Adam {
     pub lr: f32,
@@ -29,7 +30,9 @@ impl Adam {
         })
     }
 }
+// ANCHOR_END: adam
 
+// ANCHOR: adam_step
 impl Optimizer for Adam {
     fn step(&mut self, params: &mut [&mut Tensor], grads: &Gradients) -> Result<()> {
         self.moments.resize(params.len(), None);
@@ -56,3 +59,4 @@ impl Optimizer for Adam {
         })
     }
 }
+// ANCHOR_END: adam_step

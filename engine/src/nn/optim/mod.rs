@@ -13,11 +13,13 @@ use crate::autograd::Gradients;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+// ANCHOR: optimizer
 /// Something that updates parameters from their gradients.
 pub trait Optimizer {
     /// Update every parameter from its gradient in `grads`.
     fn step(&mut self, params: &mut [&mut Tensor], grads: &Gradients) -> Result<()>;
 }
+// ANCHOR_END: optimizer
 
 /// The gradient of a parameter, or a clear error when it is missing or not finite.
 fn gradient_of(op: &'static str, param: &Tensor, grads: &Gradients) -> Result<Tensor> {

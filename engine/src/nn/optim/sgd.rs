@@ -5,12 +5,14 @@ use crate::autograd::{no_grad, Gradients};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+// ANCHOR: sgd
 /// v ← μ·v + g;  θ ← θ − η·v. With μ = 0 this is plain gradient descent.
 pub struct Sgd {
     pub lr: f32,
     pub momentum: f32,
     velocity: Vec<Option<Tensor>>,
 }
+// ANCHOR_END: sgd
 
 impl Sgd {
     pub fn new(lr: f32, momentum: f32) -> Result<Self> {
@@ -29,6 +31,7 @@ impl Sgd {
     }
 }
 
+// ANCHOR: sgd_step
 impl Optimizer for Sgd {
     fn step(&mut self, params: &mut [&mut Tensor], grads: &Gradients) -> Result<()> {
         self.velocity.resize(params.len(), None);
@@ -46,3 +49,4 @@ impl Optimizer for Sgd {
         })
     }
 }
+// ANCHOR_END: sgd_step

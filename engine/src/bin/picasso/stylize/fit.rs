@@ -16,6 +16,11 @@ use engine::{Error, Result};
 
 /// GIF frames are shrunk to this long side when taken (see `GifOptions`).
 const GIF_LONG_SIDE: u32 = 512;
+/// Bytes kept per evaluation for the loss history: an f64 in the optimiser's list and one in
+/// the stage's statistics.
+const LOSS_HISTORY_BYTES: u64 = 16;
+/// Bytes per evaluation the report's JSON needs while it is built (a value and its text).
+const REPORT_BYTES: u64 = 48;
 
 /// Long side of the style images at a stage whose content has long side `size`.
 pub fn style_long_side(size: u32, scale: f32) -> u32 {
@@ -30,6 +35,8 @@ struct Knobs {
     size: u32,
     style_scale: f32,
     optimizer: OptimizerMemory,
+    /// Evaluations per stage (`--iters`), for what each one keeps: its loss, GIF frames.
+    iters: usize,
 }
 
 /// Check sizes and memory; returns the estimate of the busiest stage for the start-up line.
@@ -58,22 +65,32 @@ pub fn check(
     };
     let estimate_with = |k: Knobs| -> Result<MemoryEstimate> {
         let run = run_at(args, plan, k);
+        let evaluations = k.iters.saturating_mul(plan.sizes.len()) as u64;
         let gif_frames = match &args.gif {
             Some(_) => {
-                let every = args.save_every.unwrap_or(gif_frame_every).max(1);
-                let frames = (args.iters * plan.sizes.len()).div_ceil(every) as u64;
+                let every = args.save_every.unwrap_or(gif_frame_every).max(1) as u64;
+                // One more per stage: its final picture ends the animation.
+                let frames = evaluations.div_ceil(every) + plan.sizes.len() as u64;
                 let frame = working_size(
                     (run.content.width as u32, run.content.height as u32),
                     GIF_LONG_SIDE.min(k.size),
                 );
-                frames * (frame.width * frame.height * 3) as u64
+                frames.saturating_mul((frame.width * frame.height * 3) as u64)
             }
             None => 0,
         };
+        // The loss after every evaluation is kept (the optimiser's history and the stage's
+        // copy, and the report's JSON of it): what makes an absurd --iters too large, rather
+        // than an allocation failure once the run starts.
+        let per_evaluation = history_bytes_per_evaluation(args);
         Ok(
             estimate(vgg, &Workload::StyleTransfer(run), args.network.backend()?)?
                 .with("the embedded weight file", args.network.weight_file_bytes())
-                .with("GIF frames", gif_frames),
+                .with("GIF frames", gif_frames)
+                .with(
+                    "the loss history",
+                    evaluations.saturating_mul(per_evaluation),
+                ),
         )
     };
     // The finest stage is the busiest: memory grows with the size.
@@ -82,6 +99,7 @@ pub fn check(
         size: finest,
         style_scale: args.style_scale,
         optimizer,
+        iters: args.iters,
     };
     let estimate = estimate_with(wanted)?;
     let budget = args.network.memory_budget();
@@ -101,6 +119,23 @@ pub fn check(
         budget.as_ref(),
         || {
             let mut advice = Vec::new();
+            // Only when the evaluations' own memory (their losses, GIF frames) is what does
+            // not fit: the picture at that size already fits with a handful.
+            let few = Knobs {
+                iters: 10.min(args.iters),
+                ..wanted
+            };
+            if args.iters > 10 && fits(few) {
+                let iters = largest_fitting(10, args.iters as u64 - 1, |i| {
+                    fits(Knobs {
+                        iters: i as usize,
+                        ..wanted
+                    })
+                });
+                if let Some(iters) = iters {
+                    advice.push(format!("--iters {iters}"));
+                }
+            }
             let smallest = smallest_long_side(plan.content_file, need.min_side);
             let size = largest_fitting(smallest as u64, (finest as u64).saturating_sub(1), |s| {
                 fits(Knobs {
@@ -149,6 +184,16 @@ pub fn check(
         },
     )?;
     Ok(estimate)
+}
+
+/// Bytes kept per evaluation for its loss (see [`LOSS_HISTORY_BYTES`], [`REPORT_BYTES`]).
+fn history_bytes_per_evaluation(args: &StylizeArgs) -> u64 {
+    LOSS_HISTORY_BYTES
+        + if args.report.is_some() {
+            REPORT_BYTES
+        } else {
+            0
+        }
 }
 
 /// The content and every style image at stage `size` must be large enough for `need`.
@@ -233,6 +278,7 @@ fn run_at(args: &StylizeArgs, plan: &Plan, k: Knobs) -> StyleTransferRun {
         content_layers: names(&plan.objective.content_layers),
         style_layers: names(&plan.objective.style_layers),
         optimizer: k.optimizer,
+        // The L-BFGS pairs follow --iters too, but --history is the advice for those.
         evaluations: args.iters,
         decodes,
     }

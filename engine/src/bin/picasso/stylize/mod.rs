@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use weights_tools::{say, tell};
 
 /// Save the output this often even without --save-every, so a killed run keeps recent work.
 const CHECKPOINT_EVERY: usize = 20;
@@ -38,31 +39,90 @@ const INTERRUPTED: u8 = 130;
 
 /// Ctrl-C or SIGTERM (a `kill`, a job scheduler's time limit, a closing terminal) sets a
 /// flag; the loop sees it after the current evaluation, saves the image it stands on and
-/// stops. A second signal, for someone who cannot wait that long, exits at once: the last
-/// checkpoint stays on disk.
-fn interrupt_flag(output: &std::path::Path) -> Arc<AtomicBool> {
+/// stops. A second signal, for someone who cannot wait that long, exits at once: temporary and
+/// lock files are removed first (exiting runs no destructors), and the message says whether a
+/// checkpoint exists.
+fn interrupt_flag(output: &std::path::Path, checkpointed: Arc<AtomicBool>) -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let handler_flag = flag.clone();
     let output = output.display().to_string();
     // If a handler is already installed (tests calling run twice), keep going without one.
     let _ = ctrlc::set_handler(move || {
         if handler_flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond interrupt: stopping now; the last checkpoint is in {output}");
+            weights_tools::io::cleanup::remove_all();
+            if checkpointed.load(Ordering::SeqCst) {
+                tell!("\nsecond interrupt: stopping now; the last checkpoint is in {output}");
+            } else {
+                tell!("\nsecond interrupt: stopping now; nothing was saved yet");
+            }
             std::process::exit(INTERRUPTED.into());
         }
-        eprintln!("\nstopping after this evaluation (interrupt again to stop at once)…");
+        tell!("\nstopping after this evaluation (interrupt again to stop at once)…");
     });
     flag
 }
 
+/// The last image of a scale that is safe to keep: its loss finite and not above the loss the
+/// scale started from. After a divergence (or fixed steps that climbed), this, not the last
+/// finite image, is what is saved.
+struct LastGood {
+    start: Option<f64>,
+    image: Option<Tensor>,
+    terms: Option<engine::style::LossTerms>,
+    total: f64,
+}
+
+impl LastGood {
+    fn new() -> Self {
+        LastGood {
+            start: None,
+            image: None,
+            terms: None,
+            total: f64::INFINITY,
+        }
+    }
+
+    /// After each evaluation: remember the evaluated image if its loss qualifies.
+    fn see(&mut self, p: &engine::style::Progress) {
+        let start = *self.start.get_or_insert(p.total);
+        if p.total.is_finite() && p.total <= start {
+            self.image = Some(p.image.clone());
+            self.terms = Some(p.terms);
+            self.total = p.total;
+        }
+    }
+
+    /// The outcome to keep: the optimiser's (after a divergence, its last finite image), unless
+    /// that ended above the start.
+    fn keep(&self, outcome: engine::style::Outcome) -> (engine::style::Outcome, bool) {
+        let start = self.start.unwrap_or(f64::INFINITY);
+        // NaN counts as worse: only a loss known to be at most the start is kept as is.
+        let worse = outcome.total.is_nan() || outcome.total > start;
+        match (&self.image, self.terms, worse) {
+            (Some(image), Some(terms), true) => (
+                engine::style::Outcome {
+                    image: image.clone(),
+                    terms,
+                    total: self.total,
+                    ..outcome
+                },
+                true,
+            ),
+            _ => (outcome, false),
+        }
+    }
+}
+
 pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let plan = Plan::from_args(&args)?;
-    let _lock = OutputLock::acquire(&args.output)?;
-    let interrupted = interrupt_flag(&args.output);
+    // Every file the run writes, frames included, is locked before anything is.
+    let _lock = OutputLock::acquire_all(&plan.outputs)?;
+    let checkpointed = Arc::new(AtomicBool::new(false));
+    let interrupted = interrupt_flag(&args.output, checkpointed.clone());
     let vgg = args.network.load()?;
     let estimate = fit::check(&args, &plan, &vgg, GIF_FRAME_EVERY)?;
     let budget = args.network.memory_budget();
-    let total_evaluations = args.iters * plan.sizes.len();
+    let total_evaluations = args.iters.saturating_mul(plan.sizes.len());
     let view = ProgressView::new(total_evaluations, args.quiet);
     view.println(&format!(
         "picasso: {} in the style of {} — sizes {:?}, {} evaluations per size, weights: {}, \
@@ -87,8 +147,20 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let mut previous: Option<Tensor> = None;
     let mut gif_frames: Vec<image::RgbImage> = Vec::new();
     let gif_options = GifOptions::default();
+    let gif_frame = |finished: &Tensor| -> Result<image::RgbImage> {
+        // Shrunk now, as the GIF will be: a few hundred full-size frames would not fit in
+        // memory at a large --size.
+        let mut frame = tensor_to_rgb8(finished)?;
+        if let Some(side) = gif_options.max_long_side {
+            if frame.width().max(frame.height()) > side {
+                frame = resize_long_side(&frame, side)?;
+            }
+        }
+        Ok(frame)
+    };
     let mut frame_number = 0;
     let mut last = None;
+    let mut kept_earlier = false;
     for (stage, &size) in plan.sizes.iter().enumerate() {
         if interrupted.load(Ordering::SeqCst) {
             break;
@@ -118,17 +190,28 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             format!("[{size}px]")
         };
         let start = Instant::now();
+        let mut good = LastGood::new();
+        let mut last_gif_evaluation = 0;
         let result = optimise(&vgg, &objective, &init, plan.optimizer, args.iters, |p| {
             view.update(&scale_label, p.evaluation, p.total);
+            good.see(p);
             let is_checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;
             let wants_frame = args.save_every.is_some_and(|n| p.evaluation % n == 0);
             let wants_gif = args.gif.is_some()
                 && p.evaluation % args.save_every.unwrap_or(GIF_FRAME_EVERY) == 0;
             if is_checkpoint || wants_frame || wants_gif {
-                // The accepted image, not a line-search trial that may be rejected.
-                let finished = finished_image(&args, p.current, &images)?;
+                // The accepted image, not a line-search trial that may be rejected; but never
+                // one whose loss climbed above the start (fixed steps can), which the last
+                // good image replaces.
+                let climbed = std::ptr::eq(p.current, p.image) && good.total < p.total;
+                let standing = match (&good.image, climbed) {
+                    (Some(image), true) => image,
+                    _ => p.current,
+                };
+                let finished = finished_image(&args, standing, &images)?;
                 if is_checkpoint {
                     save_image(&finished, &args.output, &plan.inputs)?;
+                    checkpointed.store(true, Ordering::SeqCst);
                 }
                 if wants_frame {
                     frame_number += 1;
@@ -136,15 +219,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
                     save_frame(&finished, &args.output, n, &plan.inputs)?;
                 }
                 if wants_gif {
-                    // Shrunk now, as the GIF will be: a few hundred full-size frames would
-                    // not fit in memory at a large --size.
-                    let mut frame = tensor_to_rgb8(&finished)?;
-                    if let Some(side) = gif_options.max_long_side {
-                        if frame.width().max(frame.height()) > side {
-                            frame = resize_long_side(&frame, side)?;
-                        }
-                    }
-                    gif_frames.push(frame);
+                    gif_frames.push(gif_frame(&finished)?);
+                    last_gif_evaluation = p.evaluation;
                 }
             }
             Ok(if interrupted.load(Ordering::SeqCst) {
@@ -168,6 +244,9 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             }
             Err(e) => return Err(e),
         };
+        let diverged_terms = outcome.terms;
+        let (outcome, kept) = good.keep(outcome);
+        kept_earlier |= kept;
         let seconds = start.elapsed().as_secs_f64();
         let shape = outcome.image.shape().to_vec();
         scales.push(ScaleStats {
@@ -187,33 +266,34 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         ));
         let finished = finished_image(&args, &outcome.image, &images)?;
         save_image(&finished, &args.output, &plan.inputs)?;
+        checkpointed.store(true, Ordering::SeqCst);
+        // The GIF ends on the picture that was saved, however few evaluations there were.
+        if args.gif.is_some() && (last_gif_evaluation != outcome.evaluations || kept) {
+            gif_frames.push(gif_frame(&finished)?);
+        }
         let stopped_early = matches!(
             outcome.reason,
             StopReason::Interrupted | StopReason::Diverged
         );
         previous = Some(outcome.image.clone());
-        last = Some(outcome);
+        last = Some((outcome, diverged_terms));
         if stopped_early {
             break;
         }
     }
     view.finish();
-    let Some(outcome) = last else {
-        eprintln!("interrupted before the first evaluation; nothing was written");
+    let Some((outcome, diverged_terms)) = last else {
+        tell!("interrupted before the first evaluation; nothing was written");
         return Ok(ExitCode::from(INTERRUPTED));
     };
-    println!("wrote {}", args.output.display());
+    say!("wrote {}", args.output.display());
     if frame_number > 0 {
-        println!("wrote {frame_number} intermediate images beside it");
+        say!("wrote {frame_number} intermediate images beside it");
     }
     if let Some(gif) = &args.gif {
-        if gif_frames.is_empty() {
-            println!("no GIF: the run stopped before its first frame");
-        } else {
-            let frames = gif_frames.into_iter().map(Ok);
-            let written = write_gif(gif, frames, &gif_options, &plan.inputs)?;
-            println!("wrote {} ({written} frames)", gif.display());
-        }
+        let frames = gif_frames.into_iter().map(Ok);
+        let written = write_gif(gif, frames, &gif_options, &plan.inputs)?;
+        say!("wrote {} ({written} frames)", gif.display());
     }
     if let Some(path) = &args.report {
         let memory = MemoryStats {
@@ -230,24 +310,35 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             &scales,
             &memory,
         )?;
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(match outcome.reason {
         StopReason::Interrupted => {
-            eprintln!(
+            tell!(
                 "interrupted: the image so far is saved in {}",
                 args.output.display()
             );
             ExitCode::from(INTERRUPTED)
         }
         StopReason::Diverged => {
-            eprintln!(
-                "error: the loss became NaN or infinite; the last good image is saved in {}. \
-                 Why: {}",
+            tell!(
+                "error: the loss became NaN or infinite; the last image whose loss was finite \
+                 and not above the start (loss {:.4e}) is saved in {}. Why: {}",
+                outcome.total,
                 args.output.display(),
-                diagnose::advice(&outcome.terms, &plan.objective)
+                diagnose::advice(&diverged_terms, &plan.objective)
             );
             ExitCode::FAILURE
+        }
+        StopReason::Budget | StopReason::Converged if kept_earlier => {
+            tell!(
+                "warning: the loss ended above where it started, so the last image whose loss \
+                 was not above the start (loss {:.4e}) is saved in {}; a smaller --lr, or the \
+                 default line search, keeps it going down",
+                outcome.total,
+                args.output.display()
+            );
+            ExitCode::SUCCESS
         }
         StopReason::Budget | StopReason::Converged => ExitCode::SUCCESS,
     })

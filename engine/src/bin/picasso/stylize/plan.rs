@@ -35,6 +35,8 @@ pub struct Plan {
     pub init_file: Option<(u32, u32)>,
     /// `--style-mask` files, one entry per painting (`None`: it acts everywhere).
     pub masks: MaskFiles,
+    /// Every file the run writes (checked, then locked, before any work).
+    pub outputs: Vec<PlannedOutput>,
 }
 
 /// `relu4_2` or `relu4_2:0.5,relu5_2:1` → layers with weights.
@@ -138,17 +140,11 @@ impl Plan {
         };
         let masks = super::masks::parse(&args.style_mask, &args.styles, content_file)?;
         inputs.extend(masks.iter().flatten().cloned());
-        check_outputs(&outputs(args), &inputs)?;
-        let blend = match &args.style_blend {
-            None => vec![1.0; args.styles.len()],
-            Some(b) if b.len() == args.styles.len() => b.clone(),
-            Some(b) => {
-                return Err(Error::invalid(
-                    "--style-blend",
-                    format!("{} weights given for {} styles", b.len(), args.styles.len()),
-                ))
-            }
-        };
+        let sizes = parse_sizes(args.size, args.multiscale.as_deref())?;
+        let outputs = outputs(args, sizes.len());
+        check_outputs(&outputs, &inputs)?;
+        let blend = check_blend(args)?;
+        check_step_settings(args)?;
         if !(args.style_scale.is_finite() && args.style_scale > 0.0) {
             return Err(Error::invalid("--style-scale", "must be a positive number"));
         }
@@ -163,6 +159,7 @@ impl Plan {
             ("--style-weight", args.style_weight),
             ("--tv-weight", args.tv_weight),
         ] {
+            // -0.0 passes `>= 0.0` and is zero: it is taken as 0 (see `zero_is_zero`).
             if !(w.is_finite() && w >= 0.0) {
                 return Err(Error::invalid(
                     name,
@@ -223,14 +220,16 @@ impl Plan {
             },
         };
         check_weights_fit_f32(args)?;
+        check_layer_weights_fit_f32(args)?;
         Ok(Plan {
-            sizes: parse_sizes(args.size, args.multiscale.as_deref())?,
+            sizes,
+            outputs,
             objective: ObjectiveConfig {
                 content_layers: parse_layers("--content-layers", &args.content_layers, 1.0)?,
                 style_layers,
-                content_weight: args.content_weight,
-                style_weight: args.style_weight,
-                tv_weight: args.tv_weight,
+                content_weight: zero_is_zero(args.content_weight),
+                style_weight: zero_is_zero(args.style_weight),
+                tv_weight: zero_is_zero(args.tv_weight),
             },
             optimizer,
             blend,
@@ -244,10 +243,76 @@ impl Plan {
     }
 }
 
-/// Every file the run writes, for [`check_outputs`].
-fn outputs(args: &StylizeArgs) -> Vec<PlannedOutput> {
+/// `-0.0` is zero; written as such so no later product or message sees its sign.
+fn zero_is_zero(w: f32) -> f32 {
+    if w == 0.0 {
+        0.0
+    } else {
+        w
+    }
+}
+
+/// One finite, non-negative `--style-blend` weight per painting, not all zero.
+fn check_blend(args: &StylizeArgs) -> Result<Vec<f32>> {
+    let Some(blend) = &args.style_blend else {
+        return Ok(vec![1.0; args.styles.len()]);
+    };
+    if blend.len() != args.styles.len() {
+        return Err(Error::invalid(
+            "--style-blend",
+            format!(
+                "{} weights given for {} styles; give one per painting, e.g. {}",
+                blend.len(),
+                args.styles.len(),
+                vec!["1"; args.styles.len()].join(",")
+            ),
+        ));
+    }
+    if let Some(bad) = blend.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(Error::invalid(
+            "--style-blend",
+            format!("each weight must be a number ≥ 0, got {bad}"),
+        ));
+    }
+    if blend.iter().all(|&w| w == 0.0) {
+        return Err(Error::invalid(
+            "--style-blend",
+            "every weight is 0, so no painting would count; give at least one a positive weight",
+        ));
+    }
+    Ok(blend.iter().map(|&w| zero_is_zero(w)).collect())
+}
+
+/// The optimiser's own settings, refused now rather than when the optimiser is built after
+/// the network has loaded: a step length that is a positive number, and at least one L-BFGS
+/// history pair.
+fn check_step_settings(args: &StylizeArgs) -> Result<()> {
+    if let Some(lr) = args.lr {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::invalid(
+                "--lr",
+                format!(
+                    "the step size must be a positive number, got {lr} (defaults: 1 for \
+                     L-BFGS, 10 for Adam)"
+                ),
+            ));
+        }
+    }
+    if args.optimizer == OptimizerArg::Lbfgs && args.history == 0 {
+        return Err(Error::invalid(
+            "--history",
+            "L-BFGS needs at least 1 history pair (default 100; fewer saves memory)",
+        ));
+    }
+    Ok(())
+}
+
+/// Every file the run writes, for [`check_outputs`]; frames are numbered up to the run's
+/// last evaluation.
+fn outputs(args: &StylizeArgs, stages: usize) -> Vec<PlannedOutput> {
     let mut outputs = vec![PlannedOutput::new("-o", &args.output, OutputKind::Image)
-        .with_frames(args.save_every.is_some())];
+        .with_frames(args.save_every.is_some())
+        .with_last_frame(args.iters.saturating_mul(stages))];
     if let Some(gif) = &args.gif {
         outputs.push(PlannedOutput::new("--gif", gif, OutputKind::Gif));
     }
@@ -257,22 +322,18 @@ fn outputs(args: &StylizeArgs) -> Vec<PlannedOutput> {
     outputs
 }
 
-/// The weights file must be a readable file; its content is checked when it loads.
+/// The weights file must be a regular file of a plausible size (a folder, a pipe or a device
+/// is refused here, without blocking on it); its content is checked when it loads.
 fn check_weights_file(path: &Path) -> Result<()> {
-    let problem = if path.is_dir() {
-        "is a folder, not a weights file"
-    } else if !path.exists() {
-        "does not exist"
-    } else {
-        return Ok(());
-    };
-    Err(Error::invalid(
-        "--weights",
-        format!(
-            "{} {problem}; give a .safetensors, .pth or .onnx file (see `weights-tools`)",
-            path.display()
-        ),
-    ))
+    weights_tools::io::check_regular(path, weights_tools::io::MAX_WEIGHTS_FILE, "a weights file")
+        .map_err(|p| {
+            let hint = if p.not_found || p.detail.contains("folder") {
+                "; give a .safetensors, .pth or .onnx file (see `weights-tools`)"
+            } else {
+                ""
+            };
+            Error::invalid("--weights", format!("{}{hint}", p.detail))
+        })
 }
 
 /// The loss is computed in 32-bit floats, whose largest value is 3.4e38. Raw terms of real
@@ -286,6 +347,9 @@ fn check_weights_fit_f32(args: &StylizeArgs) -> Result<()> {
         ("--style-weight", "style", args.style_weight),
         ("--tv-weight", "total-variation", args.tv_weight),
     ] {
+        if w == 0.0 {
+            continue;
+        }
         let overflows_above = f32::MAX as f64 / w as f64;
         if overflows_above < SMALLEST_RAW_TERM {
             return Err(Error::invalid(
@@ -296,6 +360,45 @@ fn check_weights_fit_f32(args: &StylizeArgs) -> Result<()> {
                      the weighted term overflow, and raw losses of real pictures start around \
                      1e2–1e5. Useful weights are far smaller (the defaults: content 1, style \
                      1000, tv 0.1)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The same bound for a layer's own weight (`relu1_1:3e38`), which multiplies that layer's raw
+/// loss before the term's weight does: refused naming the layer, not blamed later on the
+/// weights file when the loss overflows.
+fn check_layer_weights_fit_f32(args: &StylizeArgs) -> Result<()> {
+    const SMALLEST_RAW_TERM: f64 = 1e3;
+    for (flag, spec, term_weight) in [
+        (
+            "--content-layers",
+            &args.content_layers,
+            args.content_weight,
+        ),
+        ("--style-layers", &args.style_layers, args.style_weight),
+    ] {
+        for layer in parse_layers(flag, spec, 1.0)? {
+            let product = layer.weight as f64 * term_weight.max(1.0) as f64;
+            if product == 0.0 || f32::MAX as f64 / product >= SMALLEST_RAW_TERM {
+                continue;
+            }
+            return Err(Error::invalid(
+                flag,
+                format!(
+                    "the weight {:e} of {} is too large: the loss is computed in 32-bit floats \
+                     (largest value 3.4e38), and that layer's raw loss (1e2–1e5 for real \
+                     pictures) times {:e}{} would overflow. Useful layer weights are around 1",
+                    layer.weight,
+                    layer.layer,
+                    layer.weight,
+                    if term_weight > 1.0 {
+                        format!(" times the term's weight {term_weight:e}")
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }

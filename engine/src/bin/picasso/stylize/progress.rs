@@ -3,6 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use weights_tools::tell;
 
 pub struct ProgressView {
     bar: Option<ProgressBar>,
@@ -30,7 +31,7 @@ impl ProgressView {
                 bar.set_message(format!("{scale} loss {total:.4e}"));
             }
             None if evaluation.is_multiple_of(10) || evaluation == 1 => {
-                eprintln!("{scale} eval {evaluation:5}: loss {total:.6e}");
+                tell!("{scale} eval {evaluation:5}: loss {total:.6e}");
             }
             None => {}
         }
@@ -40,7 +41,7 @@ impl ProgressView {
     pub fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => tell!("{line}"),
         }
     }
 
