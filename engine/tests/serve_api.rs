@@ -694,3 +694,32 @@ fn a_full_queue_refuses_new_jobs() {
     assert_eq!(accepted.status, 201, "{}", accepted.text());
     server.request("POST", &format!("/api/jobs/{running}/stop"), &[], b"");
 }
+
+/// Steps far too long climb or blow up; as with `stylize`, the picture kept is the last one
+/// whose loss was finite and not above the start, never the exploded one.
+#[test]
+fn a_diverging_job_keeps_the_last_picture_not_above_its_start() {
+    let server = Server::start("diverge", &[]);
+    let id =
+        server.start_job(r#"{"size":48,"iters":5,"unbounded":true,"line_search":"none","lr":1e6}"#);
+    let events = follow_events(server.port, &id);
+    let last = events.last().expect("events").clone();
+    let first_loss = events
+        .iter()
+        .flat_map(|e| e["losses"].as_array().cloned().unwrap_or_default())
+        .map(|p| p[1].as_f64().unwrap())
+        .next()
+        .expect("a first loss");
+    assert!(
+        last["state"] == "failed" || last["state"] == "done",
+        "{last}"
+    );
+    let report = server.get(&format!("/api/jobs/{id}/report"));
+    assert_eq!(report.status, 200, "{}", report.text());
+    let kept = report.json()["total"].as_f64().unwrap();
+    assert!(
+        kept <= first_loss,
+        "kept a loss of {kept:e}, above the start {first_loss:e}: {last}"
+    );
+    assert_eq!(server.get(&format!("/api/jobs/{id}/image")).status, 200);
+}

@@ -6,7 +6,7 @@ use super::jobs::{Job, State};
 use super::settings::JobSettings;
 use crate::stylize::parts::{
     diagnose_advice, finished_image, fit_check, initial_image, load_scale, upsample, write_report,
-    Init, MemoryStats, Plan, ScaleStats,
+    Init, LastGood, MemoryStats, Plan, ScaleStats,
 };
 use engine::io::save::{encode_rgb8, OutputFormat};
 use engine::io::{save_image, tensor_to_rgb8};
@@ -44,6 +44,10 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     let mut scales: Vec<ScaleStats> = Vec::new();
     let mut previous: Option<Tensor> = None;
     let mut last = None;
+    // Whether a scale ended above its starting loss, so an earlier picture was kept.
+    let mut kept_earlier = false;
+    // After a divergence, the terms that explain it.
+    let mut diverged_terms = None;
     for &size in &plan.sizes {
         if job.stop_requested() || time_up() {
             break;
@@ -73,6 +77,8 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         )?;
         let done_before: usize = scales.iter().map(|s| s.evaluations).sum();
         let start = Instant::now();
+        // As `stylize` does: never show or keep a picture whose loss climbed above the start.
+        let mut good = LastGood::new();
         let result = optimise(vgg, &objective, &init, plan.optimizer, args.iters, |p| {
             let n = done_before + p.evaluation;
             job.update(|progress| {
@@ -81,11 +87,18 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
                 progress.history.push((n, p.total));
                 progress.first_evaluation.get_or_insert_with(Instant::now);
             });
+            good.see(p);
             let preview = p.evaluation % settings.preview_every == 0;
             let checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;
             if preview || checkpoint {
-                // The accepted image, not a line-search trial that may be rejected.
-                let finished = finished_image(args, p.current, &images)?;
+                // The accepted image, not a line-search trial that may be rejected; and not
+                // one that climbed above the start, which the last good image replaces.
+                let climbed = std::ptr::eq(p.current, p.image) && good.total < p.total;
+                let standing = match (&good.image, climbed) {
+                    (Some(image), true) => image,
+                    _ => p.current,
+                };
+                let finished = finished_image(args, standing, &images)?;
                 if preview {
                     publish(job, &finished)?;
                 }
@@ -113,6 +126,9 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             }
             Err(e) => return Err(e),
         };
+        diverged_terms = Some(outcome.terms);
+        let (outcome, kept) = good.keep(outcome);
+        kept_earlier |= kept;
         let shape = outcome.image.shape().to_vec();
         scales.push(ScaleStats {
             size,
@@ -173,11 +189,18 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             return Err(Error::invalid(
                 "serve",
                 format!(
-                    "the loss became NaN or infinite; the last good picture is kept. Why: {}",
-                    diagnose_advice(&outcome.terms, &plan.objective)
+                    "the loss became NaN or infinite; the last picture whose loss was finite \
+                     and not above the start is kept. Why: {}",
+                    diagnose_advice(&diverged_terms.unwrap_or(outcome.terms), &plan.objective)
                 ),
             ))
         }
+        StopReason::Budget | StopReason::Converged if kept_earlier => Painted {
+            state: State::Done,
+            reason: "the loss ended above its start, so the last picture not above it is kept \
+                     (a smaller lr, or the default line search, keeps it going down)"
+                .into(),
+        },
         StopReason::Budget => Painted {
             state: State::Done,
             reason: "budget".into(),

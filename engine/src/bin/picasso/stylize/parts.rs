@@ -6,3 +6,4 @@ pub(crate) use super::fit::check as fit_check;
 pub(crate) use super::images::{finished_image, initial_image, load_scale, upsample};
 pub(crate) use super::plan::{Init, Plan};
 pub(crate) use super::report::{write_report, MemoryStats, ScaleStats};
+pub(crate) use super::LastGood;
