@@ -3,6 +3,7 @@
 mod features;
 mod network;
 mod resources;
+mod serve;
 mod stylize;
 mod visualize;
 
@@ -31,6 +32,9 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Pictures of what the network learned: filters, feature maps, activation maximisation.
     Visualize(visualize::VisualizeArgs),
+    /// A local web page to paint with: pick a photo and paintings, watch the picture form,
+    /// stop, download. Also an HTTP API for scripts (see the README).
+    Serve(Box<serve::ServeArgs>),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Stylize(args) => stylize::run(*args),
         Command::Features(args) => features::run(args).map(|()| ExitCode::SUCCESS),
         Command::Visualize(args) => visualize::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ mod diagnose;
 mod fit;
 mod images;
 mod masks;
+pub(crate) mod parts;
 mod plan;
 mod progress;
 mod report;
@@ -64,15 +65,15 @@ fn interrupt_flag(output: &std::path::Path, checkpointed: Arc<AtomicBool>) -> Ar
 /// The last image of a scale that is safe to keep: its loss finite and not above the loss the
 /// scale started from. After a divergence (or fixed steps that climbed), this, not the last
 /// finite image, is what is saved.
-struct LastGood {
+pub(crate) struct LastGood {
     start: Option<f64>,
-    image: Option<Tensor>,
+    pub(crate) image: Option<Tensor>,
     terms: Option<engine::style::LossTerms>,
-    total: f64,
+    pub(crate) total: f64,
 }
 
 impl LastGood {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         LastGood {
             start: None,
             image: None,
@@ -82,7 +83,7 @@ impl LastGood {
     }
 
     /// After each evaluation: remember the evaluated image if its loss qualifies.
-    fn see(&mut self, p: &engine::style::Progress) {
+    pub(crate) fn see(&mut self, p: &engine::style::Progress) {
         let start = *self.start.get_or_insert(p.total);
         if p.total.is_finite() && p.total <= start {
             self.image = Some(p.image.clone());
@@ -93,7 +94,7 @@ impl LastGood {
 
     /// The outcome to keep: the optimiser's (after a divergence, its last finite image), unless
     /// that ended above the start.
-    fn keep(&self, outcome: engine::style::Outcome) -> (engine::style::Outcome, bool) {
+    pub(crate) fn keep(&self, outcome: engine::style::Outcome) -> (engine::style::Outcome, bool) {
         let start = self.start.unwrap_or(f64::INFINITY);
         // NaN counts as worse: only a loss known to be at most the start is kept as is.
         let worse = outcome.total.is_nan() || outcome.total > start;
