@@ -5,6 +5,7 @@ mod args;
 mod diagnose;
 mod fit;
 mod images;
+mod ledger;
 mod masks;
 mod plan;
 mod progress;
@@ -117,6 +118,10 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             format!("[{size}px]")
         };
         let start = Instant::now();
+        // Time spent saving checkpoints, frames and GIF frames inside the loop: reported apart
+        // so that a benchmark can time the optimisation alone.
+        let mut saving = std::time::Duration::ZERO;
+        let mut ledger = ledger::LoopLedger::start(vgg.device())?;
         let result = optimise(&vgg, &objective, &init, plan.optimizer, args.iters, |p| {
             view.update(&scale_label, p.evaluation, p.total);
             let is_checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;
@@ -124,6 +129,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             let wants_gif = args.gif.is_some()
                 && p.evaluation % args.save_every.unwrap_or(GIF_FRAME_EVERY) == 0;
             if is_checkpoint || wants_frame || wants_gif {
+                let saving_start = Instant::now();
+                ledger.saving_begins()?;
                 // The accepted image, not a line-search trial that may be rejected.
                 let finished = finished_image(&args, p.current, &images)?;
                 if is_checkpoint {
@@ -145,6 +152,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
                     }
                     gif_frames.push(frame);
                 }
+                ledger.saving_ends()?;
+                saving += saving_start.elapsed();
             }
             Ok(if interrupted.load(Ordering::SeqCst) {
                 Control::Stop
@@ -168,6 +177,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             Err(e) => return Err(e),
         };
         let seconds = start.elapsed().as_secs_f64();
+        let device_ledger = ledger.finish()?;
         let shape = outcome.image.shape().to_vec();
         scales.push(ScaleStats {
             size,
@@ -175,6 +185,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             height: shape[2],
             evaluations: outcome.evaluations,
             seconds,
+            saving_seconds: saving.as_secs_f64(),
+            ledger: device_ledger,
             history: outcome.history.clone(),
             stop_reason: format!("{:?}", outcome.reason).to_lowercase(),
         });
