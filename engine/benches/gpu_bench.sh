@@ -28,6 +28,7 @@ STYLE_SIZES=${STYLE_SIZES:-512 1024}
 E2E_EVALS=${E2E_EVALS:-1000}
 BIG_SIZE=${BIG_SIZE:-4096}
 EVALS=${EVALS:-10}
+HISTORY=${HISTORY:-100}
 weights=engine/weights/vgg16-imagenet-f16.safetensors
 photo=engine/assets/images/tubingen.jpg
 painting=engine/assets/images/starry_night.jpg
@@ -38,7 +39,8 @@ build() {
   cargo build --release -p picasso-engine --no-default-features --bin picasso \
     --target-dir target/no-embed
   strip -o "$bundle/picasso" target/no-embed/release/picasso
-  cargo bench --no-run -p picasso-engine --bench vgg_conv --message-format=json 2>/dev/null |
+  cargo bench --no-run -p picasso-engine --no-default-features --target-dir target/no-embed \
+    --bench vgg_conv --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -77,36 +79,52 @@ run() {
     done
   done
 
-  echo "== 2. one style-transfer evaluation (s), marginal cost of evaluations $EVALS..$((2 * EVALS))"
-  printf "%-6s %-5s %12s %12s %7s %10s\n" size prec "ours s/eval" "torch s/eval" ratio "torch MB"
+  # Like with like: both time evaluations EVALS+1..2·EVALS (ours as the difference of two runs,
+  # PyTorch inside one), L-BFGS history HISTORY, no line search, no total variation; ours
+  # without the checkpoints saved inside the loop (the report's saving_seconds), and peak
+  # memory as the most bytes allocated at once on both (our device ledger, PyTorch's
+  # max_memory_allocated). Our ledger's counts per evaluation follow each row.
+  echo "== 2. one style-transfer evaluation (s), evaluations $((EVALS + 1))..$((2 * EVALS)), history $HISTORY"
+  printf "%-6s %-5s %12s %12s %7s %10s %10s\n" size prec "ours s/eval" "torch s/eval" ratio "ours MB" "torch MB"
   for size in $STYLE_SIZES; do
     for prec in fp32 tf32; do
       flag=$([ $prec = tf32 ] && echo --tf32 || true)
       for n in "$EVALS" $((2 * EVALS)); do
         "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/o.png" --size "$size" --iters "$n" \
-          --tv-weight 0 --unbounded --device "$DEVICE" $flag --report "$tmp/r$n.json" --quiet >/dev/null 2>"$tmp/err" ||
+          --tv-weight 0 --unbounded --history "$HISTORY" --device "$DEVICE" $flag \
+          --report "$tmp/r$n.json" --quiet >/dev/null 2>"$tmp/err" ||
           { echo "picasso failed: $(tail -1 "$tmp/err")"; }
       done
-      read -r h w ours < <(python3 -c "
+      read -r h w ours ours_mb < <(python3 -c "
 import json
-a, b = (json.load(open(f'$tmp/r{n}.json')) for n in ($EVALS, 2 * $EVALS))
-s = b['scales'][0]
-print(s['height'], s['width'], (b['seconds'] - a['seconds']) / (b['evaluations'] - a['evaluations']))" 2>/dev/null || echo "0 0 nan")
+a, b = (json.load(open(f'$tmp/r{n}.json'))['scales'][0] for n in ($EVALS, 2 * $EVALS))
+busy = lambda s: s['seconds'] - s['saving_seconds']
+ledger = b.get('device_ledger')
+mb = ledger['peak_bytes'] / 2**20 if ledger else float('nan')
+print(b['height'], b['width'], (busy(b) - busy(a)) / (b['evaluations'] - a['evaluations']), mb)" 2>/dev/null || echo "0 0 nan nan")
       theirs="nan nan"
       if [ "$has_torch" = yes ]; then
         theirs=$(python3 engine/benches/style_eval_pytorch.py --weights "$weights" --height "$h" --width "$w" \
-          --evals "$EVALS" --device "$DEVICE" $flag 2>/dev/null |
+          --skip "$EVALS" --evals "$EVALS" --history "$HISTORY" --device "$DEVICE" $flag 2>/dev/null |
           python3 -c "import json,sys; d=json.load(sys.stdin); print(d['seconds_per_evaluation'], d['peak_mb'])" || echo "nan nan")
       fi
-      echo "$size $prec $ours $theirs" | awk '{r = ($4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"; printf "%-6s %-5s %12.4f %12s %7s %10s\n", $1, $2, $3, $4, r, $5}'
+      echo "$size $prec $ours $theirs $ours_mb" |
+        awk '{r = ($4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"; printf "%-6s %-5s %12.4f %12s %7s %10.0f %10s\n", $1, $2, $3, $4, r, $6, $5}'
+      python3 -c "
+import json
+a, b = (json.load(open(f'$tmp/r{n}.json'))['scales'][0].get('device_ledger') for n in ($EVALS, 2 * $EVALS))
+if a and b:
+    n = $EVALS
+    d = {k: (b['optimising'][k] - a['optimising'][k]) / n for k in ('launches', 'gemms', 'syncs', 'uploads', 'download_bytes', 'allocations')}
+    print('       ledger per evaluation: {launches:.0f} launches, {gemms:.0f} cuBLAS calls, {syncs:.0f} round trips, {uploads:.1f} uploads, {download_bytes:.0f} B down, {allocations:.0f} allocations'.format(**d))" 2>/dev/null
     done
   done
 
   echo "== 3. picasso stylize, $E2E_EVALS evaluations at 512 px, end to end"
-  start=$(date +%s.%N)
+  start=$(date +%s%N)
   "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/e2e.png" --size 512 --iters "$E2E_EVALS" \
     --device "$DEVICE" --report "$tmp/e2e.json" --quiet >/dev/null 2>"$tmp/err" || echo "failed: $(tail -1 "$tmp/err")"
-  wall=$(echo "$(date +%s.%N) - $start" | bc)
+  wall=$(bash engine/benches/gpu_check.sh elapsed "$start")
   python3 -c "
 import json
 r = json.load(open('$tmp/e2e.json'))

@@ -4,8 +4,9 @@
 #   engine/benches/gpu_check.sh build   # here, on the development machine (has Rust)
 #   engine/benches/gpu_check.sh run     # on the GPU machine, from the repository root
 #
-# `build` compiles the test binaries and copies them, stripped, into target/gpu-bundle (a few
-# MB; the weights are read from engine/weights/ at run time, not embedded). The GPU machine
+# `build` compiles the test binaries without the embedded weights (they read engine/weights/ at
+# run time) and copies them, stripped, into target/gpu-bundle (a few MB), beside whatever
+# gpu_bench.sh put there. The GPU machine
 # needs no Rust and no internet: only the NVIDIA driver and the CUDA 13 libraries NVRTC and
 # cuBLAS, found on LD_LIBRARY_PATH (the toolkit's lib64, or the nvidia-* wheels that PyTorch
 # brings). `run` sets REQUIRE_CUDA=1 and REQUIRE_NVRTC=1, so a missing GPU or library is a
@@ -16,9 +17,14 @@ bundle=target/gpu-bundle
 
 build() {
   set -e
-  rm -rf "$bundle" && mkdir -p "$bundle"
-  cargo test --release -p picasso-engine --test cuda_parity --test cuda_kernels_compile \
-    --no-run --message-format=json 2>/dev/null |
+  # Only this script's files are replaced: gpu_bench.sh puts its own binaries in the same
+  # bundle, and both travel together to the GPU machine.
+  mkdir -p "$bundle"
+  rm -f "$bundle/cuda_parity" "$bundle/cuda_kernels_compile"
+  # Without the embedded weights (the tests read engine/weights/), in the target folder
+  # gpu_bench.sh uses for its own build without them.
+  cargo test --release -p picasso-engine --no-default-features --target-dir target/no-embed \
+    --test cuda_parity --test cuda_kernels_compile --no-run --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -28,7 +34,16 @@ for line in sys.stdin:
     while read -r name exe; do
       strip -o "$bundle/$name" "$exe"
     done
+  for test in cuda_parity cuda_kernels_compile; do
+    [ -x "$bundle/$test" ] || { echo "gpu_check.sh build: $test was not built" >&2; exit 1; }
+  done
   ls -la "$bundle"
+}
+
+# Seconds since `start` (from `date +%s%N`), with one decimal: shell arithmetic, no `bc`.
+elapsed() {
+  local ms=$((($(date +%s%N) - $1) / 1000000))
+  printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100))
 }
 
 # Folders that may hold libnvrtc.so.13 and libcublas.so.13 on a machine with CUDA 13.
@@ -57,12 +72,12 @@ run() {
   status=0
   for test in cuda_kernels_compile cuda_parity; do
     echo "== $test"
-    start=$(date +%s.%N)
+    start=$(date +%s%N)
     "$bundle/$test" --test-threads=4 > "$bundle/$test.log" 2>&1
     code=$?
     [ $code -ne 0 ] && status=1
     grep -E '^test |^test result|CUDA parity on|panicked|REQUIRE' "$bundle/$test.log" | grep -v ' ok$' | head -40
-    echo "$test: exit $code, $(grep -c ' ok$' "$bundle/$test.log") passed, $(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)") s"
+    echo "$test: exit $code, $(grep -c ' ok$' "$bundle/$test.log") passed, $(elapsed "$start") s"
   done
   echo "== device check: $([ $status -eq 0 ] && echo PASSED || echo FAILED)"
   return $status
@@ -72,5 +87,6 @@ case "${1:-}" in
   build) build ;;
   run) run ;;
   libs) library_path ;;
-  *) echo "usage: $0 build|run|libs" >&2; exit 2 ;;
+  elapsed) elapsed "$2" ;;
+  *) echo "usage: $0 build|run|libs|elapsed START_NS" >&2; exit 2 ;;
 esac

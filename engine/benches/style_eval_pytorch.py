@@ -2,8 +2,11 @@
 """PyTorch twin of `picasso stylize`'s inner loop, for a same-machine speed comparison.
 
 The objective of shared/docs/objective.md on VGG16 (weights read from the same safetensors
-file), optimised with torch.optim.LBFGS (history 100, lr 1, no line search) for a fixed number
-of function evaluations. Prints seconds per evaluation. Random images of the given size are
+file), optimised with torch.optim.LBFGS (history --history, default 100, lr 1, no line search) for a
+fixed number of function evaluations. Prints seconds per evaluation over evaluations
+--skip + 1 .. --skip + --evals: the same window `gpu_bench.sh` measures picasso over (its
+marginal cost from --skip to --skip + --evals evaluations), so the L-BFGS history is as long
+in both. Random images of the given size are
 used: the cost of an evaluation does not depend on the pixel values.
 
     python3 style_eval_pytorch.py --weights ../shared/weights/vgg16-imagenet.safetensors \
@@ -71,6 +74,8 @@ def main():
     p.add_argument("--height", type=int, required=True)
     p.add_argument("--width", type=int, required=True)
     p.add_argument("--evals", type=int, default=10)
+    p.add_argument("--skip", type=int, default=0, help="evaluations run before the timed ones")
+    p.add_argument("--history", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--tf32", action="store_true")
@@ -92,12 +97,16 @@ def main():
         fs = features(style, w, wanted)
         target_s = {l: gram(fs[l]) for l in STYLE}
     x = content.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1, history_size=100, max_iter=a.evals,
+    opt = torch.optim.LBFGS([x], lr=1, history_size=a.history, max_iter=a.skip + a.evals,
                             tolerance_grad=-1, tolerance_change=-1)
     evals = 0
+    start = None
 
     def closure():
-        nonlocal evals
+        nonlocal evals, start
+        if evals == a.skip:
+            sync()
+            start = time.perf_counter()
         evals += 1
         opt.zero_grad()
         f = features(x, w, wanted)
@@ -110,14 +119,15 @@ def main():
     closure()  # warm-up: first-call allocations are not what we measure
     sync()
     evals = 0
-    start = time.perf_counter()
     opt.step(closure)
     sync()
     seconds = time.perf_counter() - start
+    evals -= a.skip
     peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else None
     print(json.dumps({"framework": f"pytorch {torch.__version__}", "threads": a.threads,
                       "device": a.device, "tf32": a.tf32,
                       "height": a.height, "width": a.width, "evaluations": evals,
+                      "skipped": a.skip, "history": a.history,
                       "seconds_per_evaluation": seconds / max(evals, 1), "peak_mb": peak}))
 
 

@@ -11,8 +11,9 @@
 //!
 //! Prints the median milliseconds per iteration, the achieved GFLOP/s (convolutions only,
 //! forward + input gradient, 2 FLOPs per multiply-add) and the peak memory: resident memory on
-//! the CPU; on a GPU, device memory in use at the end (the allocator's pool keeps its
-//! high-water mark). `--tf32` lets cuBLAS use TF32 tensor cores.
+//! the CPU; on a GPU, the most bytes the engine's buffers held at once (the device ledger's
+//! peak, measured as PyTorch's `max_memory_allocated`), and the ledger's counts per iteration.
+//! `--tf32` lets cuBLAS use TF32 tensor cores.
 
 use engine::autograd::Conv2dParams;
 use engine::cpu::conv::{set_algorithm, ConvAlgorithm};
@@ -308,7 +309,12 @@ fn main() {
     }
 
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
+    let mut ledger = None;
     for i in 0..=iters {
+        if i == 1 {
+            // The device's counts over the timed iterations (none on the CPU).
+            ledger = device.ledger().unwrap();
+        }
         let (t, c) = (Instant::now(), cpu_ms());
         let features = forward(&layers, &image);
         let grads = features
@@ -329,12 +335,20 @@ fn main() {
     let load = load.split_whitespace().next().unwrap_or("?");
     println!("impl      net    size  ms/iter  GFLOP/s  peak_MB   cpu_ms  (median of {iters}; runs {times:.0?}; load {load})");
     let rate = gflop / ms * 1e3;
-    let peak = match device {
-        Device::Cpu => peak_rss_mb(),
-        Device::Cuda(n) => {
-            let (free, total) = engine::cuda::CudaDevice::get(n).unwrap().memory().unwrap();
-            (total - free) as f64 / (1 << 20) as f64
-        }
+    // On a GPU, the most bytes our buffers held at once, as PyTorch's max_memory_allocated
+    // counts (not total − free, which includes the context and the pool's cache).
+    let now = device.ledger().unwrap();
+    let peak = match now {
+        None => peak_rss_mb(),
+        Some(now) => now.peak_bytes as f64 / (1 << 20) as f64,
     };
     println!("ours      {net:<6} {size:>4} {ms:>8.1} {rate:>8.1} {peak:>8.0} {cpu:>8.0}");
+    if let (Some(now), Some(start)) = (now, ledger) {
+        let l = now.since(&start).per(iters);
+        println!(
+            "ledger per iteration: {:.0} launches, {:.0} cuBLAS calls, {:.0} round trips, \
+             {:.0} allocations, {:.0} B up, {:.0} B down",
+            l.launches, l.gemms, l.syncs, l.allocations, l.upload_bytes, l.download_bytes
+        );
+    }
 }

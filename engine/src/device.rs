@@ -18,6 +18,23 @@ impl Device {
     pub fn is_cuda(self) -> bool {
         matches!(self, Device::Cuda(_))
     }
+
+    /// What a CUDA device has done so far (launches, copies, round trips, memory; see
+    /// [`crate::cuda::Ledger`]); `None` on the CPU, which keeps no ledger.
+    pub fn ledger(self) -> Result<Option<crate::cuda::Ledger>> {
+        match self {
+            Device::Cpu => Ok(None),
+            Device::Cuda(n) => Ok(Some(crate::cuda::CudaDevice::get(n)?.ledger())),
+        }
+    }
+
+    /// Start the ledger's high-water marks (peak bytes, largest copy) anew; nothing on the CPU.
+    pub fn reset_ledger_marks(self) -> Result<()> {
+        if let Device::Cuda(n) = self {
+            crate::cuda::CudaDevice::get(n)?.reset_ledger_marks();
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Device {

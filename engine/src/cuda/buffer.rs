@@ -18,6 +18,12 @@ impl std::fmt::Debug for CudaBuffer {
     }
 }
 
+impl Drop for CudaBuffer {
+    fn drop(&mut self) {
+        self.device.released(self.len);
+    }
+}
+
 impl CudaBuffer {
     /// Room for `len` floats, to be filled by a kernel; `op` names the operation in an
     /// out-of-memory error.

@@ -14,7 +14,7 @@ use super::copy::{dense, fill, Dense};
 use super::gemm::GemmCall;
 use super::kernels::KernelSource;
 use super::launch::kernel_args;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
 use crate::layout::Layout;
 use crate::ops::ReduceOp;
@@ -107,15 +107,50 @@ kernel_args!(TileArgs, BiasArgs);
 
 /// How many output rows one tile covers: as many as the buffer allows.
 pub fn tile_rows(g: &Conv2dGeometry) -> usize {
-    let limit = COLUMN_LIMIT.load(Ordering::Relaxed);
-    (limit / (g.patch_len() * g.out_w).max(1)).clamp(1, g.out_h.max(1))
+    Tiling::new(g).step
 }
 
-fn tiles(g: &Conv2dGeometry) -> impl Iterator<Item = Range<usize>> {
-    let (step, out_h) = (tile_rows(g), g.out_h);
-    (0..out_h)
-        .step_by(step)
-        .map(move |r| r..(r + step).min(out_h))
+/// How one image is cut into tiles of output rows, decided once per call: the same step sizes
+/// the column buffer and cuts the tiles. The limit is process-wide and may change between two
+/// readings (a test sets it while others run); a tile cut with a larger step than the buffer
+/// was sized for would make im2col write past its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiling {
+    step: usize,
+    out_h: usize,
+    /// Floats of the column buffer one output row needs.
+    row_floats: usize,
+}
+
+impl Tiling {
+    /// The tiling under the limit in force now.
+    pub fn new(g: &Conv2dGeometry) -> Self {
+        let limit = COLUMN_LIMIT.load(Ordering::Relaxed);
+        let row_floats = g.patch_len() * g.out_w;
+        Tiling {
+            step: (limit / row_floats.max(1)).clamp(1, g.out_h.max(1)),
+            out_h: g.out_h,
+            row_floats,
+        }
+    }
+
+    /// Floats of column buffer the largest tile needs.
+    pub fn column_floats(&self) -> usize {
+        self.step * self.row_floats
+    }
+
+    /// Floats of column buffer the tile `rows` fills.
+    pub fn tile_floats(&self, rows: &Range<usize>) -> usize {
+        rows.len() * self.row_floats
+    }
+
+    /// The output-row ranges, in order.
+    pub fn tiles(&self) -> impl Iterator<Item = Range<usize>> {
+        let (step, out_h) = (self.step, self.out_h);
+        (0..out_h)
+            .step_by(step)
+            .map(move |r| r..(r + step).min(out_h))
+    }
 }
 
 /// Address of float `index` of a buffer at `base`.
@@ -198,12 +233,32 @@ fn col2im(col: &CudaBuffer, g: &Conv2dGeometry, rows: &Range<usize>, image: u64)
     col.device().launch(&SOURCE, "col2im_tile", threads, args)
 }
 
-fn column_buffer(like: &CudaBuffer, g: &Conv2dGeometry) -> Result<Option<CudaBuffer>> {
+fn column_buffer(
+    like: &CudaBuffer,
+    g: &Conv2dGeometry,
+    tiling: &Tiling,
+) -> Result<Option<CudaBuffer>> {
     if g.is_pointwise() {
         return Ok(None);
     }
-    let floats = g.patch_len() * tile_rows(g) * g.out_w;
-    CudaBuffer::uninit(like.device(), floats, "conv2d column buffer").map(Some)
+    CudaBuffer::uninit(like.device(), tiling.column_floats(), "conv2d column buffer").map(Some)
+}
+
+/// Error unless the tile `rows` fits the column buffer: im2col and col2im index it without
+/// checks, so a mismatch must stop here and never reach the kernel.
+fn fits(col: &CudaBuffer, tiling: &Tiling, rows: &Range<usize>) -> Result<()> {
+    let need = tiling.tile_floats(rows);
+    if need > col.len() {
+        return Err(Error::invalid(
+            "conv2d",
+            format!(
+                "a tile of {} rows needs {need} floats of column buffer, which holds {}",
+                rows.len(),
+                col.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Forward pass: `x` `[n, c, h, w]`, `w` `[o, c, kh, kw]`, `bias` `[o]`; returns the dense
@@ -241,7 +296,8 @@ pub fn conv2d(
         }
         None => 0.0,
     };
-    let col = column_buffer(&y, g)?;
+    let tiling = Tiling::new(g);
+    let col = column_buffer(&y, g, &tiling)?;
     for n in 0..g.batch {
         let (xn, yn) = (at(x.address(), n * image), at(y.address(), n * o * pixels));
         let (x_len, y_len) = (x.len() - n * image, y.len() - n * o * pixels);
@@ -258,7 +314,8 @@ pub fn conv2d(
             continue;
         };
         // ANCHOR: forward_tiles
-        for rows in tiles(g) {
+        for rows in tiling.tiles() {
+            fits(col, &tiling, &rows)?;
             let t = rows.len() * g.out_w;
             im2col(xn, g, &rows, col)?;
             let dst = rows.start * g.out_w;
@@ -293,7 +350,8 @@ pub fn conv2d_backward_input(
     let image = g.in_channels * g.in_h * g.in_w;
     let device = dy.buffer().device().clone();
     let dx = fill(&device, g.batch * image, 0.0)?;
-    let col = column_buffer(&dx, g)?;
+    let tiling = Tiling::new(g);
+    let col = column_buffer(&dx, g, &tiling)?;
     for n in 0..g.batch {
         let (dyn_, dxn) = (
             at(dy.address(), n * o * pixels),
@@ -312,7 +370,8 @@ pub fn conv2d_backward_input(
             run(&dx, call, [dy_len, w.len(), dx.len() - n * image])?;
             continue;
         };
-        for rows in tiles(g) {
+        for rows in tiling.tiles() {
+            fits(col, &tiling, &rows)?;
             let t = rows.len() * g.out_w;
             let src = rows.start * g.out_w;
             // dcolᵀ (t × k) = dy[tile]ᵀ (t × o) · w (o × k)
@@ -346,7 +405,8 @@ pub fn conv2d_backward_weight(
     let image = g.in_channels * g.in_h * g.in_w;
     let device = x.buffer().device().clone();
     let dw = fill(&device, o * k, 0.0)?;
-    let col = column_buffer(&dw, g)?;
+    let tiling = Tiling::new(g);
+    let col = column_buffer(&dw, g, &tiling)?;
     for n in 0..g.batch {
         let (xn, dyn_) = (at(x.address(), n * image), at(dy.address(), n * o * pixels));
         let dy_len = dy.len() - n * o * pixels;
@@ -362,7 +422,8 @@ pub fn conv2d_backward_weight(
             run(&dw, call, [x.len() - n * image, dy_len, dw.len()])?;
             continue;
         };
-        for rows in tiles(g) {
+        for rows in tiling.tiles() {
+            fits(col, &tiling, &rows)?;
             let t = rows.len() * g.out_w;
             let src = rows.start * g.out_w;
             im2col(xn, g, &rows, col)?;
@@ -399,5 +460,32 @@ pub fn conv2d_backward_bias(
                 ReduceOp::Sum,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Conv2dParams;
+
+    /// A tiling keeps the step it was made with, whatever happens to the limit afterwards:
+    /// every tile it cuts fits the buffer it sized, and together they cover every row once.
+    #[test]
+    fn tiles_fit_the_buffer_sized_for_them_even_if_the_limit_changes() {
+        let g = Conv2dGeometry::new(&[1, 3, 20, 11], &[4, 3, 3, 3], Conv2dParams::square(1, 1, 1))
+            .unwrap();
+        let before = COLUMN_LIMIT.load(Ordering::Relaxed);
+        set_column_buffer_floats(2 * g.patch_len() * g.out_w);
+        let tiling = Tiling::new(&g);
+        // What another test running meanwhile may do: a limit for one big tile.
+        set_column_buffer_floats(MAX_COL_FLOATS);
+        let tiles: Vec<_> = tiling.tiles().collect();
+        set_column_buffer_floats(before);
+        assert_eq!(tiles.len(), 10, "two rows a tile: {tiles:?}");
+        for rows in &tiles {
+            assert!(tiling.tile_floats(rows) <= tiling.column_floats(), "{rows:?}");
+        }
+        let covered: Vec<usize> = tiles.iter().flat_map(|r| r.clone()).collect();
+        assert_eq!(covered, (0..g.out_h).collect::<Vec<_>>());
     }
 }

@@ -9,6 +9,7 @@ use super::emulator::{Emulator, HostModule};
 use super::gemm::GemmCall;
 use super::kernels::KernelSource;
 use super::launch::KernelArgs;
+use super::ledger::{Counters, Ledger};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaFunction, CudaModule, CudaSlice};
@@ -92,6 +93,8 @@ pub struct CudaDevice {
     ordinal: usize,
     backend: Backend,
     modules: Mutex<HashMap<&'static str, Module>>,
+    /// What this device has done, counted here so that GPU and emulator count alike.
+    ledger: Counters,
 }
 
 impl std::fmt::Debug for CudaDevice {
@@ -130,6 +133,7 @@ impl CudaDevice {
             ordinal,
             backend,
             modules: Mutex::new(HashMap::new()),
+            ledger: Counters::default(),
         });
         opened.push((ordinal, emulated, device.clone()));
         Ok(device)
@@ -173,7 +177,28 @@ impl CudaDevice {
         }
     }
 
+    /// What the device has done so far (see [`Ledger`]).
+    pub fn ledger(&self) -> Ledger {
+        self.ledger.snapshot()
+    }
+
+    /// Start the ledger's high-water marks (peak bytes, largest copy) anew from here.
+    pub fn reset_ledger_marks(&self) {
+        self.ledger.reset_marks()
+    }
+
+    /// A buffer of `n` floats from [`CudaDevice::alloc`] or [`CudaDevice::upload`] is gone.
+    pub(crate) fn released(&self, n: usize) {
+        self.ledger.free(n)
+    }
+
     pub(crate) fn alloc(&self, n: usize, op: &'static str) -> Result<Memory> {
+        let memory = self.alloc_uncounted(n, op)?;
+        self.ledger.alloc(n);
+        Ok(memory)
+    }
+
+    fn alloc_uncounted(&self, n: usize, op: &'static str) -> Result<Memory> {
         match &self.backend {
             Backend::Gpu(d) => d.alloc(n, op).map(Memory::Gpu),
             Backend::Emulator(_) => HostMemory::zeros(n).map(Memory::Host).ok_or_else(|| {
@@ -190,6 +215,15 @@ impl CudaDevice {
     }
 
     pub(crate) fn upload(&self, data: &[f32], op: &'static str) -> Result<Memory> {
+        let memory = self.upload_uncounted(data, op)?;
+        self.ledger.alloc(data.len());
+        if !data.is_empty() {
+            self.ledger.upload(data.len());
+        }
+        Ok(memory)
+    }
+
+    fn upload_uncounted(&self, data: &[f32], op: &'static str) -> Result<Memory> {
         match &self.backend {
             Backend::Gpu(d) => d.upload(data, op).map(Memory::Gpu),
             Backend::Emulator(_) => {
@@ -206,7 +240,11 @@ impl CudaDevice {
         }
     }
 
+    /// Copy `len` floats from `start` to the host and wait for them: one round trip.
     pub(crate) fn download(&self, memory: &Memory, start: usize, len: usize) -> Result<Vec<f32>> {
+        if len > 0 {
+            self.ledger.download(len);
+        }
         match (&self.backend, memory) {
             (Backend::Gpu(d), Memory::Gpu(slice)) => d.download(slice, start, len),
             (_, Memory::Host(m)) => Ok(m.read(start, len)),
@@ -231,6 +269,7 @@ impl CudaDevice {
     /// Wait until everything queued on the device has run; errors of earlier launches surface
     /// here at the latest.
     pub fn synchronize(&self) -> Result<()> {
+        self.ledger.sync();
         match &self.backend {
             Backend::Gpu(d) => d.synchronize(),
             Backend::Emulator(_) => Ok(()),
@@ -249,6 +288,7 @@ impl CudaDevice {
         if threads == 0 {
             return Ok(());
         }
+        self.ledger.launch();
         debug_assert!(
             source.kernels.contains(&kernel),
             "{kernel} not listed in {}",
@@ -287,6 +327,7 @@ impl CudaDevice {
 
     /// One strided-batched SGEMM (see [`GemmCall`]).
     pub(crate) fn gemm(&self, call: &GemmCall) -> Result<()> {
+        self.ledger.gemm();
         match &self.backend {
             Backend::Gpu(d) => d.gemm(call),
             Backend::Emulator(e) => {

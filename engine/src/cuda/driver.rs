@@ -169,9 +169,15 @@ impl Driver {
         if len == 0 {
             return Ok(Vec::new());
         }
-        self.stream
+        let host = self
+            .stream
             .clone_dtoh(&slice.slice(start..start + len))
-            .map_err(|e| self.error("copying to the host", e))
+            .map_err(|e| self.error("copying to the host", e))?;
+        // cudarc queues the copy (cuMemcpyDtoHAsync) and returns. Into pageable memory CUDA
+        // documents it only as "might be synchronous", so wait for it explicitly before the
+        // vector is read: otherwise its contents could still be arriving.
+        self.synchronize()?;
+        Ok(host)
     }
 
     /// The address kernels and cuBLAS see.

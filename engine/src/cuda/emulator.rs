@@ -21,7 +21,7 @@ use super::launch::{launch_config, KernelArgs};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const DEVICE: &str = "cuda (host emulator)";
 
@@ -31,6 +31,19 @@ fn error(op: &'static str, msg: impl Into<String>) -> Error {
         device: DEVICE.into(),
         msg: msg.into(),
     }
+}
+
+/// Something run around every emulated cuBLAS call, given the call (checked against its
+/// buffers, so every float of [`GemmCall::spans`] from its addresses is readable host memory)
+/// and the product to run. Tests use it to referee each call the engine makes against an
+/// independent BLAS.
+pub type GemmObserver = fn(&GemmCall, &mut dyn FnMut());
+
+static GEMM_OBSERVER: Mutex<Option<GemmObserver>> = Mutex::new(None);
+
+/// Set (or with `None` remove) the observer of every emulated cuBLAS call, process-wide.
+pub fn observe_gemms(observer: Option<GemmObserver>) {
+    *GEMM_OBSERVER.lock().unwrap_or_else(|p| p.into_inner()) = observer;
 }
 
 /// A compiled kernel source, loaded.
@@ -167,10 +180,15 @@ impl Emulator {
         Ok(())
     }
 
-    /// cuBLAS's strided-batched SGEMM, on the host.
+    /// cuBLAS's strided-batched SGEMM, on the host (around the observer, if one is set).
     pub fn gemm(&self, call: &GemmCall) {
         // SAFETY: the caller checked the call against its (host) buffers.
-        unsafe { call.run_on_host() }
+        let mut run = || unsafe { call.run_on_host() };
+        let observer = *GEMM_OBSERVER.lock().unwrap_or_else(|p| p.into_inner());
+        match observer {
+            Some(observe) => observe(call, &mut run),
+            None => run(),
+        }
     }
 }
 

@@ -39,20 +39,44 @@ fn span(rows: usize, cols: usize, ld: usize, stride: usize, batch: usize) -> usi
 }
 
 impl GemmCall {
-    /// Check the call against the lengths (in floats, counted from each base address) of the
-    /// buffers behind `a`, `b` and `c`, and against cuBLAS's own rules (`lda ≥ rows`, 32-bit
-    /// sizes), so that an indexing mistake is an error here and never a wild memory access.
-    pub fn check(&self, a_len: usize, b_len: usize, c_len: usize) -> Result<()> {
-        let (a_rows, a_cols) = if self.transa {
+    /// The rows and columns of the stored A and B (before `op`).
+    fn stored_shapes(&self) -> [(usize, usize); 2] {
+        let a = if self.transa {
             (self.k, self.m)
         } else {
             (self.m, self.k)
         };
-        let (b_rows, b_cols) = if self.transb {
+        let b = if self.transb {
             (self.n, self.k)
         } else {
             (self.k, self.n)
         };
+        [a, b]
+    }
+
+    /// Floats the call reaches from each of `a`, `b` and `c` (A and B are not read when
+    /// `k` = 0).
+    pub fn spans(&self) -> [usize; 3] {
+        let [(a_rows, a_cols), (b_rows, b_cols)] = self.stored_shapes();
+        let read = |rows, cols, ld, stride| {
+            if self.k == 0 {
+                0
+            } else {
+                span(rows, cols, ld, stride, self.batch)
+            }
+        };
+        [
+            read(a_rows, a_cols, self.lda, self.stride_a),
+            read(b_rows, b_cols, self.ldb, self.stride_b),
+            span(self.m, self.n, self.ldc, self.stride_c, self.batch),
+        ]
+    }
+
+    /// Check the call against the lengths (in floats, counted from each base address) of the
+    /// buffers behind `a`, `b` and `c`, and against cuBLAS's own rules (`lda ≥ rows`, 32-bit
+    /// sizes), so that an indexing mistake is an error here and never a wild memory access.
+    pub fn check(&self, a_len: usize, b_len: usize, c_len: usize) -> Result<()> {
+        let [(a_rows, _), (b_rows, _)] = self.stored_shapes();
         let fits_i32 = [
             self.m, self.n, self.k, self.lda, self.ldb, self.ldc, self.batch,
         ]
@@ -67,17 +91,18 @@ impl GemmCall {
                 "a leading dimension is smaller than its matrix: {self:?}"
             ));
         }
-        if self.k > 0 && span(a_rows, a_cols, self.lda, self.stride_a, self.batch) > a_len {
+        let [a_span, b_span, c_span] = self.spans();
+        if a_span > a_len {
             return bad(format!(
                 "A reaches past its buffer of {a_len} floats: {self:?}"
             ));
         }
-        if self.k > 0 && span(b_rows, b_cols, self.ldb, self.stride_b, self.batch) > b_len {
+        if b_span > b_len {
             return bad(format!(
                 "B reaches past its buffer of {b_len} floats: {self:?}"
             ));
         }
-        if span(self.m, self.n, self.ldc, self.stride_c, self.batch) > c_len {
+        if c_span > c_len {
             return bad(format!(
                 "C reaches past its buffer of {c_len} floats: {self:?}"
             ));

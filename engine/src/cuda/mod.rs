@@ -9,6 +9,8 @@
 //! - `kernels.rs`: the `.cu` sources and compiling them with NVRTC;
 //! - `launch.rs`, `strided.rs`, `gemm.rs`: what a launch passes (argument structs, views) and
 //!   the one cuBLAS call everything uses;
+//! - `ledger.rs`: what a device did (launches, cuBLAS calls, copies, waits, memory), counted
+//!   alike on the GPU and in the emulator;
 //! - `emulator.rs`: the same kernels compiled for the host and run thread by thread, so that
 //!   tests check them on machines without a GPU;
 //! - `elementwise`, `copy`, `reduce`, `matmul`, `conv`, `pool`, `vector`: the operations.
@@ -23,6 +25,7 @@ pub mod emulator;
 pub mod gemm;
 pub mod kernels;
 pub mod launch;
+pub mod ledger;
 pub mod matmul;
 pub mod pool;
 pub mod reduce;
@@ -31,6 +34,7 @@ pub mod vector;
 
 pub use buffer::CudaBuffer;
 pub use device::CudaDevice;
+pub use ledger::{Ledger, LedgerRates};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -79,6 +79,9 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         let start = Instant::now();
         // As `stylize` does: never show or keep a picture whose loss climbed above the start.
         let mut good = LastGood::new();
+        // Time spent publishing previews and saving checkpoints, reported apart as `stylize`
+        // does.
+        let mut saving = std::time::Duration::ZERO;
         let result = optimise(vgg, &objective, &init, plan.optimizer, args.iters, |p| {
             let n = done_before + p.evaluation;
             job.update(|progress| {
@@ -91,6 +94,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             let preview = p.evaluation % settings.preview_every == 0;
             let checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;
             if preview || checkpoint {
+                let saving_start = Instant::now();
                 // The accepted image, not a line-search trial that may be rejected; and not
                 // one that climbed above the start, which the last good image replaces.
                 let climbed = std::ptr::eq(p.current, p.image) && good.total < p.total;
@@ -105,6 +109,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
                 if checkpoint {
                     save_image(&finished, &args.output, &plan.inputs)?;
                 }
+                saving += saving_start.elapsed();
             }
             Ok(if job.stop_requested() || time_up() {
                 Control::Stop
@@ -136,6 +141,9 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             height: shape[2],
             evaluations: outcome.evaluations,
             seconds: start.elapsed().as_secs_f64(),
+            saving_seconds: saving.as_secs_f64(),
+            // The device ledger is `stylize --report`'s; a served job's report leaves it out.
+            ledger: None,
             history: outcome.history.clone(),
             stop_reason: format!("{:?}", outcome.reason).to_lowercase(),
         });

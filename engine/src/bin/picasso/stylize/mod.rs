@@ -5,6 +5,7 @@ mod args;
 mod diagnose;
 mod fit;
 mod images;
+mod ledger;
 mod masks;
 pub(crate) mod parts;
 mod plan;
@@ -192,6 +193,10 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         let start = Instant::now();
         let mut good = LastGood::new();
         let mut last_gif_evaluation = 0;
+        // Time spent saving checkpoints, frames and GIF frames inside the loop: reported apart
+        // so that a benchmark can time the optimisation alone.
+        let mut saving = std::time::Duration::ZERO;
+        let mut ledger = ledger::LoopLedger::start(vgg.device())?;
         let result = optimise(&vgg, &objective, &init, plan.optimizer, args.iters, |p| {
             view.update(&scale_label, p.evaluation, p.total);
             good.see(p);
@@ -200,6 +205,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             let wants_gif = args.gif.is_some()
                 && p.evaluation % args.save_every.unwrap_or(GIF_FRAME_EVERY) == 0;
             if is_checkpoint || wants_frame || wants_gif {
+                let saving_start = Instant::now();
+                ledger.saving_begins()?;
                 // The accepted image, not a line-search trial that may be rejected; but never
                 // one whose loss climbed above the start (fixed steps can), which the last
                 // good image replaces.
@@ -222,6 +229,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
                     gif_frames.push(gif_frame(&finished)?);
                     last_gif_evaluation = p.evaluation;
                 }
+                ledger.saving_ends()?;
+                saving += saving_start.elapsed();
             }
             Ok(if interrupted.load(Ordering::SeqCst) {
                 Control::Stop
@@ -248,6 +257,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         let (outcome, kept) = good.keep(outcome);
         kept_earlier |= kept;
         let seconds = start.elapsed().as_secs_f64();
+        let device_ledger = ledger.finish()?;
         let shape = outcome.image.shape().to_vec();
         scales.push(ScaleStats {
             size,
@@ -255,6 +265,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             height: shape[2],
             evaluations: outcome.evaluations,
             seconds,
+            saving_seconds: saving.as_secs_f64(),
+            ledger: device_ledger,
             history: outcome.history.clone(),
             stop_reason: format!("{:?}", outcome.reason).to_lowercase(),
         });

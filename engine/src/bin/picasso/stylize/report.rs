@@ -1,6 +1,7 @@
 //! The `--report` JSON: enough to compare runs and to reproduce one.
 
 use super::args::StylizeArgs;
+use super::ledger::ScaleLedger;
 use super::plan::Plan;
 use engine::io::write_atomic;
 use engine::models::memory::MemoryEstimate;
@@ -16,6 +17,10 @@ pub struct ScaleStats {
     pub height: usize,
     pub evaluations: usize,
     pub seconds: f64,
+    /// Of `seconds`, the time spent saving images inside the loop (checkpoints, frames).
+    pub saving_seconds: f64,
+    /// What the device did (CUDA only).
+    pub ledger: Option<ScaleLedger>,
     pub history: Vec<f64>,
     pub stop_reason: String,
 }
@@ -67,6 +72,8 @@ pub fn write_report(
             "height": s.height,
             "evaluations": s.evaluations,
             "seconds": s.seconds,
+            "saving_seconds": s.saving_seconds,
+            "device_ledger": s.ledger.as_ref().map(|l| l.to_json(s.evaluations)),
             "stop_reason": s.stop_reason,
             // Every 10th evaluation, like the PyTorch reference file.
             "history": s.history.iter().skip(9).step_by(10).collect::<Vec<_>>(),
