@@ -53,3 +53,47 @@ pub fn free_mask(x: &[f32], lx: &Layout, g: &[f32], lg: &Layout, lo: f32, hi: f3
         .map(|(&x, &g)| f32::from(!((x <= lo && g > 0.0) || (x >= hi && g < 0.0))))
         .collect()
 }
+
+/// Every product `rows[i]·cols[j]` (dense vectors of one length), row-major: L-BFGS's
+/// products over its whole history at once. Each is the sum [`dot`] forms, in the same order,
+/// so the numbers are the same; the columns are read once, a cache-sized piece at a time.
+pub fn dots(rows: &[&[f32]], cols: &[&[f32]]) -> Vec<f64> {
+    const PIECE: usize = 2048;
+    let n = rows.first().map_or(0, |r| r.len());
+    let mut acc = vec![0.0f64; rows.len() * cols.len()];
+    for start in (0..n).step_by(PIECE) {
+        let end = (start + PIECE).min(n);
+        for (j, col) in cols.iter().enumerate() {
+            let col = &col[start..end];
+            for (i, row) in rows.iter().enumerate() {
+                let row = &row[start..end];
+                let sum = &mut acc[i * cols.len() + j];
+                for (&a, &b) in row.iter().zip(col) {
+                    *sum += a as f64 * b as f64;
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// `Σ coefs[j]·vectors[j]` (dense vectors of one length), each element formed in f64 and
+/// rounded once.
+pub fn combination(coefs: &[f64], vectors: &[&[f32]]) -> Vec<f32> {
+    const PIECE: usize = 2048;
+    let n = vectors.first().map_or(0, |v| v.len());
+    let mut out = Vec::with_capacity(n);
+    let mut acc = [0.0f64; PIECE];
+    for start in (0..n).step_by(PIECE) {
+        let end = (start + PIECE).min(n);
+        let acc = &mut acc[..end - start];
+        acc.fill(0.0);
+        for (&c, v) in coefs.iter().zip(vectors) {
+            for (a, &x) in acc.iter_mut().zip(&v[start..end]) {
+                *a += c * x as f64;
+            }
+        }
+        out.extend(acc.iter().map(|&a| a as f32));
+    }
+    out
+}
