@@ -446,7 +446,10 @@ impl Storage {
 
 /// Host views of CPU storages, borrowed where dense (L-BFGS's history always is): an error
 /// naming both devices if one is elsewhere.
-fn host_views<'a>(op: &'static str, list: &[(&'a Storage, &Layout)]) -> Result<Vec<Cow<'a, [f32]>>> {
+fn host_views<'a>(
+    op: &'static str,
+    list: &[(&'a Storage, &Layout)],
+) -> Result<Vec<Cow<'a, [f32]>>> {
     list.iter()
         .map(|(s, l)| match s {
             Storage::Cpu(d) => Ok(dense(d, l)),

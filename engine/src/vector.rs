@@ -34,9 +34,7 @@ impl Tensor {
             }
         }
         fn views<'a>(list: &[&'a Tensor]) -> Vec<(&'a crate::storage::Storage, &'a Layout)> {
-            list.iter()
-                .map(|t| (&**t.storage(), t.layout()))
-                .collect()
+            list.iter().map(|t| (&**t.storage(), t.layout())).collect()
         }
         crate::storage::Storage::dots(&views(rows), &views(cols))
     }

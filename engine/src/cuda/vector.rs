@@ -203,10 +203,7 @@ fn dense_all<'a>(
 }
 
 /// Every product `rows[i]·cols[j]`, row-major, in f64: one round trip for them all.
-pub fn dots(
-    rows: &[(&CudaBuffer, &Layout)],
-    cols: &[(&CudaBuffer, &Layout)],
-) -> Result<Vec<f64>> {
+pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) -> Result<Vec<f64>> {
     if rows.is_empty() || cols.is_empty() {
         return Ok(Vec::new());
     }

@@ -378,7 +378,6 @@ impl Lbfgs {
         self.previous_step = Some(step);
         self.previous_loss = Some(loss);
     }
-
 }
 
 #[cfg(test)]

@@ -196,6 +196,60 @@ mod tests {
         q
     }
 
+    /// The CPU cost of one direction with a full history of 100 pairs at 512 × 384 pixels,
+    /// against the two-loop recursion it replaced. A measurement, not a check:
+    /// `cargo test --release -p picasso-engine --lib lbfgs_history -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a timing, run by hand"]
+    fn cpu_time_against_the_two_loop_recursion() {
+        let (n, pairs) = (3 * 384 * 512, 100);
+        let mut rng = crate::rng::Rng::new(7);
+        let mut random = || Tensor::rand_uniform(&[n], -1.0, 1.0, &mut rng);
+        let mut h = History::new(pairs);
+        for _ in 0..pairs {
+            let s = random();
+            // y = s + noise: positive curvature, so every pair is kept.
+            let y = s.add_scaled(0.1, &random()).unwrap();
+            h.update(Some((s, y)), &random()).unwrap();
+        }
+        let g = random();
+        let time = |f: &mut dyn FnMut()| {
+            let start = std::time::Instant::now();
+            for _ in 0..3 {
+                f();
+            }
+            start.elapsed().as_secs_f64() / 3.0
+        };
+        let old = time(&mut || {
+            two_loop(&h, &g);
+        });
+        // A step's full work: a pair offered (rows g, y, s against the whole history; this one
+        // of negative curvature, so the history stays as it is), then the direction.
+        let s = random();
+        let y = s.neg().unwrap();
+        let new = time(&mut || {
+            let measured = h.update(Some((s.clone(), y.clone())), &g).unwrap();
+            h.direction(&g, &measured).unwrap();
+        });
+        let cols: Vec<&Tensor> = h
+            .steps
+            .iter()
+            .chain(&h.grad_diffs)
+            .chain([&s, &y, &g])
+            .collect();
+        let products = time(&mut || {
+            Tensor::dots(&[&g, &y, &s], &cols).unwrap();
+        });
+        let coefs = vec![0.5; cols.len()];
+        let combination = time(&mut || {
+            Tensor::combination(&coefs, &cols).unwrap();
+        });
+        println!(
+            "direction at n = {n}, {pairs} pairs: two-loop {old:.3} s, batched {new:.3} s \
+             (products {products:.3} s, combination {combination:.3} s)"
+        );
+    }
+
     fn vector(values: Vec<f32>) -> Tensor {
         let n = values.len();
         Tensor::from_vec(values, &[n]).unwrap()
@@ -210,9 +264,16 @@ mod tests {
         let curvature: Vec<f32> = (0..n).map(|i| 1.0 + (i * i) as f32 / 10.0).collect();
         // Not a quadratic (there sᵢᵀyⱼ = sᵢᵀA sⱼ would be symmetric and hide a transposition).
         let grad_at = |x: &[f32]| {
-            vector(x.iter().zip(&curvature).map(|(x, c)| c * x + x * x * x).collect())
+            vector(
+                x.iter()
+                    .zip(&curvature)
+                    .map(|(x, c)| c * x + x * x * x)
+                    .collect(),
+            )
         };
-        let mut x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+        let mut x: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0)
+            .collect();
         let mut h = History::new(5);
         let mut previous: Option<(Vec<f32>, Tensor)> = None;
         for step in 0..9 {
@@ -226,7 +287,11 @@ mod tests {
             });
             let measured = h.update(pair, &g).unwrap();
             if step == 5 {
-                assert_eq!(h.steps.len(), 4, "the pair of negative curvature was not kept");
+                assert_eq!(
+                    h.steps.len(),
+                    4,
+                    "the pair of negative curvature was not kept"
+                );
             }
             let (d, slope) = h.direction(&g, &measured).unwrap();
             if !h.is_empty() {
