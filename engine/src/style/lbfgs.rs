@@ -338,14 +338,17 @@ impl Lbfgs {
             }
         }
         let first = self.previous_grad.is_none();
+        // ANCHOR: two_loop
         // The last step's pair is offered to the history and the gradient measured against it
-        // in one batched product; the direction is one combination of the history's vectors.
+        // in one batched product; the direction is one combination of the history's vectors
+        // (the two-loop recursion on coefficients: `lbfgs_history.rs`, anchor two_loop).
         let pair = match (&self.previous_grad, &self.previous_step) {
             (Some(prev_g), Some(prev_s)) => Some((prev_s.clone(), full_grad.sub(prev_g)?)),
             _ => None,
         };
         let measured = self.history.update(pair, &grad)?;
         let (mut d, mut slope) = self.history.direction(&grad, &measured)?;
+        // ANCHOR_END: two_loop
         if let Some(mask) = &free {
             // The slope is unchanged: grad is zero wherever the mask is.
             d = d.mul(mask)?;
