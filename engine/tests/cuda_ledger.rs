@@ -104,7 +104,10 @@ fn no_image_sized_copy_inside_the_loop() {
     let lp = run[EVALUATIONS].since(&run[1]);
     let per = lp.per(EVALUATIONS - 1);
     println!("per evaluation: {per:?}");
-    println!("evaluation {EVALUATIONS}: {:?}", evaluation(&run, EVALUATIONS));
+    println!(
+        "evaluation {EVALUATIONS}: {:?}",
+        evaluation(&run, EVALUATIONS)
+    );
     assert!(
         lp.largest_copy_bytes <= LARGEST_COPY,
         "a copy of {} bytes inside the loop (the image is {image_bytes}): {lp:?}",
@@ -127,7 +130,10 @@ fn round_trips_per_evaluation_do_not_grow_with_history() {
     };
     for n in 2..=EVALUATIONS {
         let (a, b) = (evaluation(&short, n), evaluation(&long, n));
-        println!("evaluation {n}: {} round trips at history 5, {} at 100", a.syncs, b.syncs);
+        println!(
+            "evaluation {n}: {} round trips at history 5, {} at 100",
+            a.syncs, b.syncs
+        );
     }
     let (a, b) = (
         evaluation(&short, EVALUATIONS),

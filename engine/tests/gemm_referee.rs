@@ -64,7 +64,11 @@ fn reference_sgemm(call: &GemmCall, a: &[f32], b: &[f32], c: &mut [f32]) {
                 }
                 let cell = &mut c[c0 + i + j * ldc];
                 // beta = 0: C is overwritten, never read (a NaN in it does not survive).
-                let old = if beta == 0.0 { 0.0 } else { beta as f64 * *cell as f64 };
+                let old = if beta == 0.0 {
+                    0.0
+                } else {
+                    beta as f64 * *cell as f64
+                };
                 *cell = (alpha as f64 * temp + old) as f32;
             }
         }
@@ -178,7 +182,15 @@ fn a_table_of_calls() {
             ([3, 4, 0], 2, 1, 1, false),
         ] {
             for scalars in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25), (0.0, 0.5)] {
-                cases.push(call(transposes, dims, batch, pad, gap, broadcast_b, scalars));
+                cases.push(call(
+                    transposes,
+                    dims,
+                    batch,
+                    pad,
+                    gap,
+                    broadcast_b,
+                    scalars,
+                ));
             }
         }
     }
@@ -210,15 +222,23 @@ fn referee(call: &GemmCall, run: &mut dyn FnMut()) {
     let read = |addr: u64, len: usize| unsafe {
         std::slice::from_raw_parts(addr as *const f32, len).to_vec()
     };
-    let (a, b, c) = (read(call.a, a_len), read(call.b, b_len), read(call.c, c_len));
+    let (a, b, c) = (
+        read(call.a, a_len),
+        read(call.b, b_len),
+        read(call.c, c_len),
+    );
     run();
     let got = read(call.c, c_len);
     let mut want = c.clone();
     reference_sgemm(call, &a, &b, &mut want);
     let scale = magnitudes(call, &a, &b, &c);
     let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    seen.0
-        .insert((call.transa, call.transb, call.batch > 1, call.beta.to_string()));
+    seen.0.insert((
+        call.transa,
+        call.transb,
+        call.batch > 1,
+        call.beta.to_string(),
+    ));
     if let Some(e) = compare(&got, &want, &scale) {
         seen.1.push(format!("{e} in {call:?}"));
     }
@@ -260,10 +280,25 @@ fn every_call_the_engine_issues() {
     let Some(device) = emulator() else { return };
     observe_gemms(Some(referee));
     let convs = [
-        ([2, 3, 7, 6], [4, 3, 3, 3], Conv2dParams::default().padding(1), true),
-        ([1, 2, 6, 9], [3, 2, 3, 2], Conv2dParams::square(2, 1, 1), false),
+        (
+            [2, 3, 7, 6],
+            [4, 3, 3, 3],
+            Conv2dParams::default().padding(1),
+            true,
+        ),
+        (
+            [1, 2, 6, 9],
+            [3, 2, 3, 2],
+            Conv2dParams::square(2, 1, 1),
+            false,
+        ),
         ([2, 5, 4, 4], [6, 5, 1, 1], Conv2dParams::default(), true),
-        ([1, 3, 8, 7], [2, 3, 3, 3], Conv2dParams::square(1, 2, 2), false),
+        (
+            [1, 3, 8, 7],
+            [2, 3, 3, 3],
+            Conv2dParams::square(1, 2, 2),
+            false,
+        ),
     ];
     // One tile per image, then tiles of a row or two.
     for limit in [engine::cuda::conv::MAX_COL_FLOATS, 60] {
@@ -283,8 +318,14 @@ fn every_call_the_engine_issues() {
     both_passes(std::slice::from_ref(&f), |t| t[0].matmul(&t[0].t()?));
     let gram_input = random(&[1, 4, 5, 3], 41, device);
     both_passes(&[gram_input], |t| engine::style::gram_matrix(&t[0]));
-    let (a, b) = (random(&[3, 4, 5], 42, device), random(&[3, 5, 2], 43, device));
-    let (at, bt) = (random(&[3, 5, 4], 44, device), random(&[3, 2, 5], 45, device));
+    let (a, b) = (
+        random(&[3, 4, 5], 42, device),
+        random(&[3, 5, 2], 43, device),
+    );
+    let (at, bt) = (
+        random(&[3, 5, 4], 44, device),
+        random(&[3, 2, 5], 45, device),
+    );
     both_passes(&[a.clone(), b.clone()], |t| t[0].matmul(&t[1]));
     both_passes(&[at.clone(), b.clone()], |t| {
         t[0].transpose(1, 2)?.matmul(&t[1])
@@ -296,16 +337,27 @@ fn every_call_the_engine_issues() {
         t[0].transpose(1, 2)?.matmul(&t[1].transpose(1, 2)?)
     });
     // A broadcast right operand (batch stride 0) and an offset, narrowed view.
-    let (wide, shared) = (random(&[2, 3, 6, 9], 46, device), random(&[4, 7], 47, device));
-    both_passes(&[wide, shared], |t| {
-        t[0].narrow(3, 2, 4)?.matmul(&t[1])
-    });
+    let (wide, shared) = (
+        random(&[2, 3, 6, 9], 46, device),
+        random(&[4, 7], 47, device),
+    );
+    both_passes(&[wide, shared], |t| t[0].narrow(3, 2, 4)?.matmul(&t[1]));
     observe_gemms(None);
 
     let seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    assert!(seen.1.is_empty(), "{} calls disagree: {:#?}", seen.1.len(), seen.1);
+    assert!(
+        seen.1.is_empty(),
+        "{} calls disagree: {:#?}",
+        seen.1.len(),
+        seen.1
+    );
     let transposes: BTreeSet<_> = seen.0.iter().map(|k| (k.0, k.1)).collect();
-    assert_eq!(transposes.len(), 4, "every transpose pair issued: {:?}", seen.0);
+    assert_eq!(
+        transposes.len(),
+        4,
+        "every transpose pair issued: {:?}",
+        seen.0
+    );
     assert!(seen.0.iter().any(|k| k.2), "a batched call: {:?}", seen.0);
     let betas: BTreeSet<_> = seen.0.iter().map(|k| k.3.as_str()).collect();
     assert!(

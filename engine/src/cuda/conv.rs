@@ -241,7 +241,12 @@ fn column_buffer(
     if g.is_pointwise() {
         return Ok(None);
     }
-    CudaBuffer::uninit(like.device(), tiling.column_floats(), "conv2d column buffer").map(Some)
+    CudaBuffer::uninit(
+        like.device(),
+        tiling.column_floats(),
+        "conv2d column buffer",
+    )
+    .map(Some)
 }
 
 /// Error unless the tile `rows` fits the column buffer: im2col and col2im index it without
@@ -472,8 +477,12 @@ mod tests {
     /// every tile it cuts fits the buffer it sized, and together they cover every row once.
     #[test]
     fn tiles_fit_the_buffer_sized_for_them_even_if_the_limit_changes() {
-        let g = Conv2dGeometry::new(&[1, 3, 20, 11], &[4, 3, 3, 3], Conv2dParams::square(1, 1, 1))
-            .unwrap();
+        let g = Conv2dGeometry::new(
+            &[1, 3, 20, 11],
+            &[4, 3, 3, 3],
+            Conv2dParams::square(1, 1, 1),
+        )
+        .unwrap();
         let before = COLUMN_LIMIT.load(Ordering::Relaxed);
         set_column_buffer_floats(2 * g.patch_len() * g.out_w);
         let tiling = Tiling::new(&g);
@@ -483,7 +492,10 @@ mod tests {
         set_column_buffer_floats(before);
         assert_eq!(tiles.len(), 10, "two rows a tile: {tiles:?}");
         for rows in &tiles {
-            assert!(tiling.tile_floats(rows) <= tiling.column_floats(), "{rows:?}");
+            assert!(
+                tiling.tile_floats(rows) <= tiling.column_floats(),
+                "{rows:?}"
+            );
         }
         let covered: Vec<usize> = tiles.iter().flat_map(|r| r.clone()).collect();
         assert_eq!(covered, (0..g.out_h).collect::<Vec<_>>());

@@ -221,7 +221,12 @@ mod tests {
         c.gemm();
         let delta = c.snapshot().since(&before);
         assert_eq!(
-            (delta.downloads, delta.syncs, delta.download_bytes, delta.uploads),
+            (
+                delta.downloads,
+                delta.syncs,
+                delta.download_bytes,
+                delta.uploads
+            ),
             (1, 1, 4, 0)
         );
         assert_eq!((delta.launches, delta.gemms, delta.allocations), (1, 1, 1));
