@@ -19,7 +19,7 @@ pub struct GramRow {
 /// The top-left `shown × shown` block of every Gram matrix is drawn, one colour scale per
 /// layer (shared by the three pictures so they can be compared, and drawn as a colour bar at
 /// the end of the row), on a square-root scale so that weak correlations stay visible next to
-/// strong ones. The figure is 750 px wide, the book's column, so its text is shown at its size.
+/// strong ones. At 750 px wide it fits the book's column, so its text is shown at its size.
 pub fn draw_gram_matrices(
     path: &Path,
     pictures: [&RgbImage; 3],

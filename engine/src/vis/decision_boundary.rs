@@ -39,7 +39,7 @@ impl DecisionBoundaryPlot {
             points: points.to_vec(),
             labels: labels.to_vec(),
             resolution: 160,
-            // Near the book's 750 px column, so the text is shown at about its own size.
+            // Narrower than the book's 830 px column: the text is shown at its own size.
             size: (740, 680),
         })
     }

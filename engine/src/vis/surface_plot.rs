@@ -63,7 +63,7 @@ impl SurfacePlot {
             b_values,
             heights,
             path: Vec::new(),
-            // Close to the book's column (750 px), so the text is read near its own size.
+            // Close to the book's column (830 px), so the text is read near its own size.
             size: (1000, 470),
         })
     }
