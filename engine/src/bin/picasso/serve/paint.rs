@@ -134,6 +134,9 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         diverged_terms = Some(outcome.terms);
         let (outcome, kept) = good.keep(outcome);
         kept_earlier |= kept;
+        // The page's loss is the kept picture's.
+        let kept_total = outcome.total;
+        job.update(|p| p.total = Some(kept_total));
         let shape = outcome.image.shape().to_vec();
         scales.push(ScaleStats {
             size,
