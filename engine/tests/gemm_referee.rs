@@ -209,9 +209,11 @@ fn a_table_of_calls() {
     }
 }
 
-/// The calls seen by the observer, as (transa, transb, batched, beta) kinds, and failures.
-static SEEN: Mutex<(BTreeSet<(bool, bool, bool, String)>, Vec<String>)> =
-    Mutex::new((BTreeSet::new(), Vec::new()));
+/// A kind of call: transa, transb, batched, and beta as written.
+type CallKind = (bool, bool, bool, String);
+
+/// The calls seen by the observer, by kind, and the failures.
+static SEEN: Mutex<(BTreeSet<CallKind>, Vec<String>)> = Mutex::new((BTreeSet::new(), Vec::new()));
 
 /// Around every emulated cuBLAS call: copy its operands, let the emulator run it, and compare
 /// what it wrote with the reference BLAS on the copies.

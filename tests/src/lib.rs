@@ -68,3 +68,71 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Node.js, Chromium and playwright-core, as the browser tests (`book_browser.rs`,
+/// `serve_browser.rs`) find them.
+pub mod browser {
+    use super::repository_dir;
+    use std::path::{Path, PathBuf};
+
+    /// Set to `required` to make a missing browser a failure instead of a skip (`.ci/run` does).
+    pub const REQUIRE: &str = "PICASSO_BROWSER_TEST";
+
+    /// What a browser test runs: Node.js, which drives Chromium through playwright-core.
+    pub struct Browser {
+        pub node: PathBuf,
+        pub chromium: PathBuf,
+    }
+
+    /// The first of `names` found on PATH.
+    pub fn on_path(names: &[&str]) -> Option<PathBuf> {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// Node, Chromium and playwright-core, or what is missing, each with how to get it.
+    pub fn find() -> Result<Browser, Vec<String>> {
+        let node = std::env::var_os("PICASSO_NODE")
+            .map(PathBuf::from)
+            .or_else(|| on_path(&["node", "nodejs"]));
+        let chromium = std::env::var_os("PICASSO_CHROMIUM")
+            .map(PathBuf::from)
+            .or_else(|| {
+                on_path(&[
+                    "chromium",
+                    "chromium-browser",
+                    "google-chrome",
+                    "google-chrome-stable",
+                ])
+            });
+        let playwright = repository_dir().join("tests/browser/node_modules/playwright-core");
+        let mut missing = Vec::new();
+        if node.is_none() {
+            missing.push("Node.js (`node` on PATH, or PICASSO_NODE)".to_string());
+        }
+        if !chromium.as_deref().is_some_and(Path::is_file) {
+            missing.push(
+                "Chromium (Debian: `apt-get install chromium`; or set PICASSO_CHROMIUM)"
+                    .to_string(),
+            );
+        }
+        if !playwright.join("package.json").is_file() {
+            missing.push("playwright-core (`npm ci --prefix tests/browser`)".to_string());
+        }
+        match (node, chromium) {
+            (Some(node), Some(chromium)) if missing.is_empty() => Ok(Browser { node, chromium }),
+            _ => Err(missing),
+        }
+    }
+
+    /// Skip a test that lacks `missing`, saying so; a failure when the browser test is required.
+    pub fn skip(test: &str, missing: &[String]) {
+        let message = format!("{test} needs {}", missing.join(", and "));
+        if std::env::var(REQUIRE).is_ok_and(|v| v == "required") {
+            panic!("{message} ({REQUIRE}=required)");
+        }
+        eprintln!("skipping: {message}");
+    }
+}

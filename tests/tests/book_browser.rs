@@ -7,71 +7,18 @@
 //! which turns the skip into a failure. `PICASSO_CHROMIUM` names the browser;
 //! `PICASSO_BOOK_HTML=DIR` keeps the built book there for a look.
 
+use integration_tests::browser::{self, Browser};
 use integration_tests::{book_dir, build_book, copy_dir, repository_dir, TempDir};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Set to `required` to make a missing browser a failure instead of a skip.
-const REQUIRE: &str = "PICASSO_BROWSER_TEST";
-
-struct Browser {
-    node: PathBuf,
-    chromium: PathBuf,
-}
-
-/// The first of `names` found on PATH.
-fn on_path(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
 /// Node, Chromium and playwright-core, or `None` after saying what is missing (a panic when
 /// the browser test is required).
 fn browser() -> Option<Browser> {
-    let node = std::env::var_os("PICASSO_NODE")
-        .map(PathBuf::from)
-        .or_else(|| on_path(&["node", "nodejs"]));
-    let chromium = std::env::var_os("PICASSO_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| {
-            on_path(&[
-                "chromium",
-                "chromium-browser",
-                "google-chrome",
-                "google-chrome-stable",
-            ])
-        });
-    let playwright = repository_dir().join("tests/browser/node_modules/playwright-core");
-    let mut missing = Vec::new();
-    if node.is_none() {
-        missing.push("Node.js (`node` on PATH, or PICASSO_NODE)".to_string());
-    }
-    if !chromium.as_deref().is_some_and(Path::is_file) {
-        missing.push(
-            "Chromium (Debian: `apt-get install chromium`; or set PICASSO_CHROMIUM)".to_string(),
-        );
-    }
-    if !playwright.join("package.json").is_file() {
-        missing.push("playwright-core (`npm ci --prefix tests/browser`)".to_string());
-    }
-    if missing.is_empty() {
-        return Some(Browser {
-            node: node?,
-            chromium: chromium?,
-        });
-    }
-    let message = format!(
-        "the browser test of the book needs {}",
-        missing.join(", and ")
-    );
-    if std::env::var(REQUIRE).is_ok_and(|v| v == "required") {
-        panic!("{message} ({REQUIRE}=required)");
-    }
-    eprintln!("skipping: {message}");
-    None
+    browser::find()
+        .map_err(|missing| browser::skip("the browser test of the book", &missing))
+        .ok()
 }
 
 /// Run the page checker on a built book: (success, everything it printed).

@@ -11,26 +11,16 @@
 //! `PICASSO_SERVE_SCREENSHOTS=DIR` keeps the screenshots and `PICASSO_SERVE_SIZE=PIXELS` sets
 //! the jobs' size (default 64); the book's screenshots are made this way, at 160 px.
 
+use integration_tests::browser;
 use integration_tests::{repository_dir, TempDir};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// Set to `required` to make a missing browser a failure instead of a skip.
-const REQUIRE: &str = "PICASSO_BROWSER_TEST";
-
 struct Tools {
     node: PathBuf,
     chromium: PathBuf,
     picasso: PathBuf,
-}
-
-/// The first of `names` found on PATH.
-fn on_path(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
 }
 
 /// The `picasso` binary built with this test: `target/PROFILE/picasso`, beside the `deps`
@@ -48,55 +38,26 @@ fn picasso_binary() -> Option<PathBuf> {
 /// Node, Chromium, playwright-core and picasso, or `None` after saying what is missing (a
 /// panic when the browser test is required).
 fn tools() -> Option<Tools> {
-    let node = std::env::var_os("PICASSO_NODE")
-        .map(PathBuf::from)
-        .or_else(|| on_path(&["node", "nodejs"]));
-    let chromium = std::env::var_os("PICASSO_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| {
-            on_path(&[
-                "chromium",
-                "chromium-browser",
-                "google-chrome",
-                "google-chrome-stable",
-            ])
-        });
-    let playwright = repository_dir().join("tests/browser/node_modules/playwright-core");
+    let found = browser::find();
     let picasso = picasso_binary();
-    let mut missing = Vec::new();
-    if node.is_none() {
-        missing.push("Node.js (`node` on PATH, or PICASSO_NODE)".to_string());
-    }
-    if !chromium.as_deref().is_some_and(Path::is_file) {
-        missing.push(
-            "Chromium (Debian: `apt-get install chromium`; or set PICASSO_CHROMIUM)".to_string(),
-        );
-    }
-    if !playwright.join("package.json").is_file() {
-        missing.push("playwright-core (`npm ci --prefix tests/browser`)".to_string());
-    }
+    let mut missing = found.as_ref().err().cloned().unwrap_or_default();
     if picasso.is_none() {
         missing.push(
             "the picasso binary (`cargo build --release --bin picasso`, or PICASSO_BIN)"
                 .to_string(),
         );
     }
-    if missing.is_empty() {
-        return Some(Tools {
-            node: node?,
-            chromium: chromium?,
-            picasso: picasso?,
-        });
+    match (found, picasso) {
+        (Ok(found), Some(picasso)) => Some(Tools {
+            node: found.node,
+            chromium: found.chromium,
+            picasso,
+        }),
+        _ => {
+            browser::skip("the browser test of `picasso serve`", &missing);
+            None
+        }
     }
-    let message = format!(
-        "the browser test of `picasso serve` needs {}",
-        missing.join(", and ")
-    );
-    if std::env::var(REQUIRE).is_ok_and(|v| v == "required") {
-        panic!("{message} ({REQUIRE}=required)");
-    }
-    eprintln!("skipping: {message}");
-    None
 }
 
 /// A `picasso serve` child process, killed when dropped.
@@ -145,9 +106,15 @@ fn serve(picasso: &Path, out: &Path) -> Served {
     Served { child, url }
 }
 
-#[test]
-fn the_serve_page_paints_in_a_real_browser() {
-    let Some(tools) = tools() else { return };
+/// What one run of the page check saw: whether it passed, and its report.
+struct Attempt {
+    passed: bool,
+    report: String,
+    _temporary: TempDir,
+}
+
+/// One run of the page check against a fresh server with fresh folders.
+fn check_the_page(tools: &Tools) -> Attempt {
     let temporary = TempDir::new("serve-browser");
     let served = serve(&tools.picasso, &temporary.0.join("results"));
     let screenshots = std::env::var_os("PICASSO_SERVE_SCREENSHOTS")
@@ -168,29 +135,62 @@ fn the_serve_page_paints_in_a_real_browser() {
         .arg(temporary.0.join("downloads"))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", tools.node.display()));
-    let report = format!(
+    let mut report = format!(
         "{}{}",
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    println!("{report}");
     assert!(
         matches!(run.status.code(), Some(0 | 1)),
         "the browser check could not run ({}):\n{report}",
         run.status
     );
-    assert!(
-        run.status.success(),
-        "what a person would see go wrong on the page:\n{report}"
-    );
+    let mut passed = run.status.success();
     for shot in ["serve-desktop.jpg", "serve-phone.jpg"] {
-        assert!(screenshots.join(shot).is_file(), "no {shot}:\n{report}");
+        if !screenshots.join(shot).is_file() {
+            passed = false;
+            report.push_str(&format!("\nno {shot} was saved"));
+        }
     }
     // The downloads were saved where the script was told.
-    assert!(temporary
+    let downloaded = temporary
         .0
         .join("downloads")
         .read_dir()
-        .is_ok_and(|mut d| d.next().is_some()));
+        .is_ok_and(|mut d| d.next().is_some());
+    if !downloaded {
+        passed = false;
+        report.push_str("\nnothing was downloaded");
+    }
     drop(served);
+    Attempt {
+        passed,
+        report,
+        _temporary: temporary,
+    }
+}
+
+/// A real browser on a loaded 2-core machine can miss a moment (one failure in several dozen
+/// runs was seen, and could not be made to happen again): a failed check runs once more, with
+/// the first report printed, and the test fails only when both runs saw the page go wrong — as
+/// a real mistake on the page does.
+#[test]
+fn the_serve_page_paints_in_a_real_browser() {
+    let Some(tools) = tools() else { return };
+    let first = check_the_page(&tools);
+    println!("{}", first.report);
+    if first.passed {
+        return;
+    }
+    eprintln!(
+        "the first run of the page check failed; running it once more:\n{}",
+        first.report
+    );
+    let second = check_the_page(&tools);
+    println!("{}", second.report);
+    assert!(
+        second.passed,
+        "what a person would see go wrong on the page (twice):\nfirst run:\n{}\nsecond run:\n{}",
+        first.report, second.report
+    );
 }
