@@ -5,8 +5,8 @@
 use super::jobs::{Job, State};
 use super::settings::JobSettings;
 use crate::stylize::parts::{
-    diagnose_advice, finished_image, fit_check, initial_image, load_scale, upsample, write_report,
-    Init, LastGood, MemoryStats, Plan, ScaleStats,
+    diagnose_advice, finished_image, fit_check, initial_image, load_scale, unusable_start,
+    upsample, write_report, Init, LastGood, MemoryStats, Plan, ScaleStats,
 };
 use engine::io::save::{encode_rgb8, OutputFormat};
 use engine::io::{save_image, tensor_to_rgb8};
@@ -95,14 +95,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             let checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;
             if preview || checkpoint {
                 let saving_start = Instant::now();
-                // The accepted image, not a line-search trial that may be rejected; and not
-                // one that climbed above the start, which the last good image replaces.
-                let climbed = std::ptr::eq(p.current, p.image) && good.total < p.total;
-                let standing = match (&good.image, climbed) {
-                    (Some(image), true) => image,
-                    _ => p.current,
-                };
-                let finished = finished_image(args, standing, &images)?;
+                let finished = finished_image(args, good.standing(p), &images)?;
                 if preview {
                     publish(job, &finished)?;
                 }
@@ -120,14 +113,13 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(Error::NonFinite { .. }) => {
-                let why = match objective.evaluate(vgg, &init) {
-                    Ok(eval) => diagnose_advice(&eval.terms, &plan.objective),
-                    Err(e) => e.to_string(),
-                };
-                return Err(Error::invalid(
+                return Err(unusable_start(
                     "serve",
-                    format!("the loss of the starting image is not a finite number: {why}"),
-                ));
+                    &objective,
+                    vgg,
+                    &init,
+                    &plan.objective,
+                ))
             }
             Err(e) => return Err(e),
         };

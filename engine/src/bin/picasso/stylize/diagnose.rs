@@ -3,11 +3,32 @@
 //! overflows to infinity, which is the weights' fault, not the step length's. Only when every
 //! weighted term is comfortably finite is a diverging step the likely cause.
 
-use engine::style::{LossTerms, ObjectiveConfig};
+use engine::models::Vgg;
+use engine::style::{LossTerms, Objective, ObjectiveConfig};
+use engine::{Error, Tensor};
 
 /// A weighted term above this share of f32's range leaves no room for the gradient's own
 /// products (which multiply the weight by feature values), so it is called an overflow.
 const HEADROOM: f64 = 1e-3;
+
+/// The error for a run whose very first loss is not a number: which term overflows, from the
+/// starting image's raw terms. `command` names the command that refuses it.
+pub fn unusable_start(
+    command: &'static str,
+    objective: &Objective,
+    vgg: &Vgg,
+    init: &Tensor,
+    config: &ObjectiveConfig,
+) -> Error {
+    let why = match objective.evaluate(vgg, init) {
+        Ok(eval) => advice(&eval.terms, config),
+        Err(e) => e.to_string(),
+    };
+    Error::invalid(
+        command,
+        format!("the loss of the starting image is not a finite number: {why}"),
+    )
+}
 
 /// Advice for a loss that became NaN or infinite, from the raw terms of the last image whose
 /// loss was finite (or of the starting image) and the weights.

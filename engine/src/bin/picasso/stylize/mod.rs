@@ -68,9 +68,9 @@ fn interrupt_flag(output: &std::path::Path, checkpointed: Arc<AtomicBool>) -> Ar
 /// finite image, is what is saved.
 pub(crate) struct LastGood {
     start: Option<f64>,
-    pub(crate) image: Option<Tensor>,
+    image: Option<Tensor>,
     terms: Option<engine::style::LossTerms>,
-    pub(crate) total: f64,
+    total: f64,
 }
 
 impl LastGood {
@@ -90,6 +90,17 @@ impl LastGood {
             self.image = Some(p.image.clone());
             self.terms = Some(p.terms);
             self.total = p.total;
+        }
+    }
+
+    /// The picture to save or show now: the accepted image, not a line-search trial that may be
+    /// rejected; but never one whose loss climbed above the start (fixed steps can), which the
+    /// last good image replaces.
+    pub(crate) fn standing<'a>(&'a self, p: &engine::style::Progress<'a>) -> &'a Tensor {
+        let climbed = std::ptr::eq(p.current, p.image) && self.total < p.total;
+        match (&self.image, climbed) {
+            (Some(image), true) => image,
+            _ => p.current,
         }
     }
 
@@ -207,15 +218,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             if is_checkpoint || wants_frame || wants_gif {
                 let saving_start = Instant::now();
                 ledger.saving_begins()?;
-                // The accepted image, not a line-search trial that may be rejected; but never
-                // one whose loss climbed above the start (fixed steps can), which the last
-                // good image replaces.
-                let climbed = std::ptr::eq(p.current, p.image) && good.total < p.total;
-                let standing = match (&good.image, climbed) {
-                    (Some(image), true) => image,
-                    _ => p.current,
-                };
-                let finished = finished_image(&args, standing, &images)?;
+                let finished = finished_image(&args, good.standing(p), &images)?;
                 if is_checkpoint {
                     save_image(&finished, &args.output, &plan.inputs)?;
                     checkpointed.store(true, Ordering::SeqCst);
@@ -242,14 +245,13 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             Ok(outcome) => outcome,
             // Not even the starting image has a finite loss: say which term overflows.
             Err(Error::NonFinite { .. }) => {
-                let why = match objective.evaluate(&vgg, &init) {
-                    Ok(eval) => diagnose::advice(&eval.terms, &plan.objective),
-                    Err(e) => e.to_string(),
-                };
-                return Err(Error::invalid(
+                return Err(diagnose::unusable_start(
                     "stylize",
-                    format!("the loss of the starting image is not a finite number: {why}"),
-                ));
+                    &objective,
+                    &vgg,
+                    &init,
+                    &plan.objective,
+                ))
             }
             Err(e) => return Err(e),
         };

@@ -1,7 +1,7 @@
 //! The pieces of a `stylize` run that `picasso serve` runs the same way, one job at a time:
 //! the checked plan, the size and memory checks, the pictures of each scale, the report.
 
-pub(crate) use super::diagnose::advice as diagnose_advice;
+pub(crate) use super::diagnose::{advice as diagnose_advice, unusable_start};
 pub(crate) use super::fit::check as fit_check;
 pub(crate) use super::images::{finished_image, initial_image, load_scale, upsample};
 pub(crate) use super::plan::{Init, Plan};
