@@ -9,7 +9,7 @@ use cli_common::{cat_and_udnie, picasso, s, text};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{load_image, LoadOptions};
 use image::{ImageEncoder, Rgb, RgbImage};
-use io_common::TempDir;
+use io_common::{png_chunk, TempDir};
 
 /// A TIFF block holding one tag: Orientation = `orientation`.
 fn tiff_orientation(orientation: u16) -> Vec<u8> {
@@ -54,21 +54,6 @@ fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
     out
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 fn png_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
     let mut plain = Vec::new();
     image::codecs::png::PngEncoder::new(&mut plain)
@@ -79,11 +64,7 @@ fn png_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
             image::ExtendedColorType::Rgb8,
         )
         .unwrap();
-    let data = tiff_orientation(orientation);
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    let typed = [b"eXIf".as_slice(), &data].concat();
-    chunk.extend_from_slice(&typed);
-    chunk.extend_from_slice(&crc32(&typed).to_be_bytes());
+    let chunk = png_chunk(b"eXIf", &tiff_orientation(orientation));
     // After the signature (8 bytes) and IHDR (25 bytes), before the pixels.
     [&plain[..33], &chunk, &plain[33..]].concat()
 }

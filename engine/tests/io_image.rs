@@ -12,7 +12,7 @@ use engine::io::image::{
 use engine::io::save::save_image;
 use engine::{Error, Tensor};
 use image::{ImageBuffer, Luma, Rgb, Rgba, RgbaImage};
-use io_common::{max_abs_diff, noise_image, shared_image, TempDir};
+use io_common::{max_abs_diff, noise_image, png_claiming, shared_image, TempDir};
 
 const NO_INPUTS: &[&Path] = &[];
 
@@ -286,44 +286,6 @@ fn unsupported_formats_are_named() {
     std::fs::write(&webp, b"RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0").unwrap();
     let msg = image_err(load(&webp), &webp);
     assert!(msg.contains("not supported"), "{msg}");
-}
-
-/// CRC-32 as PNG chunks use it.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A valid PNG header claiming `width × height`, with a tiny (wrong) body.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    let mut ihdr = b"IHDR".to_vec();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&ihdr);
-    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
-    // An empty zlib stream: enough for the decoder to read the header and stop.
-    let mut idat = b"IDAT".to_vec();
-    idat.extend_from_slice(&[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    png.extend_from_slice(&8u32.to_be_bytes());
-    png.extend_from_slice(&idat);
-    png.extend_from_slice(&crc32(&idat).to_be_bytes());
-    png.extend_from_slice(&[0, 0, 0, 0]);
-    png.extend_from_slice(b"IEND");
-    png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
-    png
 }
 
 #[test]

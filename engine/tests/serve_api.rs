@@ -1,10 +1,12 @@
 //! `picasso serve` over HTTP, as the page and scripts use it: a real server on a free port of
 //! 127.0.0.1, real uploads, real pictures. Each test starts its own server.
 
+mod io_common;
 mod serve_common;
 
+use io_common::png_claiming;
 use serde_json::Value;
-use serve_common::{follow_events, painting, photo, png_header_claiming, Part, Server};
+use serve_common::{follow_events, painting, photo, Part, Server};
 use std::time::{Duration, Instant};
 
 /// The PNG's width and height, decoded.
@@ -240,7 +242,7 @@ fn uploads_that_are_not_usable_pictures_are_refused() {
     let cases = [
         (
             "a 60000 × 60000 PNG header",
-            Part::file("content", "bomb.png", png_header_claiming(60_000, 60_000)),
+            Part::file("content", "bomb.png", png_claiming(60_000, 60_000)),
             vec!["“bomb.png”", "60000×60000", "megapixels"],
         ),
         (
