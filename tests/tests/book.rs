@@ -663,11 +663,7 @@ fn core_file_listings(src: &Path) -> Vec<(&'static str, usize)> {
                 .iter()
                 .flat_map(|text| scan::includes(text))
                 .filter(|include| {
-                    include
-                        .path
-                        .trim_start_matches("../")
-                        .trim_start_matches("../")
-                        == *file
+                    include.path.trim_start_matches("../") == *file
                         && include
                             .selector
                             .as_deref()
