@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::geometry::{Conv2dGeometry, Pool2dGeometry};
 use crate::layout::Layout;
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 // ANCHOR: storage
@@ -352,6 +353,43 @@ impl Storage {
         }
     }
 
+    /// Every product `rows[i]·cols[j]` in f64, row-major (one round trip on a GPU).
+    pub fn dots(rows: &[(&Storage, &Layout)], cols: &[(&Storage, &Layout)]) -> Result<Vec<f64>> {
+        let Some(first) = rows.first().or(cols.first()) else {
+            return Ok(Vec::new());
+        };
+        match first.0 {
+            Storage::Cpu(_) => {
+                let (rows, cols) = (host_views("dots", rows)?, host_views("dots", cols)?);
+                let row_slices: Vec<&[f32]> = rows.iter().map(|x| x.as_ref()).collect();
+                let col_slices: Vec<&[f32]> = cols.iter().map(|x| x.as_ref()).collect();
+                Ok(cpu::vector::dots(&row_slices, &col_slices))
+            }
+            Storage::Cuda(_) => {
+                cuda::vector::dots(&cuda_views("dots", rows)?, &cuda_views("dots", cols)?)
+            }
+        }
+    }
+
+    /// `Σ coefs[j]·vectors[j]`, each element formed in f64 and rounded once.
+    pub fn combination(coefs: &[f64], vectors: &[(&Storage, &Layout)]) -> Result<Storage> {
+        let first = vectors
+            .first()
+            .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?
+            .0;
+        match first {
+            Storage::Cpu(_) => {
+                let host = host_views("combination", vectors)?;
+                let slices: Vec<&[f32]> = host.iter().map(|v| v.as_ref()).collect();
+                Ok(Storage::Cpu(cpu::vector::combination(coefs, &slices)))
+            }
+            Storage::Cuda(_) => Ok(Storage::Cuda(cuda::vector::combination(
+                coefs,
+                &cuda_views("combination", vectors)?,
+            )?)),
+        }
+    }
+
     /// Σ |aᵢ| in f64.
     pub fn sum_abs(&self, l: &Layout) -> Result<f64> {
         match self {
@@ -410,4 +448,31 @@ impl Storage {
             _ => Err(mismatch("free_mask", self, g)),
         }
     }
+}
+
+/// Host views of CPU storages, borrowed where dense (L-BFGS's history always is): an error
+/// naming both devices if one is elsewhere.
+fn host_views<'a>(
+    op: &'static str,
+    list: &[(&'a Storage, &Layout)],
+) -> Result<Vec<Cow<'a, [f32]>>> {
+    list.iter()
+        .map(|(s, l)| match s {
+            Storage::Cpu(d) => Ok(dense(d, l)),
+            other => Err(mismatch(op, list[0].0, other)),
+        })
+        .collect()
+}
+
+/// The CUDA buffers behind `list`, or an error naming both devices if one is elsewhere.
+fn cuda_views<'a>(
+    op: &'static str,
+    list: &[(&'a Storage, &'a Layout)],
+) -> Result<Vec<(&'a CudaBuffer, &'a Layout)>> {
+    list.iter()
+        .map(|(s, l)| match s {
+            Storage::Cuda(d) => Ok((d, *l)),
+            other => Err(mismatch(op, list[0].0, other)),
+        })
+        .collect()
 }

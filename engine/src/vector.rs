@@ -1,8 +1,9 @@
 //! Whole-vector arithmetic on tensors, for optimisers: the dot products, norms and updates of
-//! L-BFGS's two-loop recursion. Nothing here is tracked by autograd (optimisers work on
+//! L-BFGS (one batched product over its history and one combination per direction). Nothing here is tracked by autograd (optimisers work on
 //! gradients, not through them), and only the scalar answers leave the tensors' device.
 
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::tensor::Tensor;
 
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
@@ -22,6 +23,37 @@ impl Tensor {
         same_shape("dot", self, other)?;
         self.storage()
             .dot(self.layout(), other.storage(), other.layout())
+    }
+
+    /// Every product `rows[i]·cols[j]` (tensors of one shape, on one device), row-major, in
+    /// f64: L-BFGS's products over its whole history in one call, one round trip on a GPU.
+    pub fn dots(rows: &[&Tensor], cols: &[&Tensor]) -> Result<Vec<f64>> {
+        if let Some(first) = rows.first().or(cols.first()) {
+            for t in rows.iter().chain(cols) {
+                same_shape("dots", first, t)?;
+            }
+        }
+        fn views<'a>(list: &[&'a Tensor]) -> Vec<(&'a crate::storage::Storage, &'a Layout)> {
+            list.iter().map(|t| (&**t.storage(), t.layout())).collect()
+        }
+        crate::storage::Storage::dots(&views(rows), &views(cols))
+    }
+
+    /// `Σ coefs[j]·vectors[j]` (tensors of one shape, on one device), each element formed in
+    /// f64 and rounded once. Untracked.
+    pub fn combination(coefs: &[f64], vectors: &[&Tensor]) -> Result<Tensor> {
+        let first = vectors
+            .first()
+            .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?;
+        for t in vectors {
+            same_shape("combination", first, t)?;
+        }
+        let views: Vec<_> = vectors
+            .iter()
+            .map(|t| (&**t.storage(), t.layout()))
+            .collect();
+        let storage = crate::storage::Storage::combination(coefs, &views)?;
+        Ok(Tensor::from_storage(storage, first.shape()))
     }
 
     /// Σ |aᵢ| (the L¹ norm), in f64.

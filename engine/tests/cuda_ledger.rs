@@ -20,10 +20,10 @@ const SIZE: usize = 32;
 /// Evaluations per run: enough for the history of 100 to hold more pairs than that of 5.
 const EVALUATIONS: usize = 12;
 /// The largest copy the loop may make: the 256 partial sums (f64) a vector fold leaves for the
-/// host, whatever the image's size.
+/// host, or the addresses of a history of 100 pairs (8 bytes each), whatever the image's size.
 const LARGEST_COPY: u64 = 256 * 8;
 /// Host round trips per L-BFGS evaluation, at any history: the loss and gradient checks, a
-/// handful of scalars for the step (the target of issue 20, item 4).
+/// handful of norms for the step, one batched product over the history.
 const ROUND_TRIPS: u64 = 12;
 
 /// The emulated device, or `None` without a C++ compiler (a failure under REQUIRE_EMULATOR=1).
@@ -113,17 +113,17 @@ fn no_image_sized_copy_inside_the_loop() {
         "a copy of {} bytes inside the loop (the image is {image_bytes}): {lp:?}",
         lp.largest_copy_bytes
     );
+    // What does move: scalars, and per remembered vector an address up and a few products
+    // down (8 bytes each) — the history's size, never the image's.
     assert!(
-        per.upload_bytes < 64.0 && per.download_bytes < LARGEST_COPY as f64 * 16.0,
+        per.upload_bytes <= 4096.0 && per.download_bytes <= 4096.0,
         "bytes moved per evaluation: {per:?}"
     );
 }
 
-/// Today every dot product and norm of the two-loop recursion is its own round trip, about
-/// 2·pairs + 12 per evaluation: this is the target of issue 20, item 4 (L-BFGS's direction
-/// from batched products over the history), and fails until that lands.
+/// With the two-loop recursion on the vectors, every dot product was its own round trip:
+/// 2·pairs + 10 per evaluation (30 at evaluation 12 with history 100, 20 with history 5).
 #[test]
-#[ignore = "target of issue 20 item 4: round trips still grow with the L-BFGS history"]
 fn round_trips_per_evaluation_do_not_grow_with_history() {
     let (Some(short), Some(long)) = (ledgers(5), ledgers(100)) else {
         return;

@@ -1,9 +1,12 @@
-//! Whole-vector arithmetic for optimisers (L-BFGS's two-loop recursion, its stopping tests):
-//! the twin of `cuda/vector.rs`. Products and sums are formed in f64, one element after
-//! another, so results do not depend on the number of threads.
+//! Whole-vector arithmetic for optimisers (L-BFGS's batched products over its history and the
+//! combination that makes its direction, its stopping tests): the twin of `cuda/vector.rs`.
+//! Products and sums are formed in f64, in an order fixed by the data alone, so results do not
+//! depend on the number of threads.
 
 use super::copy::dense;
+use super::simd::with_wide_vectors;
 use crate::layout::Layout;
+use rayon::prelude::*;
 
 /// Σ aᵢ·bᵢ, accumulated in f64.
 pub fn dot(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> f64 {
@@ -52,4 +55,198 @@ pub fn free_mask(x: &[f32], lx: &Layout, g: &[f32], lg: &Layout, lo: f32, hi: f3
         .zip(g.iter())
         .map(|(&x, &g)| f32::from(!((x <= lo && g > 0.0) || (x >= hi && g < 0.0))))
         .collect()
+}
+
+// ANCHOR: dots
+/// Every product `rows[i]·cols[j]` (dense vectors of one length), row-major, in f64: L-BFGS's
+/// products over its whole history at once.
+///
+/// Memory is the cost here (a history of 100 pairs at 512 px is 470 MB), so each vector is
+/// read once: the vectors are cut into pieces that fit in the CPU's cache, and each piece of
+/// the rows, once loaded, is taken against the same piece of every column. Pieces are shared
+/// among threads and their sums added in piece order, so results do not depend on the number
+/// of threads; within a piece each sum runs in eight lanes, so a product may differ from
+/// [`dot`]'s in the last bits.
+pub fn dots(rows: &[&[f32]], cols: &[&[f32]]) -> Vec<f64> {
+    let n = rows.first().or(cols.first()).map_or(0, |v| v.len());
+    let width = rows.len() * cols.len();
+    let per_piece: Vec<Vec<f64>> = (0..n.div_ceil(PIECE))
+        .into_par_iter()
+        .map(|p| {
+            let range = p * PIECE..((p + 1) * PIECE).min(n);
+            with_wide_vectors!(piece_dots(rows, cols, range))
+        })
+        .collect();
+    let mut out = vec![0.0f64; width];
+    for sums in &per_piece {
+        for (o, s) in out.iter_mut().zip(sums) {
+            *o += s;
+        }
+    }
+    out
+}
+// ANCHOR_END: dots
+
+/// Elements per piece: three rows' pieces and a column's (16 KiB each) sit in the L1/L2 cache.
+const PIECE: usize = 4096;
+/// f64 lanes per sum: one AVX-512 register.
+const LANES: usize = 8;
+
+/// The products of every row with every column over `range`, row-major.
+#[inline(always)]
+fn piece_dots(rows: &[&[f32]], cols: &[&[f32]], range: std::ops::Range<usize>) -> Vec<f64> {
+    let mut out = vec![0.0f64; rows.len() * cols.len()];
+    // The rows' pieces widened to f64 once, then taken against every column three at a time:
+    // each column element is loaded and widened once for three sums.
+    let wide: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|row| row[range.clone()].iter().map(|&x| x as f64).collect())
+        .collect();
+    for (group, first_row) in wide.chunks(3).zip((0..).step_by(3)) {
+        for (j, col) in cols.iter().enumerate() {
+            let col = &col[range.clone()];
+            let sums: Vec<f64> = match group {
+                [a, b, c] => lane_dots([a, b, c], col).into(),
+                [a, b] => lane_dots([a, b], col).into(),
+                [a] => lane_dots([a], col).into(),
+                _ => unreachable!("chunks of at most three"),
+            };
+            for (k, s) in sums.iter().enumerate() {
+                out[(first_row + k) * cols.len() + j] = *s;
+            }
+        }
+    }
+    out
+}
+
+/// `R` products with one column, each summed in [`LANES`] lanes added at the end. (A product
+/// of two f32 is exact in f64, so only the sums round.)
+#[inline(always)]
+fn lane_dots<const R: usize>(rows: [&Vec<f64>; R], col: &[f32]) -> [f64; R] {
+    let mut acc = [[0.0f64; LANES]; R];
+    let whole = col.len() / LANES * LANES;
+    let cols = col[..whole].chunks_exact(LANES);
+    let mut rows_lanes = rows.map(|row| row[..whole].chunks_exact(LANES));
+    for c in cols {
+        for (acc, row) in acc.iter_mut().zip(rows_lanes.iter_mut()) {
+            let Some(r) = row.next() else { break };
+            for l in 0..LANES {
+                acc[l] += r[l] * c[l] as f64;
+            }
+        }
+    }
+    for k in whole..col.len() {
+        for (acc, row) in acc.iter_mut().zip(&rows) {
+            acc[0] += row[k] * col[k] as f64;
+        }
+    }
+    acc.map(pairwise_sum)
+}
+
+/// The lanes added in pairs, then pairs of pairs (a fixed order).
+#[inline(always)]
+fn pairwise_sum(mut lanes: [f64; LANES]) -> f64 {
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            lanes[l] += lanes[l + width];
+        }
+    }
+    lanes[0]
+}
+
+// ANCHOR: combination
+/// `Σ coefs[j]·vectors[j]` (dense vectors of one length): L-BFGS's direction from its history.
+/// Each element is summed in f64 in the order of the vectors and rounded once. A piece of the
+/// output's sums stays in the L1 cache while every vector's piece is added to it, so each
+/// vector is read once.
+pub fn combination(coefs: &[f64], vectors: &[&[f32]]) -> Vec<f32> {
+    let n = vectors.first().map_or(0, |v| v.len());
+    let mut out = vec![0.0f32; n];
+    out.par_chunks_mut(SUM_PIECE)
+        .enumerate()
+        .for_each(|(p, piece)| {
+            let start = p * SUM_PIECE;
+            with_wide_vectors!(piece_combination(coefs, vectors, start, piece))
+        });
+    out
+}
+// ANCHOR_END: combination
+
+/// Elements per piece of a combination: their f64 sums fill half of a 32 KiB L1 cache.
+const SUM_PIECE: usize = 2048;
+
+#[inline(always)]
+fn piece_combination(coefs: &[f64], vectors: &[&[f32]], start: usize, out: &mut [f32]) {
+    let mut acc = [0.0f64; SUM_PIECE];
+    let acc = &mut acc[..out.len()];
+    for (&c, v) in coefs.iter().zip(vectors) {
+        for (a, &x) in acc.iter_mut().zip(&v[start..start + out.len()]) {
+            *a += c * x as f64;
+        }
+    }
+    for (o, a) in out.iter_mut().zip(acc.iter()) {
+        *o = *a as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vectors(count: usize, n: usize, seed: u32) -> Vec<Vec<f32>> {
+        (0..count)
+            .map(|v| {
+                (0..n)
+                    .map(|i| {
+                        let h = (i as u32 ^ seed.wrapping_add(v as u32 * 7919))
+                            .wrapping_mul(2654435761);
+                        (h >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every row count (a whole group of three, a part group, several groups) and a length that
+    /// ends inside a piece and inside a lane: each product as [`dot`] forms it.
+    #[test]
+    fn batched_products_match_one_at_a_time() {
+        let n = PIECE * 2 + LANES * 3 + 5;
+        let layout = Layout::contiguous(&[n]);
+        let cols = vectors(7, n, 1);
+        for row_count in 1..=5 {
+            let rows = vectors(row_count, n, 100 + row_count as u32);
+            let row_refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+            let col_refs: Vec<&[f32]> = cols.iter().map(|c| c.as_slice()).collect();
+            let got = dots(&row_refs, &col_refs);
+            assert_eq!(got.len(), row_count * cols.len());
+            for (i, row) in rows.iter().enumerate() {
+                for (j, col) in cols.iter().enumerate() {
+                    let want = dot(row, &layout, col, &layout);
+                    let g = got[i * cols.len() + j];
+                    assert!(
+                        (g - want).abs() <= 1e-12 * n as f64,
+                        "row {i} col {j}: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The combination of vectors, element by element as the sum in f64 of each coefficient
+    /// times its vector, rounded once.
+    #[test]
+    fn combination_matches_the_sum_it_stands_for() {
+        let n = SUM_PIECE + 3;
+        let vs = vectors(4, n, 9);
+        let coefs = [0.5, -2.0, 1e-3, 3.25];
+        let refs: Vec<&[f32]> = vs.iter().map(|v| v.as_slice()).collect();
+        let got = combination(&coefs, &refs);
+        for (i, g) in got.iter().enumerate() {
+            let want: f64 = coefs.iter().zip(&vs).map(|(c, v)| c * v[i] as f64).sum();
+            assert_eq!(*g, want as f32, "element {i}");
+        }
+    }
 }

@@ -1,5 +1,5 @@
-// The vector arithmetic an optimiser needs (L-BFGS's two-loop recursion, its stopping tests):
-// the CUDA twin of cpu/vector.rs. Products and sums are formed in double precision, as on the
+// The vector arithmetic an optimiser needs (L-BFGS's batched products and combination, its
+// stopping tests): the CUDA twin of cpu/vector.rs. Products and sums are formed in double precision, as on the
 // CPU, so the optimiser's decisions do not depend on the device.
 
 #define FOLD_DOT 0         // Σ a·b
@@ -86,5 +86,62 @@ extern "C" __global__ void free_mask(const FreeMaskArgs a) {
         float x = a.x[i], g = a.g[i];
         bool active = (x <= a.lo && g > 0.0f) || (x >= a.hi && g < 0.0f);
         a.out[i] = active ? 0.0f : 1.0f;
+    }
+}
+
+struct DotsArgs {
+    const u64* rows;  // addresses of the row vectors
+    const u64* cols;  // addresses of the column vectors
+    double* partial;  // [rows · cols][chunks]
+    u64 n;
+    u64 n_rows;
+    u64 n_cols;
+    u64 chunks;
+};
+
+// Every product rows[r]·cols[c] at once (L-BFGS's products over its history): thread
+// t = pair·chunks + k folds elements k, k + chunks, … of one pair, so neighbouring threads read
+// neighbouring elements. sum_segments adds each pair's chunks.
+extern "C" __global__ void dots_partial(const DotsArgs a) {
+    FOR_EACH_INDEX(t, a.n_rows * a.n_cols * a.chunks) {
+        u64 pair = t / a.chunks, k = t % a.chunks;
+        const float* x = (const float*)a.rows[pair / a.n_cols];
+        const float* y = (const float*)a.cols[pair % a.n_cols];
+        double acc = 0.0;
+        for (u64 i = k; i < a.n; i += a.chunks) acc += (double)x[i] * (double)y[i];
+        a.partial[t] = acc;
+    }
+}
+
+struct SegmentArgs {
+    const double* partial;
+    double* out;
+    u64 segments;
+    u64 len;
+};
+
+// out[s] = the sum of the `len` doubles of segment s.
+extern "C" __global__ void sum_segments(const SegmentArgs a) {
+    FOR_EACH_INDEX(s, a.segments) {
+        double acc = 0.0;
+        for (u64 k = 0; k < a.len; ++k) acc += a.partial[s * a.len + k];
+        a.out[s] = acc;
+    }
+}
+
+struct CombinationArgs {
+    const u64* vectors;  // addresses of the vectors
+    const double* coefs;
+    float* out;
+    u64 n;
+    u64 count;
+};
+
+// out = Σ coefs[j]·vectors[j], each element formed in double and rounded once.
+extern "C" __global__ void combination(const CombinationArgs a) {
+    FOR_EACH_INDEX(i, a.n) {
+        double acc = 0.0;
+        for (u64 j = 0; j < a.count; ++j) acc += a.coefs[j] * (double)((const float*)a.vectors[j])[i];
+        a.out[i] = (float)acc;
     }
 }

@@ -12,7 +12,15 @@ use crate::layout::Layout;
 pub const SOURCE: KernelSource = KernelSource {
     name: "vector",
     code: include_str!("vector.cu"),
-    kernels: &["fold_vector", "combine_partials", "axpy", "free_mask"],
+    kernels: &[
+        "fold_vector",
+        "combine_partials",
+        "axpy",
+        "free_mask",
+        "dots_partial",
+        "sum_segments",
+        "combination",
+    ],
 };
 
 #[repr(C)]
@@ -59,7 +67,46 @@ struct FreeMaskArgs {
     hi: f32,
 }
 
-kernel_args!(FoldArgs, CombineArgs, AxpyArgs, FreeMaskArgs);
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct DotsArgs {
+    rows: u64,
+    cols: u64,
+    partial: u64,
+    n: u64,
+    n_rows: u64,
+    n_cols: u64,
+    chunks: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SegmentArgs {
+    partial: u64,
+    out: u64,
+    segments: u64,
+    len: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CombinationArgs {
+    vectors: u64,
+    coefs: u64,
+    out: u64,
+    n: u64,
+    count: u64,
+}
+
+kernel_args!(
+    FoldArgs,
+    CombineArgs,
+    AxpyArgs,
+    FreeMaskArgs,
+    DotsArgs,
+    SegmentArgs,
+    CombinationArgs
+);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fold {
@@ -122,6 +169,112 @@ fn fold(op: Fold, a: &Dense, b: Option<&Dense>) -> Result<f64> {
         Fold::MaxAbs => values.fold(0.0, f64::max),
         _ => values.sum(),
     })
+}
+
+/// 64-bit words (addresses, doubles) as the floats of a device buffer, two each.
+fn words_on(device: &std::sync::Arc<super::CudaDevice>, words: &[u64]) -> Result<CudaBuffer> {
+    let floats: Vec<f32> = words
+        .iter()
+        .flat_map(|w| [f32::from_bits(*w as u32), f32::from_bits((*w >> 32) as u32)])
+        .collect();
+    CudaBuffer::from_host(device, &floats)
+}
+
+/// Dense views of `vectors`, all on one device and of one length; the device and the length.
+fn dense_all<'a>(
+    op: &'static str,
+    vectors: &[(&'a CudaBuffer, &Layout)],
+) -> Result<(Vec<Dense<'a>>, usize)> {
+    let dense: Vec<Dense> = vectors
+        .iter()
+        .map(|(b, l)| dense(b, l))
+        .collect::<Result<_>>()?;
+    let n = dense.first().map_or(0, |d| d.len());
+    for d in &dense {
+        dense[0].buffer().same_device(d.buffer(), op)?;
+        if d.len() != n {
+            return Err(Error::shape(
+                op,
+                format!("lengths {n} and {} differ", d.len()),
+            ));
+        }
+    }
+    Ok((dense, n))
+}
+
+// ANCHOR: dots
+/// Every product `rows[i]·cols[j]`, row-major, in f64: one round trip for them all.
+pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) -> Result<Vec<f64>> {
+    if rows.is_empty() || cols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all: Vec<_> = rows.iter().chain(cols).copied().collect();
+    let (dense, n) = dense_all("dots", &all)?;
+    let device = dense[0].buffer().device().clone();
+    let addresses: Vec<u64> = dense.iter().map(|d| d.address()).collect();
+    let (row_addresses, col_addresses) = addresses.split_at(rows.len());
+    let (row_list, col_list) = (
+        words_on(&device, row_addresses)?,
+        words_on(&device, col_addresses)?,
+    );
+    let pairs = rows.len() * cols.len();
+    // Enough threads per pair to fill a GPU with the few hundred pairs of a long history.
+    let chunks = n.clamp(1, 256);
+    let partial = doubles(&row_list, pairs * chunks)?;
+    let args = DotsArgs {
+        rows: row_list.address(),
+        cols: col_list.address(),
+        partial: partial.address(),
+        n: n as u64,
+        n_rows: rows.len() as u64,
+        n_cols: cols.len() as u64,
+        chunks: chunks as u64,
+    };
+    device.launch(&SOURCE, "dots_partial", (pairs * chunks) as u64, args)?;
+    let out = doubles(&row_list, pairs)?;
+    let args = SegmentArgs {
+        partial: partial.address(),
+        out: out.address(),
+        segments: pairs as u64,
+        len: chunks as u64,
+    };
+    device.launch(&SOURCE, "sum_segments", pairs as u64, args)?;
+    let words = out.to_host()?;
+    Ok(words
+        .chunks_exact(2)
+        .map(|w| f64::from_bits((w[0].to_bits() as u64) | ((w[1].to_bits() as u64) << 32)))
+        .collect())
+}
+// ANCHOR_END: dots
+
+/// `Σ coefs[j]·vectors[j]`, each element formed in f64 and rounded once; no round trip.
+pub fn combination(coefs: &[f64], vectors: &[(&CudaBuffer, &Layout)]) -> Result<CudaBuffer> {
+    if coefs.len() != vectors.len() || vectors.is_empty() {
+        return Err(Error::invalid(
+            "combination",
+            format!(
+                "{} coefficients for {} vectors (at least one needed)",
+                coefs.len(),
+                vectors.len()
+            ),
+        ));
+    }
+    let (dense, n) = dense_all("combination", vectors)?;
+    let device = dense[0].buffer().device().clone();
+    let addresses: Vec<u64> = dense.iter().map(|d| d.address()).collect();
+    let list = words_on(&device, &addresses)?;
+    let bits: Vec<u64> = coefs.iter().map(|c| c.to_bits()).collect();
+    let coefs_on = words_on(&device, &bits)?;
+    let out = CudaBuffer::uninit(&device, n, "combination")?;
+    let args = CombinationArgs {
+        vectors: list.address(),
+        coefs: coefs_on.address(),
+        out: out.address(),
+        n: n as u64,
+        count: vectors.len() as u64,
+    };
+    device.launch(&SOURCE, "combination", n as u64, args)?;
+    Ok(out)
 }
 
 /// Σ aᵢ·bᵢ, accumulated in f64.

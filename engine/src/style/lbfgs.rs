@@ -4,14 +4,16 @@
 //! parameters are the pixels.
 //!
 //! This follows PyTorch's `torch.optim.LBFGS` step for step (two-loop recursion, first step
-//! scaled by 1/‖g‖₁, fixed step length `lr` afterwards), so results compare number for number.
+//! scaled by 1/‖g‖₁, fixed step length `lr` afterwards), so results compare with it to float
+//! rounding; the recursion runs on coefficients over the history (`lbfgs_history.rs`).
 //! With [`LineSearch::StrongWolfe`] the step length is searched for instead, as with PyTorch's
 //! `line_search_fn="strong_wolfe"` (see `line_search.rs`).
 //!
 //! The parameters, the gradient and the remembered pairs are tensors on the parameters' device;
-//! only scalars (dot products, norms) come back to the host, which is all the control flow
-//! needs. On the CPU every sum and update is formed in f64 exactly as before the GPU existed,
-//! so results compare number for number with earlier runs and with PyTorch.
+//! only scalars come back to the host, which is all the control flow needs: the inner products
+//! of the new pair and the gradient with the whole history in one batched product, and a few
+//! norms — a fixed number of round trips per step whatever the history's length. Every sum
+//! and update is formed in f64, on the CPU and on the GPU alike.
 //!
 //! Two ways to drive it:
 //! - [`Lbfgs::step`] moves the parameters given the loss and gradient at them (fixed step only);
@@ -21,6 +23,7 @@
 //!   objective at trial points before it knows where the step ends.
 
 use super::bounds::Bounds;
+use super::lbfgs_history::History;
 use super::line_search::{point_on_line, strong_wolfe, Evaluate, SearchLimits};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -106,12 +109,9 @@ struct Direction {
 /// The optimiser's state between steps.
 pub struct Lbfgs {
     config: LbfgsConfig,
-    /// Step differences s = x_{k+1} − x_k, oldest first.
-    steps: Vec<Tensor>,
-    /// Gradient differences y = g_{k+1} − g_k, oldest first.
-    grad_diffs: Vec<Tensor>,
-    /// 1 / (yᵀs) for each pair.
-    rho: Vec<f64>,
+    /// The remembered pairs: step differences s = x_{k+1} − x_k and gradient differences
+    /// y = g_{k+1} − g_k, with their inner products (see `lbfgs_history.rs`).
+    history: History,
     previous_grad: Option<Tensor>,
     previous_step: Option<Tensor>,
     previous_loss: Option<f64>,
@@ -174,9 +174,7 @@ impl Lbfgs {
         }
         Ok(Lbfgs {
             config,
-            steps: Vec::new(),
-            grad_diffs: Vec::new(),
-            rho: Vec::new(),
+            history: History::new(config.history),
             previous_grad: None,
             previous_step: None,
             previous_loss: None,
@@ -340,40 +338,33 @@ impl Lbfgs {
             }
         }
         let first = self.previous_grad.is_none();
-        if let (Some(prev_g), Some(prev_s)) = (&self.previous_grad, &self.previous_step) {
-            let y = full_grad.sub(prev_g)?;
-            let ys = y.dot(prev_s)?;
-            // Only a pair with positive curvature keeps the inverse-Hessian estimate positive.
-            if ys > 1e-10 {
-                if self.steps.len() == self.config.history {
-                    self.steps.remove(0);
-                    self.grad_diffs.remove(0);
-                    self.rho.remove(0);
-                }
-                self.steps.push(prev_s.clone());
-                self.grad_diffs.push(y);
-                self.rho.push(1.0 / ys);
-            }
-        }
-        let mut d = self.two_loop(&grad)?;
+        // ANCHOR: direction_from_history
+        // The last step's pair is offered to the history and the gradient measured against it
+        // in one batched product; the direction is one combination of the history's vectors
+        // (the two-loop recursion on coefficients: `lbfgs_history.rs`, anchor two_loop).
+        let pair = match (&self.previous_grad, &self.previous_step) {
+            (Some(prev_g), Some(prev_s)) => Some((prev_s.clone(), full_grad.sub(prev_g)?)),
+            _ => None,
+        };
+        let measured = self.history.update(pair, &grad)?;
+        let (mut d, mut slope) = self.history.direction(&grad, &measured)?;
+        // ANCHOR_END: direction_from_history
         if let Some(mask) = &free {
+            // The slope is unchanged: grad is zero wherever the mask is.
             d = d.mul(mask)?;
         }
-        let mut slope = grad.dot(&d)?;
-        if slope > -self.config.tolerance_change && free.is_some() && !self.steps.is_empty() {
+        if slope > -self.config.tolerance_change && free.is_some() && !self.history.is_empty() {
             // Pairs remembered while other variables were free can point uphill once the
             // active set changes: forget them and restart along the projected gradient.
-            self.steps.clear();
-            self.grad_diffs.clear();
-            self.rho.clear();
+            self.history.clear();
             d = grad.neg()?;
-            slope = grad.dot(&d)?;
+            slope = -measured.gg;
         }
         let lr = self.config.lr as f64;
         let t = match self.config.bounds {
             // In a box, every step without curvature pairs (the first, one after a reset, one
             // after pairs that were all rejected) is a gradient step: sized to the box.
-            Some(bounds) if self.steps.is_empty() => first_step_in_box(bounds, max_grad) * lr,
+            Some(bounds) if self.history.is_empty() => first_step_in_box(bounds, max_grad) * lr,
             None if first => (1.0f64).min(1.0 / grad.sum_abs()?) * lr,
             _ => lr,
         };
@@ -390,32 +381,6 @@ impl Lbfgs {
         self.previous_step = Some(step);
         self.previous_loss = Some(loss);
     }
-
-    // ANCHOR: two_loop
-    /// The two-loop recursion: −H·g with H the L-BFGS inverse-Hessian estimate.
-    fn two_loop(&self, grad: &Tensor) -> Result<Tensor> {
-        let mut q = grad.neg()?;
-        let n = self.steps.len();
-        if n == 0 {
-            return Ok(q);
-        }
-        let mut alpha = vec![0.0f64; n];
-        for i in (0..n).rev() {
-            alpha[i] = self.steps[i].dot(&q)? * self.rho[i];
-            q = q.add_scaled(-alpha[i], &self.grad_diffs[i])?;
-        }
-        // Scale by yᵀs / yᵀy of the newest pair: a cheap estimate of the Hessian's size.
-        let newest = n - 1;
-        let yy = self.grad_diffs[newest].dot(&self.grad_diffs[newest])?;
-        let h_diag = 1.0 / (self.rho[newest] * yy);
-        q = q.scaled(h_diag)?;
-        for (i, a) in alpha.iter().enumerate() {
-            let beta = self.grad_diffs[i].dot(&q)? * self.rho[i];
-            q = q.add_scaled(a - beta, &self.steps[i])?;
-        }
-        Ok(q)
-    }
-    // ANCHOR_END: two_loop
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod bounds;
 pub mod gram;
 pub mod lbfgs;
+mod lbfgs_history;
 pub mod line_search;
 pub mod masks;
 pub mod objective;

@@ -269,6 +269,30 @@ fn vector_arithmetic_for_optimisers() {
             "scale n={n}"
         );
         assert!(ga.all_finite().unwrap());
+        // L-BFGS's batched products and its one combination over the history.
+        let c = random(&[n], 23).narrow(0, 0, n).unwrap();
+        let gc = c.to_device(device).unwrap();
+        let (rows, cols) = ([&a, &b], [&b, &c, &a]);
+        let (grows, gcols) = ([&ga, &gb], [&gb, &gc, &ga]);
+        let (dots_cpu, dots_gpu) = (
+            Tensor::dots(&rows, &cols).unwrap(),
+            Tensor::dots(&grows, &gcols).unwrap(),
+        );
+        assert_eq!(dots_cpu.len(), 6);
+        for (k, (x, y)) in dots_cpu.iter().zip(&dots_gpu).enumerate() {
+            close(*x, *y, &format!("dots[{k}]"));
+        }
+        close(dots_cpu[4], b.dot(&c).unwrap(), "dots[1][1] is b·c");
+        let coefs = [0.5, -1.25, 3.0];
+        let (m_cpu, m_gpu) = (
+            Tensor::combination(&coefs, &cols).unwrap(),
+            Tensor::combination(&coefs, &gcols).unwrap(),
+        );
+        assert_eq!(
+            m_cpu.to_vec().unwrap(),
+            m_gpu.to_vec().unwrap(),
+            "combination n={n}"
+        );
     }
     let mut poisoned = values(5000, 22);
     poisoned[4321] = f32::NAN;
