@@ -25,8 +25,8 @@ article() {
   for style in udnie starry_night water_lilies; do
     extra=()
     if [ "$style" = starry_night ]; then extra=(--gif "$OUT/tubingen_starry_night.gif"); fi
-    $P stylize "$C" "$S/$style.jpg" -o "$OUT/tubingen_$style.jpg" --size 512 --multiscale \
-      --iters 50 --report "$OUT/tubingen_$style.json" --quiet "${extra[@]}"
+    $P stylize "$C" "$S/$style.jpg" -o "$OUT/tubingen_$style.jpg" --size 512 --multiscale 256:50,512:50 \
+      --report "$OUT/tubingen_$style.json" --quiet "${extra[@]}"
   done
 }
 

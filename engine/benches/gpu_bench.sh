@@ -90,7 +90,7 @@ run() {
     for prec in fp32 tf32; do
       flag=$([ $prec = tf32 ] && echo --tf32 || true)
       for n in "$EVALS" $((2 * EVALS)); do
-        "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/o.png" --size "$size" --iters "$n" \
+        "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/o.png" --size "$size" --iters "$n" --single-scale \
           --tv-weight 0 --unbounded --history "$HISTORY" --device "$DEVICE" $flag \
           --report "$tmp/r$n.json" --quiet >/dev/null 2>"$tmp/err" ||
           { echo "picasso failed: $(tail -1 "$tmp/err")"; }
@@ -122,7 +122,7 @@ if a and b:
 
   echo "== 3. picasso stylize, $E2E_EVALS evaluations at 512 px, end to end"
   start=$(date +%s%N)
-  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/e2e.png" --size 512 --iters "$E2E_EVALS" \
+  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/e2e.png" --size 512 --iters "$E2E_EVALS" --single-scale \
     --device "$DEVICE" --report "$tmp/e2e.json" --quiet >/dev/null 2>"$tmp/err" || echo "failed: $(tail -1 "$tmp/err")"
   wall=$(bash engine/benches/gpu_check.sh elapsed "$start")
   python3 -c "
@@ -131,9 +131,9 @@ r = json.load(open('$tmp/e2e.json'))
 print(f\"{r['evaluations']} evaluations: {r['seconds']:.1f} s optimising, $wall s wall, final loss {r['total']:.4e}, device {r['settings']['device']}\")" 2>/dev/null
 
   echo "== 4. largest stylization"
-  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size 16384 --iters 3 \
+  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size 16384 --iters 3 --single-scale \
     --device "$DEVICE" --quiet 2>&1 | grep -E "What fits|error" | head -3
-  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size "$BIG_SIZE" --iters 3 \
+  "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size "$BIG_SIZE" --iters 3 --single-scale \
     --device "$DEVICE" --report "$tmp/big.json" --quiet >/dev/null 2>"$tmp/err" &&
     python3 -c "
 import json

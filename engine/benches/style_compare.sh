@@ -26,7 +26,7 @@ ours() {
   for n in "$EVALS" $((2 * EVALS)); do
     target/release/picasso stylize "$SHARED/images/content/tubingen.jpg" \
       "$SHARED/images/style/starry_night.jpg" -o "$tmp/out.png" --size "$size" \
-      --iters "$n" --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
+      --iters "$n" --single-scale --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
       --report "$tmp/r$n.json" --quiet 2>/dev/null >/dev/null
   done
   python3 -c "

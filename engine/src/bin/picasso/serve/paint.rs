@@ -32,7 +32,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     let plan = Plan::from_args(args)?;
     // No GIF: the frame interval does not matter.
     let estimate = fit_check(args, &plan, vgg, 1)?;
-    let planned = args.iters * plan.sizes.len();
+    let planned = plan.evaluations.iter().sum();
     job.update(|p| p.evaluations = planned);
     let started = Instant::now();
     let time_up = || {
@@ -48,7 +48,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     let mut kept_earlier = false;
     // After a divergence, the terms that explain it.
     let mut diverged_terms = None;
-    for &size in &plan.sizes {
+    for (&size, &evaluations) in plan.sizes.iter().zip(&plan.evaluations) {
         if job.stop_requested() || time_up() {
             break;
         }
@@ -82,7 +82,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         // Time spent publishing previews and saving checkpoints, reported apart as `stylize`
         // does.
         let mut saving = std::time::Duration::ZERO;
-        let result = optimise(vgg, &objective, &init, plan.optimizer, args.iters, |p| {
+        let result = optimise(vgg, &objective, &init, plan.optimizer, evaluations, |p| {
             let n = done_before + p.evaluation;
             job.update(|progress| {
                 progress.evaluation = n;

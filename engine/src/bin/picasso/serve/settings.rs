@@ -63,6 +63,7 @@ const KNOBS: &[Knob] = &[
     knob("content_layers", Kind::Text, None, None),
     knob("style_layers", Kind::Text, None, None),
     knob("multiscale", Kind::Text, None, None),
+    knob("single_scale", Kind::Flag, None, None),
     knob("pooling", Kind::Choice, None, None),
     knob("device", Kind::Choice, None, None),
 ];
@@ -414,7 +415,7 @@ mod tests {
         let s = parse_str("{}").unwrap();
         assert_eq!(
             (s.args.size, s.args.iters, s.args.style_weight),
-            (512, 300, 1000.0)
+            (512, crate::stylize::args::DEFAULT_ITERS, 1000.0)
         );
         assert_eq!(s.args.network.device, crate::network::DeviceArg::Cpu);
         let s = parse_str(r#"{"size": 64, "iters": 5, "style_weight": "10", "original_colors": true, "device": "auto", "time_limit": 3}"#).unwrap();

@@ -5,6 +5,7 @@
 
 use super::args::StylizeArgs;
 use super::plan::{Init, Plan};
+use super::schedule::evaluations_per_size;
 use crate::resources::{check_memory, smallest_long_side, working_size, SizeNeed};
 use engine::models::memory::{
     estimate, largest_fitting, Decode, ImageSize, MemoryEstimate, OptimizerMemory,
@@ -65,7 +66,9 @@ pub fn check(
     };
     let estimate_with = |k: Knobs| -> Result<MemoryEstimate> {
         let run = run_at(args, plan, k);
-        let evaluations = k.iters.saturating_mul(plan.sizes.len()) as u64;
+        let evaluations = evaluations_per_size(&plan.counts, k.iters)
+            .iter()
+            .fold(0u64, |sum, &n| sum.saturating_add(n as u64));
         let gif_frames = match &args.gif {
             Some(_) => {
                 let every = args.save_every.unwrap_or(gif_frame_every).max(1) as u64;

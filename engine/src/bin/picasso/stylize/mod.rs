@@ -1,7 +1,7 @@
 //! `picasso stylize`: the whole style-transfer run — plan, check that it fits, load, optimise
 //! scale by scale, save (atomically, checkpointing as it goes), report.
 
-mod args;
+pub(crate) mod args;
 mod diagnose;
 mod fit;
 mod images;
@@ -11,6 +11,7 @@ pub(crate) mod parts;
 mod plan;
 mod progress;
 mod report;
+mod schedule;
 
 pub use args::StylizeArgs;
 
@@ -134,19 +135,23 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let vgg = args.network.load()?;
     let estimate = fit::check(&args, &plan, &vgg, GIF_FRAME_EVERY)?;
     let budget = args.network.memory_budget();
-    let total_evaluations = args.iters.saturating_mul(plan.sizes.len());
-    let view = ProgressView::new(total_evaluations, args.quiet);
+    let view = ProgressView::new(&plan.sizes, &plan.evaluations, plan.time_budget, args.quiet);
+    let deadlines = plan
+        .time_budget
+        .map(|budget| schedule::deadlines(&plan.sizes, &plan.evaluations, budget));
+    let budget_note = match plan.time_budget {
+        Some(budget) => format!(" (within {:.0} s)", budget.as_secs_f64()),
+        None => String::new(),
+    };
     view.println(&format!(
-        "picasso: {} in the style of {} — sizes {:?}, {} evaluations per size, weights: {}, \
-         device: {}, memory: {}",
+        "picasso: {} in the style of {} — {}{budget_note}, weights: {}, device: {}, memory: {}",
         args.content.display(),
         args.styles
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(" + "),
-        plan.sizes,
-        args.iters,
+        schedule::describe(&plan.sizes, &plan.evaluations),
         args.network.weights_name(),
         args.network.chosen()?.line(),
         memory_line(&estimate, budget.as_ref())
@@ -173,6 +178,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let mut frame_number = 0;
     let mut last = None;
     let mut kept_earlier = false;
+    let run_start = Instant::now();
     for (stage, &size) in plan.sizes.iter().enumerate() {
         if interrupted.load(Ordering::SeqCst) {
             break;
@@ -208,8 +214,12 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         // so that a benchmark can time the optimisation alone.
         let mut saving = std::time::Duration::ZERO;
         let mut ledger = ledger::LoopLedger::start(vgg.device())?;
-        let result = optimise(&vgg, &objective, &init, plan.optimizer, args.iters, |p| {
-            view.update(&scale_label, p.evaluation, p.total);
+        // With --time, this size hands over at its deadline (see `schedule.rs`).
+        let deadline = deadlines.as_ref().map(|d| run_start + d[stage]);
+        let mut time_up = false;
+        let evaluations = plan.evaluations[stage];
+        let result = optimise(&vgg, &objective, &init, plan.optimizer, evaluations, |p| {
+            view.update(stage, &scale_label, p.evaluation, p.total);
             good.see(p);
             let is_checkpoint = p.evaluation % CHECKPOINT_EVERY == 0;
             let wants_frame = args.save_every.is_some_and(|n| p.evaluation % n == 0);
@@ -235,7 +245,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
                 ledger.saving_ends()?;
                 saving += saving_start.elapsed();
             }
-            Ok(if interrupted.load(Ordering::SeqCst) {
+            time_up = deadline.is_some_and(|d| Instant::now() >= d);
+            Ok(if interrupted.load(Ordering::SeqCst) || time_up {
                 Control::Stop
             } else {
                 Control::Continue
@@ -270,7 +281,10 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             saving_seconds: saving.as_secs_f64(),
             ledger: device_ledger,
             history: outcome.history.clone(),
-            stop_reason: format!("{:?}", outcome.reason).to_lowercase(),
+            stop_reason: match outcome.reason {
+                StopReason::Interrupted if time_up => "time".to_string(),
+                reason => format!("{reason:?}").to_lowercase(),
+            },
         });
         view.println(&format!(
             "{scale_label} {} evaluations in {seconds:.1} s ({:.3} s each), loss {:.4e}",
@@ -285,10 +299,12 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         if args.gif.is_some() && (last_gif_evaluation != outcome.evaluations || kept) {
             gif_frames.push(gif_frame(&finished)?);
         }
-        let stopped_early = matches!(
-            outcome.reason,
-            StopReason::Interrupted | StopReason::Diverged
-        );
+        // The time budget ends a size, not the run; Ctrl-C or divergence ends the run.
+        let stopped_early = match outcome.reason {
+            StopReason::Interrupted => interrupted.load(Ordering::SeqCst),
+            StopReason::Diverged => true,
+            _ => false,
+        };
         previous = Some(outcome.image.clone());
         last = Some((outcome, diverged_terms));
         if stopped_early {
@@ -326,8 +342,9 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         )?;
         say!("wrote {}", path.display());
     }
+    // A stop asked for by the time budget is a normal end; only Ctrl-C is an interruption.
     Ok(match outcome.reason {
-        StopReason::Interrupted => {
+        StopReason::Interrupted if interrupted.load(Ordering::SeqCst) => {
             tell!(
                 "interrupted: the image so far is saved in {}",
                 args.output.display()
@@ -344,7 +361,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             );
             ExitCode::FAILURE
         }
-        StopReason::Budget | StopReason::Converged if kept_earlier => {
+        StopReason::Budget | StopReason::Converged | StopReason::Interrupted if kept_earlier => {
             tell!(
                 "warning: the loss ended above where it started, so the last image whose loss \
                  was not above the start (loss {:.4e}) is saved in {}; a smaller --lr, or the \
@@ -354,7 +371,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
-        StopReason::Budget | StopReason::Converged => ExitCode::SUCCESS,
+        StopReason::Budget | StopReason::Converged | StopReason::Interrupted => ExitCode::SUCCESS,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use super::args::{LineSearchArg, OptimizerArg, StylizeArgs};
 use super::masks::MaskFiles;
+use super::schedule::{evaluations_per_size, halving_sizes, parse_duration};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, OutputKind, PlannedOutput};
 use engine::style::{
@@ -23,6 +24,12 @@ pub enum Init {
 pub struct Plan {
     /// Long side of each stage, coarse to fine.
     pub sizes: Vec<u32>,
+    /// Evaluations at each size, and those the command line set explicitly (`256:75`): the
+    /// others follow `--iters` (see `schedule::evaluations_per_size`).
+    pub evaluations: Vec<usize>,
+    pub counts: Vec<Option<usize>>,
+    /// `--time`: the wall-clock budget for the whole schedule.
+    pub time_budget: Option<std::time::Duration>,
     pub objective: ObjectiveConfig,
     pub optimizer: ImageOptimizer,
     pub blend: Vec<f32>,
@@ -73,26 +80,22 @@ pub fn parse_layers(
     Ok(layers)
 }
 
-/// The coarse-to-fine sizes: `None` → just `size`; `auto` → halve down to ≥ 256; or a list.
-fn parse_sizes(size: u32, multiscale: Option<&str>) -> Result<Vec<u32>> {
-    let sizes = match multiscale {
-        None => vec![size],
-        Some("auto") => {
-            let mut sizes = vec![size];
-            while sizes[0] / 2 >= 256 {
-                sizes.insert(0, sizes[0] / 2);
-            }
-            sizes
-        }
+/// The coarse-to-fine sizes, each with the evaluations written after it (`256:75`), if any:
+/// `--single-scale` → just `size`; no flag or `auto` → halve down to ≥ 256; or a list.
+fn parse_sizes(
+    size: u32,
+    single_scale: bool,
+    multiscale: Option<&str>,
+) -> Result<(Vec<u32>, Vec<Option<usize>>)> {
+    let stages: Vec<(u32, Option<usize>)> = match multiscale {
+        _ if single_scale => vec![(size, None)],
+        None | Some("auto") => halving_sizes(size).into_iter().map(|s| (s, None)).collect(),
         Some(list) => list
             .split(',')
-            .map(|s| {
-                s.trim().parse::<u32>().map_err(|_| {
-                    Error::invalid("--multiscale", format!("`{s}` is not a size in pixels"))
-                })
-            })
+            .map(parse_stage)
             .collect::<Result<Vec<_>>>()?,
     };
+    let (sizes, counts): (Vec<u32>, Vec<Option<usize>>) = stages.into_iter().unzip();
     // How small is too small depends on the layers; see `fit`.
     if sizes.contains(&0) {
         return Err(Error::invalid(
@@ -106,7 +109,32 @@ fn parse_sizes(size: u32, multiscale: Option<&str>) -> Result<Vec<u32>> {
             format!("sizes must increase from coarse to fine, got {sizes:?}"),
         ));
     }
-    Ok(sizes)
+    Ok((sizes, counts))
+}
+
+/// `512` or `512:200` (a size and its evaluations).
+fn parse_stage(item: &str) -> Result<(u32, Option<usize>)> {
+    let (size, count) = match item.split_once(':') {
+        Some((size, count)) => (size, Some(count)),
+        None => (item, None),
+    };
+    let size = size.trim().parse::<u32>().map_err(|_| {
+        Error::invalid(
+            "--multiscale",
+            format!("`{item}` is not a size in pixels, optionally with evaluations (512:200)"),
+        )
+    })?;
+    let count = match count.map(|c| c.trim().parse::<usize>()) {
+        None => None,
+        Some(Ok(n)) if n >= 1 => Some(n),
+        Some(_) => {
+            return Err(Error::invalid(
+                "--multiscale",
+                format!("`{item}`: the evaluations after `:` must be a whole number ≥ 1"),
+            ))
+        }
+    };
+    Ok((size, count))
 }
 
 impl Plan {
@@ -140,7 +168,10 @@ impl Plan {
         };
         let masks = super::masks::parse(&args.style_mask, &args.styles, content_file)?;
         inputs.extend(masks.iter().flatten().cloned());
-        let sizes = parse_sizes(args.size, args.multiscale.as_deref())?;
+        let (sizes, counts) =
+            parse_sizes(args.size, args.single_scale, args.multiscale.as_deref())?;
+        let evaluations = evaluations_per_size(&counts, args.iters);
+        let time_budget = args.time.as_deref().map(parse_duration).transpose()?;
         let outputs = outputs(args, sizes.len());
         check_outputs(&outputs, &inputs)?;
         let blend = check_blend(args)?;
@@ -223,6 +254,9 @@ impl Plan {
         check_layer_weights_fit_f32(args)?;
         Ok(Plan {
             sizes,
+            evaluations,
+            counts,
+            time_budget,
             outputs,
             objective: ObjectiveConfig {
                 content_layers: parse_layers("--content-layers", &args.content_layers, 1.0)?,
@@ -412,14 +446,30 @@ mod tests {
 
     #[test]
     fn sizes_auto_halve_down_to_256() {
+        let sizes = |size, single, flag| parse_sizes(size, single, flag).map(|(s, _)| s);
         assert_eq!(
-            parse_sizes(1024, Some("auto")).unwrap(),
+            sizes(1024, false, Some("auto")).unwrap(),
             vec![256, 512, 1024]
         );
-        assert_eq!(parse_sizes(400, Some("auto")).unwrap(), vec![400]);
-        assert_eq!(parse_sizes(512, Some("128,512")).unwrap(), vec![128, 512]);
-        assert!(parse_sizes(512, Some("512,256")).is_err());
-        assert!(parse_sizes(0, None).is_err());
+        // No flag is coarse to fine too; --single-scale is one size.
+        assert_eq!(sizes(512, false, None).unwrap(), vec![256, 512]);
+        assert_eq!(sizes(512, true, None).unwrap(), vec![512]);
+        assert_eq!(sizes(400, false, Some("auto")).unwrap(), vec![400]);
+        assert_eq!(sizes(512, false, Some("128,512")).unwrap(), vec![128, 512]);
+        assert!(sizes(512, false, Some("512,256")).is_err());
+        assert!(sizes(0, true, None).is_err());
+    }
+
+    #[test]
+    fn sizes_may_carry_their_evaluations() {
+        assert_eq!(
+            parse_sizes(512, false, Some("256:50, 512")).unwrap(),
+            (vec![256, 512], vec![Some(50), None])
+        );
+        for bad in ["256:0,512", "256:x,512", "256:-1", ":5", "256:"] {
+            let e = parse_sizes(512, false, Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("--multiscale"), "{bad}: {e}");
+        }
     }
 
     #[test]

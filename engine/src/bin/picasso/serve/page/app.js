@@ -21,6 +21,7 @@ const LABELS = {
   device: 'Device', content_weight: 'Content weight α', tv_weight: 'Smoothness (TV) weight',
   optimizer: 'Optimiser', init: 'Start from', seed: 'Seed', pooling: 'Pooling',
   style_blend: 'Blend of paintings', multiscale: 'Multiscale sizes',
+  single_scale: 'One size only (no coarse pass)',
   preview_every: 'Refresh the picture every … evaluations',
 };
 const FINAL = new Set(['done', 'stopped', 'failed']);
