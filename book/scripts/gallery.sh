@@ -14,7 +14,8 @@ C=engine/assets/images/tubingen.jpg
 S=engine/assets/images
 
 defaults() {
-  # The README's main job exactly: every setting at its default (512 px, 300 evaluations,
+  # The README's main job exactly: every setting at its default (512 px coarse to fine: 75
+  # evaluations at 256 px, then 300 at 512 px;
   # the embedded f16 VGG16).
   $P stylize "$C" "$S/starry_night.jpg" -o "$OUT/defaults_tubingen_starry_night.jpg" \
     --report "$OUT/defaults_tubingen_starry_night.json" --quiet

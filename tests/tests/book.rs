@@ -826,6 +826,45 @@ fn the_gallery_tables_of_chapters_9_and_10_are_its_reports() {
     }
 }
 
+/// The time-to-quality table of chapter 10 and the appendix is written by
+/// `engine/benches/quality_curve.py` from its measurements (`engine/benches/quality_curve.json`):
+/// both pages include it, and it is what the script prints from them.
+#[test]
+fn the_quality_curve_table_is_its_measurements() {
+    let book = book_dir();
+    let include = "{{#include outputs/bench_quality_curve.md}}";
+    for page in ["ch10-gallery-and-knobs.md", "appendix-performance.md"] {
+        let text = fs::read_to_string(book.join("src").join(page)).unwrap();
+        assert!(text.contains(include), "{page} does not include {include}");
+    }
+    let root = book.join("..");
+    let made = match std::process::Command::new("python3")
+        .arg(root.join("engine/benches/quality_curve.py"))
+        .arg("--table")
+        .arg(root.join("engine/benches/quality_curve.json"))
+        .output()
+    {
+        Ok(made) => made,
+        Err(_) => {
+            eprintln!("SKIPPED: python3 is not installed, so the quality table cannot be remade");
+            return;
+        }
+    };
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let shown =
+        fs::read_to_string(book.join("src/outputs/bench_quality_curve.md")).unwrap_or_default();
+    assert_eq!(
+        shown,
+        String::from_utf8_lossy(&made.stdout),
+        "book/src/outputs/bench_quality_curve.md differs from engine/benches/quality_curve.json \
+         (run engine/benches/quality_curve.py --table engine/benches/quality_curve.json)"
+    );
+}
+
 /// The code map is written by `book/scripts/code_map.py` from the files' own opening comments
 /// and the chapters' includes: a file added, moved or newly read in a chapter makes it stale.
 #[test]

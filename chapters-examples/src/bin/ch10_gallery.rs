@@ -93,7 +93,7 @@ fn run(args: &Args) -> ExampleResult {
                 open(&image_or_example(None, "starry_night.jpg")?)?,
             ),
             (
-                "defaults: 512 px, 300 evaluations".into(),
+                "defaults: 256 → 512 px".into(),
                 open_result(&results, "defaults_tubingen_starry_night.jpg")?,
             ),
         ],

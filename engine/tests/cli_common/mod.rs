@@ -35,16 +35,17 @@ pub fn cat_and_udnie() -> Option<(PathBuf, PathBuf)> {
     ))
 }
 
+/// In the first line a run prints once its work starts: the schedule, e.g.
+/// `256 px × 75 → 512 px × 300 evaluations, weights: …`.
+pub const STARTED: &str = " evaluations, weights: ";
+
 /// Refused with exit status 1, before any work: the start-up line (printed once every check
 /// has passed) never appeared. Returns the message.
 pub fn refused_before_work(out: &Output) -> String {
     let said = text(out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("error: "), "{said}");
-    assert!(
-        !said.contains("evaluations per size"),
-        "work started: {said}"
-    );
+    assert!(!said.contains(STARTED), "work started: {said}");
     said
 }
 
@@ -102,7 +103,7 @@ impl Running {
                 .lines()
                 .map_while(|l| l.ok())
             {
-                if line.contains("evaluations per size") {
+                if line.contains(STARTED) {
                     if let Some(tx) = started.take() {
                         let _ = tx.send(());
                     }

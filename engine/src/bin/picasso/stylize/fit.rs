@@ -111,7 +111,10 @@ pub fn check(
             .as_ref()
             .is_none_or(|b| estimate_with(k).is_ok_and(|e| e.fits(b.bytes)))
     };
-    let size_flag = if plan.sizes.len() > 1 {
+    // The default schedule ends at --size; only a list given with --multiscale sets its own.
+    let explicit_list =
+        !args.single_scale && args.multiscale.as_deref().is_some_and(|m| m != "auto");
+    let size_flag = if explicit_list {
         "the finest --multiscale size"
     } else {
         "--size"

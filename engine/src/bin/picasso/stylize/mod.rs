@@ -140,11 +140,11 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         .time_budget
         .map(|budget| schedule::deadlines(&plan.sizes, &plan.evaluations, budget));
     let budget_note = match plan.time_budget {
-        Some(budget) => format!(" (within {:.0} s)", budget.as_secs_f64()),
+        Some(budget) => format!(", time budget {:.0} s", budget.as_secs_f64()),
         None => String::new(),
     };
     view.println(&format!(
-        "picasso: {} in the style of {} — {}{budget_note}, weights: {}, device: {}, memory: {}",
+        "picasso: {} in the style of {} — {}, weights: {}, device: {}, memory: {}{budget_note}",
         args.content.display(),
         args.styles
             .iter()
