@@ -2,26 +2,15 @@
 //! single size, and `--time` ending each size at its share of the budget without ending the run.
 
 mod cli_common;
+mod io_common;
 
-use cli_common::{picasso, s, text};
-use engine::shared_data::shared_file;
+use cli_common::{cat_and_udnie, picasso, refused_before_work, s};
+use io_common::TempDir;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("picasso-schedule-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Run stylize at 512 px with `extra` and return its report.
-fn stylize_report(dir: &Path, extra: &[&str]) -> Option<Value> {
-    let (Some(content), Some(style)) = (
-        shared_file("images/content/chelsea.png"),
-        shared_file("images/style/udnie.jpg"),
-    ) else {
-        return None;
-    };
+fn stylize_report(dir: &TempDir, extra: &[&str]) -> Option<Value> {
+    let (content, style) = cat_and_udnie()?;
     let out = dir.join("out.png");
     let report = dir.join("report.json");
     let mut args = vec![
@@ -38,7 +27,7 @@ fn stylize_report(dir: &Path, extra: &[&str]) -> Option<Value> {
     ];
     args.extend_from_slice(extra);
     let run = picasso(&args);
-    assert!(run.status.success(), "{}", text(&run));
+    assert!(run.status.success(), "{}", cli_common::text(&run));
     let picture = image::open(&out).unwrap();
     assert_eq!(picture.width().max(picture.height()), 512, "the final size");
     Some(serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap())
@@ -64,7 +53,7 @@ fn evaluations(report: &Value) -> Vec<u64> {
 
 #[test]
 fn the_default_paints_coarse_to_fine_and_single_scale_is_one_flag_away() {
-    let dir = temp_dir("default");
+    let dir = TempDir::new("schedule-default");
     let Some(report) = stylize_report(&dir, &["--iters", "4"]) else {
         return;
     };
@@ -79,12 +68,11 @@ fn the_default_paints_coarse_to_fine_and_single_scale_is_one_flag_away() {
     assert_eq!(report["evaluations"], 2);
     let report = stylize_report(&dir, &["--multiscale", "256:3,512:2"]).unwrap();
     assert_eq!(evaluations(&report), vec![3, 2], "counts given per size");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn a_time_budget_ends_each_size_at_its_share_and_keeps_the_run_going() {
-    let dir = temp_dir("time");
+    let dir = TempDir::new("schedule-time");
     // 200 evaluations at 512 px take minutes on a CPU: only the budget can end this run soon.
     let Some(report) = stylize_report(&dir, &["--iters", "200", "--time", "4s"]) else {
         return;
@@ -110,37 +98,29 @@ fn a_time_budget_ends_each_size_at_its_share_and_keeps_the_run_going() {
         seconds <= 4.0 + 2.0 * slowest + 0.5,
         "{seconds} s for a budget of 4 s"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn a_bad_time_budget_is_refused_before_any_work() {
-    let Some(content) = shared_file("images/content/chelsea.png") else {
+    let Some((content, style)) = cat_and_udnie() else {
         return;
     };
-    let dir = temp_dir("bad-time");
+    let dir = TempDir::new("schedule-bad-time");
     let out = dir.join("out.png");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["stylize", s(&content), s(&style), "-o", s(&out)];
+        args.extend_from_slice(extra);
+        picasso(&args)
+    };
     for bad in ["soon", "0s", "-3s", "99999h"] {
-        let time = format!("--time={bad}");
-        let run = picasso(&["stylize", s(&content), s(&content), "-o", s(&out), &time]);
-        assert!(!run.status.success(), "--time {bad} was accepted");
-        let said = text(&run);
+        let said = refused_before_work(&run(&[&format!("--time={bad}")]));
         assert!(
             said.contains("--time") && said.contains("90s"),
             "--time {bad}: {said}"
         );
-        assert!(!out.exists(), "nothing is written for a refused run");
     }
-    let run = picasso(&[
-        "stylize",
-        s(&content),
-        s(&content),
-        "-o",
-        s(&out),
-        "--single-scale",
-        "--multiscale",
-        "256,512",
-    ]);
-    assert!(!run.status.success(), "{}", text(&run));
-    std::fs::remove_dir_all(&dir).ok();
+    // Two schedules at once: the command line itself refuses.
+    let both = run(&["--single-scale", "--multiscale", "256,512"]);
+    assert!(!both.status.success(), "{}", cli_common::text(&both));
+    assert!(!out.exists(), "nothing is written for a refused run");
 }
