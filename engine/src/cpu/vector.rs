@@ -105,14 +105,16 @@ fn piece_dots(rows: &[&[f32]], cols: &[&[f32]], range: std::ops::Range<usize>) -
     for (group, first_row) in wide.chunks(3).zip((0..).step_by(3)) {
         for (j, col) in cols.iter().enumerate() {
             let col = &col[range.clone()];
-            let sums: Vec<f64> = match group {
-                [a, b, c] => lane_dots([a, b, c], col).into(),
-                [a, b] => lane_dots([a, b], col).into(),
-                [a] => lane_dots([a], col).into(),
-                _ => unreachable!("chunks of at most three"),
+            let mut put = |sums: &[f64]| {
+                for (k, s) in sums.iter().enumerate() {
+                    out[(first_row + k) * cols.len() + j] = *s;
+                }
             };
-            for (k, s) in sums.iter().enumerate() {
-                out[(first_row + k) * cols.len() + j] = *s;
+            match group {
+                [a, b, c] => put(&lane_dots([a, b, c], col)),
+                [a, b] => put(&lane_dots([a, b], col)),
+                [a] => put(&lane_dots([a], col)),
+                _ => unreachable!("chunks of at most three"),
             }
         }
     }

@@ -112,9 +112,7 @@ pub fn check(
             .is_none_or(|b| estimate_with(k).is_ok_and(|e| e.fits(b.bytes)))
     };
     // The default schedule ends at --size; only a list given with --multiscale sets its own.
-    let explicit_list =
-        !args.single_scale && args.multiscale.as_deref().is_some_and(|m| m != "auto");
-    let size_flag = if explicit_list {
+    let size_flag = if plan.sizes_listed {
         "the finest --multiscale size"
     } else {
         "--size"

@@ -28,6 +28,8 @@ pub struct Plan {
     /// others follow `--iters` (see `schedule::evaluations_per_size`).
     pub evaluations: Vec<usize>,
     pub counts: Vec<Option<usize>>,
+    /// Whether the sizes are a list given with `--multiscale` (else they follow `--size`).
+    pub sizes_listed: bool,
     /// `--time`: the wall-clock budget for the whole schedule.
     pub time_budget: Option<std::time::Duration>,
     pub objective: ObjectiveConfig,
@@ -253,6 +255,8 @@ impl Plan {
         check_weights_fit_f32(args)?;
         check_layer_weights_fit_f32(args)?;
         Ok(Plan {
+            sizes_listed: !args.single_scale
+                && args.multiscale.as_deref().is_some_and(|m| m != "auto"),
             sizes,
             evaluations,
             counts,
