@@ -8,7 +8,7 @@ use super::driver::Driver;
 use super::emulator::{Emulator, HostModule};
 use super::gemm::GemmCall;
 use super::kernels::KernelSource;
-use super::launch::KernelArgs;
+use super::launch::{launch_config, Grid, KernelArgs, Threads, MAX_BLOCKS, THREADS_PER_BLOCK};
 use super::ledger::{Counters, Ledger};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -277,7 +277,8 @@ impl CudaDevice {
     }
 
     // ANCHOR: launch
-    /// Launch `kernel` of `source` over `threads`, compiling and loading `source` on first use.
+    /// Launch `kernel` of `source` over `threads` independent threads, compiling and loading
+    /// `source` on first use.
     pub(crate) fn launch<A: KernelArgs>(
         &self,
         source: &'static KernelSource,
@@ -288,6 +289,39 @@ impl CudaDevice {
         if threads == 0 {
             return Ok(());
         }
+        self.launch_grid(
+            source,
+            kernel,
+            launch_config(threads),
+            Threads::Independent,
+            args,
+        )
+    }
+
+    /// Launch a kernel whose threads cooperate inside a block (shared memory and
+    /// `__syncthreads()`) on `blocks` blocks of [`THREADS_PER_BLOCK`] threads.
+    pub(crate) fn launch_blocks<A: KernelArgs>(
+        &self,
+        source: &'static KernelSource,
+        kernel: &'static str,
+        blocks: u32,
+        args: A,
+    ) -> Result<()> {
+        let grid = Grid {
+            blocks: blocks.clamp(1, MAX_BLOCKS),
+            threads_per_block: THREADS_PER_BLOCK,
+        };
+        self.launch_grid(source, kernel, grid, Threads::Cooperative, args)
+    }
+
+    fn launch_grid<A: KernelArgs>(
+        &self,
+        source: &'static KernelSource,
+        kernel: &'static str,
+        grid: Grid,
+        threads: Threads,
+        args: A,
+    ) -> Result<()> {
         self.ledger.launch();
         debug_assert!(
             source.kernels.contains(&kernel),
@@ -313,12 +347,12 @@ impl CudaDevice {
                 if !functions.contains_key(kernel) {
                     functions.insert(kernel, d.function(module, kernel)?);
                 }
-                d.launch(&functions[kernel], kernel, threads, args)
+                d.launch(&functions[kernel], kernel, grid, args)
             }
             (Backend::Emulator(e), Module::Emulator(m)) => {
                 let m = m.clone();
                 drop(modules);
-                e.launch(&m, kernel, threads, args)
+                e.launch(&m, kernel, grid, threads, args)
             }
             _ => unreachable!("modules are built by their own device's backend"),
         }

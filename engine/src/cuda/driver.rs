@@ -7,7 +7,7 @@
 
 use super::gemm::GemmCall;
 use super::kernels::{self, KernelSource};
-use super::launch::{launch_config, KernelArgs};
+use super::launch::{Grid, KernelArgs};
 use crate::error::{Error, Result};
 use cudarc::cublas::{result as blas_result, sys as blas_sys, CudaBlas};
 use cudarc::driver::{
@@ -211,13 +211,12 @@ impl Driver {
         &self,
         function: &CudaFunction,
         kernel: &'static str,
-        threads: u64,
+        grid: Grid,
         args: A,
     ) -> Result<()> {
-        let config = launch_config(threads);
         let config = cudarc::driver::LaunchConfig {
-            grid_dim: (config.blocks, 1, 1),
-            block_dim: (config.threads_per_block, 1, 1),
+            grid_dim: (grid.blocks, 1, 1),
+            block_dim: (grid.threads_per_block, 1, 1),
             shared_mem_bytes: 0,
         };
         let mut builder = self.stream.launch_builder(function);

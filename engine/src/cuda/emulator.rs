@@ -3,21 +3,23 @@
 //! The same `.cu` sources the GPU runs are compiled by the system's C++ compiler (with
 //! `emulator_shim.h` standing in for what CUDA builds in) into a shared library, which is
 //! loaded with `dlopen`. A launch then calls the kernel once for every (block, thread) of its
-//! grid, one after another, after telling the library which thread it is. Device memory is
+//! grid, one after another, after telling the library which thread it is; a kernel whose
+//! threads cooperate through shared memory runs a block at a time instead, its threads
+//! interleaved at every `__syncthreads()` by the shim's scheduler. Device memory is
 //! ordinary host memory, and cuBLAS is [`GemmCall::run_on_host`], written from cuBLAS's own
 //! definition of its arguments.
 //!
 //! So everything between the tensor API and the hardware — the layouts handed to the kernels,
 //! the launches, the index arithmetic inside every kernel, the operand swaps for cuBLAS — runs
-//! in CI and is compared against the CPU backend. What it cannot check: real concurrency
-//! (kernels here share no memory between threads, so none is needed), the driver and cuBLAS
-//! themselves, and speed.
+//! in CI and is compared against the CPU backend. What it cannot check: real concurrency (a
+//! block's threads take turns between barriers, so a race between two barriers goes unseen),
+//! the driver and cuBLAS themselves, and speed.
 //!
 //! Chosen with [`super::use_host_emulator`]; never used by accident.
 
 use super::gemm::GemmCall;
 use super::kernels::{KernelSource, EMULATOR_SHIM};
-use super::launch::{launch_config, KernelArgs};
+use super::launch::{Grid, KernelArgs, Threads};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -147,37 +149,25 @@ impl Emulator {
         Ok(Arc::new(HostModule { library }))
     }
 
-    /// Run `kernel` for every thread of the grid a GPU would launch for `threads`.
+    /// Run `kernel` for every thread of `grid`: one after another when the threads are
+    /// independent, a block at a time with its threads together when they cooperate.
     pub fn launch<A: KernelArgs>(
         &self,
         module: &HostModule,
         kernel: &'static str,
-        threads: u64,
+        grid: Grid,
+        threads: Threads,
         args: A,
     ) -> Result<()> {
-        let grid = launch_config(threads);
-        type SetIndex = unsafe extern "C" fn(u32, u32, u32, u32);
-        // SAFETY: the symbols come from emulator_shim.h and the kernel source, with exactly
-        // these C signatures (a kernel takes its argument struct by value).
-        unsafe {
-            let set_index: libloading::Symbol<SetIndex> = module
-                .library
-                .get(b"picasso_emulator_set_index")
-                .map_err(|e| error(kernel, e.to_string()))?;
-            let body: libloading::Symbol<unsafe extern "C" fn(A)> = module
-                .library
-                .get(kernel.as_bytes())
+        // SAFETY: the symbol comes from the kernel source, with exactly this C signature (a
+        // kernel takes its argument struct by value).
+        let body: libloading::Symbol<unsafe extern "C" fn(A)> =
+            unsafe { module.library.get(kernel.as_bytes()) }
                 .map_err(|e| error(kernel, format!("no such kernel: {e}")))?;
-            // ANCHOR: emulated_launch
-            for block in 0..grid.blocks {
-                for thread in 0..grid.threads_per_block {
-                    set_index(grid.blocks, grid.threads_per_block, block, thread);
-                    body(args);
-                }
-            }
-            // ANCHOR_END: emulated_launch
+        match threads {
+            Threads::Independent => run_one_by_one(module, kernel, grid, *body, args),
+            Threads::Cooperative => run_blocks(module, kernel, grid, *body, args),
         }
-        Ok(())
     }
 
     /// cuBLAS's strided-batched SGEMM, on the host (around the observer, if one is set).
@@ -192,6 +182,97 @@ impl Emulator {
     }
 }
 
+/// Every thread of the grid in turn, each to its end before the next starts.
+fn run_one_by_one<A: KernelArgs>(
+    module: &HostModule,
+    kernel: &'static str,
+    grid: Grid,
+    body: unsafe extern "C" fn(A),
+    args: A,
+) -> Result<()> {
+    type SetIndex = unsafe extern "C" fn(u32, u32, u32, u32);
+    // SAFETY: the symbol comes from emulator_shim.h, with exactly this C signature.
+    let set_index: libloading::Symbol<SetIndex> =
+        unsafe { module.library.get(b"picasso_emulator_set_index") }
+            .map_err(|e| error(kernel, e.to_string()))?;
+    // ANCHOR: emulated_launch
+    for block in 0..grid.blocks {
+        for thread in 0..grid.threads_per_block {
+            // SAFETY: the caller checked the arguments' buffers against what the kernel indexes.
+            unsafe {
+                set_index(grid.blocks, grid.threads_per_block, block, thread);
+                body(args);
+            }
+        }
+    }
+    // ANCHOR_END: emulated_launch
+    Ok(())
+}
+
+/// A kernel and its arguments, for the shim to call once per thread of a cooperative block.
+struct KernelCall<A> {
+    body: unsafe extern "C" fn(A),
+    args: A,
+}
+
+/// Runs on each emulated thread's own stack: the kernel, with the arguments of the launch.
+unsafe extern "C" fn call_kernel<A: KernelArgs>(call: *mut std::ffi::c_void) {
+    // SAFETY: `call` is the `KernelCall<A>` that `run_blocks` handed to the shim.
+    let call = unsafe { &*(call as *const KernelCall<A>) };
+    // SAFETY: as for the launch that made it.
+    unsafe { (call.body)(call.args) }
+}
+
+/// Block after block, the threads of each run together by the shim (see
+/// `picasso_emulator_run_block` in emulator_shim.h).
+fn run_blocks<A: KernelArgs>(
+    module: &HostModule,
+    kernel: &'static str,
+    grid: Grid,
+    body: unsafe extern "C" fn(A),
+    args: A,
+) -> Result<()> {
+    type ThreadBody = unsafe extern "C" fn(*mut std::ffi::c_void);
+    type RunBlock = unsafe extern "C" fn(u32, u32, u32, ThreadBody, *mut std::ffi::c_void) -> i32;
+    // SAFETY: the symbol comes from emulator_shim.h, with exactly this C signature.
+    let run_block: libloading::Symbol<RunBlock> =
+        unsafe { module.library.get(b"picasso_emulator_run_block") }
+            .map_err(|e| error(kernel, e.to_string()))?;
+    let mut call = KernelCall { body, args };
+    let call: *mut std::ffi::c_void = (&mut call as *mut KernelCall<A>).cast();
+    for block in 0..grid.blocks {
+        // SAFETY: `call` outlives the block's run; the caller checked the arguments' buffers.
+        let status = unsafe {
+            run_block(
+                grid.blocks,
+                grid.threads_per_block,
+                block,
+                call_kernel::<A>,
+                call,
+            )
+        };
+        match status {
+            0 => {}
+            1 => {
+                return Err(error(
+                    kernel,
+                    format!(
+                        "in block {block}, some threads left the kernel while others waited \
+                         at __syncthreads(): every thread of a block must reach each barrier"
+                    ),
+                ))
+            }
+            _ => {
+                return Err(error(
+                    kernel,
+                    "out of memory for the stacks of an emulated block",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.build_dir);
@@ -204,4 +285,91 @@ fn write(path: &Path, text: &str) -> Result<()> {
         path: path.to_path_buf(),
         source: e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cuda::launch::kernel_args;
+
+    const BLOCK_SUMS: KernelSource = KernelSource {
+        name: "block_sums",
+        code: r#"
+struct BlockArgs { double* out; u32 leave_early; u32 unused; };
+// Every thread gets its block's sum of global thread indices; with leave_early, thread 7
+// leaves before the barriers the others wait at.
+extern "C" __global__ void block_sums(const BlockArgs a) {
+    u32 t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (a.leave_early && threadIdx.x == 7) return;
+    a.out[t] = block_fold((double)t, false);
+}
+"#,
+        kernels: &["block_sums"],
+    };
+
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct BlockArgs {
+        out: u64,
+        leave_early: u32,
+        unused: u32,
+    }
+    kernel_args!(BlockArgs);
+
+    /// The emulator, or `None` (with a message) where no C++ compiler is installed.
+    fn emulator() -> Option<Emulator> {
+        match Emulator::new() {
+            Ok(e) => Some(e),
+            Err(e) if std::env::var("REQUIRE_EMULATOR").is_ok_and(|v| v == "1") => {
+                panic!("REQUIRE_EMULATOR=1 but the emulator cannot run: {e}")
+            }
+            Err(e) => {
+                println!("skipped: {e}");
+                None
+            }
+        }
+    }
+
+    fn run_block_sums(leave_early: bool) -> Option<(Result<()>, Vec<f64>)> {
+        let emulator = emulator()?;
+        let module = emulator.load(&BLOCK_SUMS).unwrap();
+        let grid = Grid {
+            blocks: 3,
+            threads_per_block: 256,
+        };
+        let mut out = vec![0.0f64; 3 * 256];
+        let args = BlockArgs {
+            out: out.as_mut_ptr() as u64,
+            leave_early: leave_early as u32,
+            unused: 0,
+        };
+        let result = emulator.launch(&module, "block_sums", grid, Threads::Cooperative, args);
+        Some((result, out))
+    }
+
+    #[test]
+    fn a_block_folds_its_threads_values_in_shared_memory() {
+        let Some((result, out)) = run_block_sums(false) else {
+            return;
+        };
+        result.unwrap();
+        for block in 0..3u64 {
+            let first = block * 256;
+            let sum = (first..first + 256).sum::<u64>() as f64;
+            let got = &out[first as usize..first as usize + 256];
+            assert!(got.iter().all(|&v| v == sum), "block {block}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_barrier_that_not_every_thread_reaches_is_an_error() {
+        let Some((result, _)) = run_block_sums(true) else {
+            return;
+        };
+        let message = result.unwrap_err().to_string();
+        assert!(
+            message.contains("block 0") && message.contains("__syncthreads()"),
+            "{message}"
+        );
+    }
 }

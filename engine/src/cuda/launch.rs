@@ -33,6 +33,14 @@ pub const THREADS_PER_BLOCK: u32 = 256;
 /// cover larger sizes, so no launch ever exceeds the hardware's grid limit.
 pub const MAX_BLOCKS: u32 = 1 << 16;
 
+/// Whether a launch's threads work alone, or cooperate inside their block through shared
+/// memory and `__syncthreads()` (which the host emulator must then run together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    Independent,
+    Cooperative,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Grid {
     pub blocks: u32,

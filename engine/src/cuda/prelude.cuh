@@ -1,8 +1,10 @@
 // The prelude: compiled in front of every kernel source in this folder, by NVRTC for the GPU
 // and by the host emulator's C++ compiler in tests (emulator_shim.h supplies what CUDA builds
-// in). Kernels written against it use no shared memory and no synchronisation between threads:
-// each thread's work depends only on its own index, so running the threads one after another
-// on the CPU gives exactly what the GPU computes — which is how CI checks them.
+// in). Most kernels use no shared memory and no synchronisation between threads: each thread's
+// work depends only on its own index, so running the threads one after another on the CPU
+// gives exactly what the GPU computes. The reductions cooperate inside a block (block_fold
+// below); they are launched as cooperative, and the emulator runs a block's threads together,
+// switching between them at every __syncthreads() — which is how CI checks both kinds.
 
 typedef unsigned long long u64;
 typedef unsigned int u32;
@@ -48,3 +50,29 @@ __device__ __forceinline__ bool is_finite(float x) {
 __device__ __forceinline__ bool is_nan(float x) {
     return !is_finite(x) && (__float_as_int(x) & 0x007fffff) != 0;
 }
+
+// Threads per block of the cooperative kernels (launch.rs's THREADS_PER_BLOCK).
+#define BLOCK_THREADS 256
+
+// ANCHOR: block_fold
+// Fold one double from every thread of the block into one value, a sum or (maximum) a maximum:
+// a tree in shared memory. Each step halves the number of threads still folding, so 256 values
+// take 8 steps instead of 255 additions by one thread. Every thread of the block must call it
+// (it synchronises them) and gets the block's value back.
+__device__ double block_fold(double value, bool maximum) {
+    __shared__ double values[BLOCK_THREADS];
+    unsigned t = threadIdx.x;
+    values[t] = value;
+    __syncthreads();
+    for (unsigned half = BLOCK_THREADS / 2; half > 0; half /= 2) {
+        if (t < half) {
+            double other = values[t + half];
+            values[t] = maximum ? fmax(values[t], other) : values[t] + other;
+        }
+        __syncthreads();
+    }
+    double result = values[0];
+    __syncthreads();  // everyone has read values[0] before a next call overwrites it
+    return result;
+}
+// ANCHOR_END: block_fold

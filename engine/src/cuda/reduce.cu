@@ -2,9 +2,9 @@
 //
 // The caller permutes the view so that the kept axes come first and the reduced ones last:
 // output o then folds the `run` consecutive elements o·run … o·run + run − 1 of the view.
-// A long run is split among `partials` threads (thread p takes elements p, p + partials, …,
-// so neighbouring threads read neighbouring elements) and the partial results are folded
-// again by a second launch; no thread waits for another.
+// Short runs are folded by one thread each (reduce_runs). A long run is shared by the 256
+// threads of a block, or of several blocks (reduce_runs_in_blocks), which fold it together in
+// shared memory; several blocks leave one partial result each, folded by a second launch.
 
 #define REDUCE_SUM 0
 #define REDUCE_MAX 1
@@ -20,24 +20,39 @@ struct ReduceArgs {
     u32 unused;
 };
 
+// Thread o folds output o's run alone (partials is 1 here).
 extern "C" __global__ void reduce_runs(const ReduceArgs a) {
-    FOR_EACH_INDEX(t, a.outputs * a.partials) {
-        u64 o = t / a.partials;
+    FOR_EACH_INDEX(o, a.outputs) {
         u64 first = o * a.run;
         if (a.op == REDUCE_SUM) {
             // Accumulated in double, like the CPU's f64 sums, so long sums stay accurate.
             double sum = 0.0;
-            for (u64 r = t % a.partials; r < a.run; r += a.partials) {
-                sum += (double)a.x[strided_offset(a.x_view, first + r)];
-            }
-            a.y[t] = (float)sum;
+            for (u64 r = 0; r < a.run; ++r) sum += (double)a.x[strided_offset(a.x_view, first + r)];
+            a.y[o] = (float)sum;
         } else {
             // fmaxf skips NaN, as the CPU's fold with f32::max does.
             float best = -positive_infinity();
-            for (u64 r = t % a.partials; r < a.run; r += a.partials) {
-                best = fmaxf(best, a.x[strided_offset(a.x_view, first + r)]);
-            }
-            a.y[t] = best;
+            for (u64 r = 0; r < a.run; ++r) best = fmaxf(best, a.x[strided_offset(a.x_view, first + r)]);
+            a.y[o] = best;
         }
     }
 }
+
+// ANCHOR: reduce_in_blocks
+// Block b folds part b % parts of output b / parts: elements k·256 + t of the run, stepping by
+// parts·256 (neighbouring threads read neighbouring elements), then the block's 256 values.
+extern "C" __global__ void reduce_runs_in_blocks(const ReduceArgs a) {
+    bool maximum = a.op == REDUCE_MAX;
+    for (u64 b = blockIdx.x; b < a.outputs * a.partials; b += gridDim.x) {
+        u64 first = (b / a.partials) * a.run, part = b % a.partials;
+        // Sums in double, like the CPU's f64 sums; fmax skips NaN, as f32::max does.
+        double acc = maximum ? -(double)positive_infinity() : 0.0;
+        for (u64 r = part * blockDim.x + threadIdx.x; r < a.run; r += a.partials * blockDim.x) {
+            double v = (double)a.x[strided_offset(a.x_view, first + r)];
+            acc = maximum ? fmax(acc, v) : acc + v;
+        }
+        double folded = block_fold(acc, maximum);
+        if (threadIdx.x == 0) a.y[b] = (float)folded;
+    }
+}
+// ANCHOR_END: reduce_in_blocks

@@ -3,7 +3,7 @@
 
 use super::buffer::CudaBuffer;
 use super::kernels::KernelSource;
-use super::launch::kernel_args;
+use super::launch::{kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
 use super::strided::{view_of, Strided};
 use crate::error::Result;
 use crate::layout::Layout;
@@ -12,7 +12,7 @@ use crate::ops::ReduceOp;
 pub const SOURCE: KernelSource = KernelSource {
     name: "reduce",
     code: include_str!("reduce.cu"),
-    kernels: &["reduce_runs"],
+    kernels: &["reduce_runs", "reduce_runs_in_blocks"],
 };
 
 #[repr(C)]
@@ -31,24 +31,31 @@ struct ReduceArgs {
 kernel_args!(ReduceArgs);
 
 /// Runs up to this long are folded by one thread each.
-const SHORT_RUN: usize = 2048;
-/// With this many outputs every thread already has its own; splitting runs adds nothing.
+const SHORT_RUN: usize = 64;
+/// With this many outputs every thread already has its own; sharing runs adds nothing.
 const MANY_OUTPUTS: usize = 1 << 16;
-/// Elements each partial thread folds, roughly.
-const PER_PARTIAL: usize = 256;
+/// Blocks a GPU needs to be busy (a few per streaming multiprocessor of a large one).
+const BUSY_BLOCKS: usize = 512;
+/// Elements per thread below which more blocks would only add partial results.
+const PER_THREAD: usize = 8;
 
-/// How many threads share one output's run.
-fn partials_for(outputs: usize, run: usize) -> usize {
-    if run <= SHORT_RUN || outputs >= MANY_OUTPUTS {
-        1
-    } else {
-        let cap = (MANY_OUTPUTS / outputs.max(1)).max(2);
-        (run / PER_PARTIAL).clamp(2, cap)
-    }
+/// How one output's run is folded: by one thread, or by the threads of `blocks` blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sharing {
+    OneThread,
+    Blocks(usize),
 }
 
-/// Fold runs of `run` elements of `x` seen through `view` (kept axes first): one launch, then
-/// more over the partial results until one value per output is left.
+fn sharing(outputs: usize, run: usize) -> Sharing {
+    if run <= SHORT_RUN || outputs >= MANY_OUTPUTS {
+        return Sharing::OneThread;
+    }
+    let most = run.div_ceil(THREADS_PER_BLOCK as usize * PER_THREAD).max(1);
+    Sharing::Blocks(BUSY_BLOCKS.div_ceil(outputs).clamp(1, most))
+}
+
+/// Fold runs of `run` elements of `x` seen through `view` (kept axes first): one launch, and
+/// a second over the blocks' partial results when a run was shared by several blocks.
 fn fold(
     x: &CudaBuffer,
     view: &Layout,
@@ -56,14 +63,17 @@ fn fold(
     run: usize,
     op: ReduceOp,
 ) -> Result<CudaBuffer> {
-    let partials = partials_for(outputs, run);
-    let y = CudaBuffer::uninit(x.device(), outputs * partials, "reduce")?;
+    let parts = match sharing(outputs, run) {
+        Sharing::OneThread => 1,
+        Sharing::Blocks(parts) => parts,
+    };
+    let y = CudaBuffer::uninit(x.device(), outputs * parts, "reduce")?;
     let args = ReduceArgs {
         x: x.address(),
         y: y.address(),
         outputs: outputs as u64,
         run: run as u64,
-        partials: partials as u64,
+        partials: parts as u64,
         x_view: view_of(x, view, "reduce")?,
         op: match op {
             ReduceOp::Sum => 0,
@@ -71,13 +81,19 @@ fn fold(
         },
         unused: 0,
     };
-    let threads = (outputs * partials) as u64;
-    x.device().launch(&SOURCE, "reduce_runs", threads, args)?;
-    if partials == 1 {
+    let device = x.device();
+    match sharing(outputs, run) {
+        Sharing::OneThread => device.launch(&SOURCE, "reduce_runs", outputs as u64, args)?,
+        Sharing::Blocks(_) => {
+            let blocks = (outputs * parts).min(MAX_BLOCKS as usize) as u32;
+            device.launch_blocks(&SOURCE, "reduce_runs_in_blocks", blocks, args)?
+        }
+    }
+    if parts == 1 {
         return Ok(y);
     }
-    let dense = Layout::contiguous(&[outputs * partials]);
-    fold(&y, &dense, outputs, partials, op)
+    let dense = Layout::contiguous(&[outputs * parts]);
+    fold(&y, &dense, outputs, parts, op)
 }
 
 /// Reduce the axes flagged in `reduce`; the result has the kept axes in their original order.

@@ -10,48 +10,48 @@
 struct FoldArgs {
     const float* a;
     const float* b;
-    double* partial;
+    double* partial;  // one per block
     u64 n;
-    u64 partials;
     u32 op;
     u32 unused;
 };
 
-// Thread p folds elements p, p + partials, …: one double per thread, combined below.
+// ANCHOR: fold_vector
+// Each thread folds elements i, i + (threads in the grid), … (neighbouring threads read
+// neighbouring elements), then the block folds its threads' values into one.
 extern "C" __global__ void fold_vector(const FoldArgs f) {
-    FOR_EACH_INDEX(p, f.partials) {
-        double acc = 0.0;
-        for (u64 i = p; i < f.n; i += f.partials) {
-            double a = (double)f.a[i];
-            switch (f.op) {
-                case FOLD_DOT: acc += a * (double)f.b[i]; break;
-                case FOLD_SUM_ABS: acc += fabs(a); break;
-                case FOLD_MAX_ABS: acc = fmax(acc, fabs(a)); break;
-                default: acc += is_finite(f.a[i]) ? 0.0 : 1.0; break;
-            }
+    double acc = 0.0;
+    FOR_EACH_INDEX(i, f.n) {
+        double a = (double)f.a[i];
+        switch (f.op) {
+            case FOLD_DOT: acc += a * (double)f.b[i]; break;
+            case FOLD_SUM_ABS: acc += fabs(a); break;
+            case FOLD_MAX_ABS: acc = fmax(acc, fabs(a)); break;
+            default: acc += is_finite(f.a[i]) ? 0.0 : 1.0; break;
         }
-        f.partial[p] = acc;
     }
+    double block_value = block_fold(acc, f.op == FOLD_MAX_ABS);
+    if (threadIdx.x == 0) f.partial[blockIdx.x] = block_value;
 }
+// ANCHOR_END: fold_vector
 
 struct CombineArgs {
     const double* partial;
     double* out;
     u64 n;
-    u64 outputs;
     u32 op;
     u32 unused;
 };
 
-// Fold n partial results down to `outputs` of them (max for FOLD_MAX_ABS, else a sum).
+// One block folds the n partial results into out[0] (max for FOLD_MAX_ABS, else a sum).
 extern "C" __global__ void combine_partials(const CombineArgs c) {
-    FOR_EACH_INDEX(o, c.outputs) {
-        double acc = 0.0;
-        for (u64 i = o; i < c.n; i += c.outputs) {
-            acc = c.op == FOLD_MAX_ABS ? fmax(acc, c.partial[i]) : acc + c.partial[i];
-        }
-        c.out[o] = acc;
+    bool maximum = c.op == FOLD_MAX_ABS;
+    double acc = 0.0;
+    for (u64 i = threadIdx.x; i < c.n; i += blockDim.x) {
+        acc = maximum ? fmax(acc, c.partial[i]) : acc + c.partial[i];
     }
+    double total = block_fold(acc, maximum);
+    if (threadIdx.x == 0) c.out[0] = total;
 }
 
 struct AxpyArgs {
@@ -92,24 +92,28 @@ extern "C" __global__ void free_mask(const FreeMaskArgs a) {
 struct DotsArgs {
     const u64* rows;  // addresses of the row vectors
     const u64* cols;  // addresses of the column vectors
-    double* partial;  // [rows · cols][chunks]
+    double* partial;  // [rows · cols][parts]
     u64 n;
     u64 n_rows;
     u64 n_cols;
-    u64 chunks;
+    u64 parts;        // blocks per pair
 };
 
-// Every product rows[r]·cols[c] at once (L-BFGS's products over its history): thread
-// t = pair·chunks + k folds elements k, k + chunks, … of one pair, so neighbouring threads read
-// neighbouring elements. sum_segments adds each pair's chunks.
+// Every product rows[r]·cols[c] at once (L-BFGS's products over its history). Block
+// b = pair·parts + k folds elements k·256 + t, stepping by parts·256, of one pair (neighbouring
+// threads read neighbouring elements), and leaves one partial sum; sum_segments adds each
+// pair's parts when there is more than one.
 extern "C" __global__ void dots_partial(const DotsArgs a) {
-    FOR_EACH_INDEX(t, a.n_rows * a.n_cols * a.chunks) {
-        u64 pair = t / a.chunks, k = t % a.chunks;
+    for (u64 b = blockIdx.x; b < a.n_rows * a.n_cols * a.parts; b += gridDim.x) {
+        u64 pair = b / a.parts, k = b % a.parts;
         const float* x = (const float*)a.rows[pair / a.n_cols];
         const float* y = (const float*)a.cols[pair % a.n_cols];
         double acc = 0.0;
-        for (u64 i = k; i < a.n; i += a.chunks) acc += (double)x[i] * (double)y[i];
-        a.partial[t] = acc;
+        for (u64 i = k * blockDim.x + threadIdx.x; i < a.n; i += a.parts * blockDim.x) {
+            acc += (double)x[i] * (double)y[i];
+        }
+        double sum = block_fold(acc, false);
+        if (threadIdx.x == 0) a.partial[b] = sum;
     }
 }
 
@@ -120,12 +124,13 @@ struct SegmentArgs {
     u64 len;
 };
 
-// out[s] = the sum of the `len` doubles of segment s.
+// out[s] = the sum of the `len` doubles of segment s, one block per segment.
 extern "C" __global__ void sum_segments(const SegmentArgs a) {
-    FOR_EACH_INDEX(s, a.segments) {
+    for (u64 s = blockIdx.x; s < a.segments; s += gridDim.x) {
         double acc = 0.0;
-        for (u64 k = 0; k < a.len; ++k) acc += a.partial[s * a.len + k];
-        a.out[s] = acc;
+        for (u64 k = threadIdx.x; k < a.len; k += blockDim.x) acc += a.partial[s * a.len + k];
+        double sum = block_fold(acc, false);
+        if (threadIdx.x == 0) a.out[s] = sum;
     }
 }
 

@@ -5,7 +5,7 @@
 use super::buffer::CudaBuffer;
 use super::copy::{dense, Dense};
 use super::kernels::KernelSource;
-use super::launch::kernel_args;
+use super::launch::{kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 
@@ -30,7 +30,6 @@ struct FoldArgs {
     b: u64,
     partial: u64,
     n: u64,
-    partials: u64,
     op: u32,
     unused: u32,
 }
@@ -41,7 +40,6 @@ struct CombineArgs {
     partial: u64,
     out: u64,
     n: u64,
-    outputs: u64,
     op: u32,
     unused: u32,
 }
@@ -76,7 +74,7 @@ struct DotsArgs {
     n: u64,
     n_rows: u64,
     n_cols: u64,
-    chunks: u64,
+    parts: u64,
 }
 
 #[repr(C)]
@@ -116,14 +114,24 @@ enum Fold {
     NonFinite = 3,
 }
 
-/// Threads in the first pass (enough to keep a large GPU busy), and partial results the second
-/// pass leaves for the host to add.
-const FIRST_PASS: usize = 1 << 15;
-const SECOND_PASS: usize = 256;
+/// Blocks in a fold's first pass, at most: enough to keep a large GPU busy, and few enough for
+/// the one block of the second pass (4 partial results per thread).
+const MAX_FOLD_BLOCKS: usize = 1024;
+/// Elements per thread below which more blocks would only add partial results.
+const PER_THREAD: usize = 8;
 
 /// A buffer of `n` doubles (two floats each).
 fn doubles(like: &CudaBuffer, n: usize) -> Result<CudaBuffer> {
     CudaBuffer::uninit(like.device(), 2 * n, "vector reduction")
+}
+
+/// Doubles back from the device, from the floats that carried their bits.
+fn doubles_to_host(buffer: &CudaBuffer) -> Result<Vec<f64>> {
+    let words = buffer.to_host()?;
+    Ok(words
+        .chunks_exact(2)
+        .map(|w| f64::from_bits((w[0].to_bits() as u64) | ((w[1].to_bits() as u64) << 32)))
+        .collect())
 }
 
 fn fold(op: Fold, a: &Dense, b: Option<&Dense>) -> Result<f64> {
@@ -137,38 +145,30 @@ fn fold(op: Fold, a: &Dense, b: Option<&Dense>) -> Result<f64> {
         }
     }
     let n = a.len();
-    let partials = n.div_ceil(256).clamp(1, FIRST_PASS);
+    let blocks = n
+        .div_ceil(THREADS_PER_BLOCK as usize * PER_THREAD)
+        .clamp(1, MAX_FOLD_BLOCKS);
     let device = a.buffer().device();
-    let first = doubles(a.buffer(), partials)?;
+    let partial = doubles(a.buffer(), blocks)?;
     let args = FoldArgs {
         a: a.address(),
         b: b.map_or(0, |b| b.address()),
-        partial: first.address(),
+        partial: partial.address(),
         n: n as u64,
-        partials: partials as u64,
         op: op as u32,
         unused: 0,
     };
-    device.launch(&SOURCE, "fold_vector", partials as u64, args)?;
-    let outputs = partials.min(SECOND_PASS);
-    let second = doubles(a.buffer(), outputs)?;
+    device.launch_blocks(&SOURCE, "fold_vector", blocks as u32, args)?;
+    let total = doubles(a.buffer(), 1)?;
     let args = CombineArgs {
-        partial: first.address(),
-        out: second.address(),
-        n: partials as u64,
-        outputs: outputs as u64,
+        partial: partial.address(),
+        out: total.address(),
+        n: blocks as u64,
         op: op as u32,
         unused: 0,
     };
-    device.launch(&SOURCE, "combine_partials", outputs as u64, args)?;
-    let words = second.to_host()?;
-    let values = words
-        .chunks_exact(2)
-        .map(|w| f64::from_bits((w[0].to_bits() as u64) | ((w[1].to_bits() as u64) << 32)));
-    Ok(match op {
-        Fold::MaxAbs => values.fold(0.0, f64::max),
-        _ => values.sum(),
-    })
+    device.launch_blocks(&SOURCE, "combine_partials", 1, args)?;
+    Ok(doubles_to_host(&total)?[0])
 }
 
 /// 64-bit words (addresses, doubles) as the floats of a device buffer, two each.
@@ -202,6 +202,16 @@ fn dense_all<'a>(
     Ok((dense, n))
 }
 
+/// Blocks a GPU needs to be busy (a few per streaming multiprocessor of a large one).
+const BUSY_BLOCKS: usize = 512;
+
+/// How many blocks share one pair's product: enough for the whole grid to keep a GPU busy
+/// when the pairs are few, but never less than `PER_THREAD` elements per thread.
+fn blocks_per_pair(pairs: usize, n: usize) -> usize {
+    let most = n.div_ceil(THREADS_PER_BLOCK as usize * PER_THREAD).max(1);
+    BUSY_BLOCKS.div_ceil(pairs).clamp(1, most)
+}
+
 // ANCHOR: dots
 /// Every product `rows[i]·cols[j]`, row-major, in f64: one round trip for them all.
 pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) -> Result<Vec<f64>> {
@@ -218,9 +228,8 @@ pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) ->
         words_on(&device, col_addresses)?,
     );
     let pairs = rows.len() * cols.len();
-    // Enough threads per pair to fill a GPU with the few hundred pairs of a long history.
-    let chunks = n.clamp(1, 256);
-    let partial = doubles(&row_list, pairs * chunks)?;
+    let parts = blocks_per_pair(pairs, n);
+    let partial = doubles(&row_list, pairs * parts)?;
     let args = DotsArgs {
         rows: row_list.address(),
         cols: col_list.address(),
@@ -228,22 +237,23 @@ pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) ->
         n: n as u64,
         n_rows: rows.len() as u64,
         n_cols: cols.len() as u64,
-        chunks: chunks as u64,
+        parts: parts as u64,
     };
-    device.launch(&SOURCE, "dots_partial", (pairs * chunks) as u64, args)?;
+    let blocks = (pairs * parts).min(MAX_BLOCKS as usize) as u32;
+    device.launch_blocks(&SOURCE, "dots_partial", blocks, args)?;
+    if parts == 1 {
+        return doubles_to_host(&partial);
+    }
     let out = doubles(&row_list, pairs)?;
     let args = SegmentArgs {
         partial: partial.address(),
         out: out.address(),
         segments: pairs as u64,
-        len: chunks as u64,
+        len: parts as u64,
     };
-    device.launch(&SOURCE, "sum_segments", pairs as u64, args)?;
-    let words = out.to_host()?;
-    Ok(words
-        .chunks_exact(2)
-        .map(|w| f64::from_bits((w[0].to_bits() as u64) | ((w[1].to_bits() as u64) << 32)))
-        .collect())
+    let blocks = pairs.min(MAX_BLOCKS as usize) as u32;
+    device.launch_blocks(&SOURCE, "sum_segments", blocks, args)?;
+    doubles_to_host(&out)
 }
 // ANCHOR_END: dots
 

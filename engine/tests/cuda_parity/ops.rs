@@ -153,7 +153,8 @@ fn reductions_over_any_axes() {
             t[0].transpose(1, 2)?.max(&axes, false)
         });
     }
-    // Long runs are split among several threads, then folded again.
+    // Long runs are shared by the threads of several blocks, whose partial results are folded
+    // by a second launch; runs of 90 and 120 (above) by one block each.
     let long = random(&[2, 50_000], 9);
     check_op("long sums", std::slice::from_ref(&long), TIGHT, |t| {
         t[0].sum(&[1], false)
