@@ -67,20 +67,6 @@ impl Storage {
         }
     }
 
-    /// `max(x, 0)` for every element of this dense buffer, reusing it.
-    pub fn relu_in_place(self) -> Result<Storage> {
-        match self {
-            Storage::Cpu(mut data) => {
-                cpu::elementwise::relu_in_place(&mut data);
-                Ok(Storage::Cpu(data))
-            }
-            Storage::Cuda(mut data) => {
-                cuda::elementwise::relu_in_place(&mut data)?;
-                Ok(Storage::Cuda(data))
-            }
-        }
-    }
-
     /// Elements seen through `layout`, copied into a new row-major vector on the host.
     pub fn to_host(&self, layout: &Layout) -> Result<Vec<f32>> {
         match self {
@@ -165,13 +151,15 @@ impl Storage {
         }
     }
 
-    /// Convolution forward (`self` is the input); see [`cpu::conv`].
+    /// Convolution forward (`self` is the input), followed by a ReLU when `relu`; see
+    /// [`cpu::conv`].
     pub fn conv2d(
         &self,
         l: &Layout,
         w: (&Arc<Storage>, &Layout),
         b: Option<(&Storage, &Layout)>,
         g: &Conv2dGeometry,
+        relu: bool,
     ) -> Result<Storage> {
         if let Some((bias, _)) = b {
             if bias.device() != self.device() {
@@ -191,19 +179,22 @@ impl Storage {
                     source: Some((&owner, w.1)),
                 };
                 let x = dense(x, l);
-                Ok(Storage::Cpu(cpu::conv::conv2d(
-                    &x,
-                    weight,
-                    bias.as_deref(),
-                    g,
-                )))
+                let mut y = cpu::conv::conv2d(&x, weight, bias.as_deref(), g);
+                if relu {
+                    // In place, on the fresh output: no second buffer.
+                    cpu::elementwise::relu_in_place(&mut y);
+                }
+                Ok(Storage::Cpu(y))
             }
             (Storage::Cuda(x), Storage::Cuda(wd)) => {
                 let bias = match b {
                     Some((Storage::Cuda(bd), bl)) => Some((bd, bl)),
                     _ => None,
                 };
-                Ok(Storage::Cuda(cuda::conv::conv2d(x, l, wd, w.1, bias, g)?))
+                // The bias and the ReLU in one pass after the GEMMs.
+                Ok(Storage::Cuda(cuda::conv::conv2d(
+                    x, l, wd, w.1, bias, g, relu,
+                )?))
             }
             _ => Err(mismatch("conv2d", self, w.0)),
         }

@@ -90,7 +90,7 @@ fn run(args: &Args) -> ExampleResult {
                 p.evaluation,
                 alpha as f64 * t.content,
                 beta as f64 * t.style,
-                gamma as f64 * t.tv,
+                gamma as f64 * t.tv.unwrap_or(0.0),
             ));
             Ok(Control::Continue)
         },

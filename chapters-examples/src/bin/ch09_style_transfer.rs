@@ -123,7 +123,7 @@ fn run(args: &Args) -> ExampleResult {
                     p.total,
                     p.terms.content,
                     1000.0 * p.terms.style,
-                    0.1 * p.terms.tv
+                    0.1 * p.terms.tv.unwrap_or(0.0)
                 );
             }
             curve.push((p.evaluation as f32, p.total.log10() as f32));

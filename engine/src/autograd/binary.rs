@@ -37,11 +37,14 @@ impl Tensor {
     }
 
     // ANCHOR: binary
-    /// Apply `op` to `self` and `rhs` broadcast to a common shape, recording `backward`, which
-    /// turns the output's gradient into the gradients of the two broadcast views.
-    fn binary<R>(&self, rhs: &Tensor, op: BinaryOp, backward: R) -> Result<Tensor>
+    /// Apply `op` to `self` and `rhs` broadcast to a common shape, recording the two partial
+    /// rules, which turn the output's gradient into the gradient of one broadcast view each.
+    /// A rule runs only if its operand needs a gradient: a constant (a loss's target, the
+    /// network's normalisation) costs nothing in the backward pass.
+    fn binary<A, B>(&self, rhs: &Tensor, op: BinaryOp, grad_a: A, grad_b: B) -> Result<Tensor>
     where
-        R: Fn(&Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
+        A: Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
+        B: Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
     {
         let (a, b) = self.broadcast_pair(rhs, op.name())?;
         let out = a.zip_raw(&b, op)?;
@@ -52,8 +55,9 @@ impl Tensor {
             op.name(),
             &[&a, &b],
             move |g, _| {
-                let (ga, gb) = backward(g, &ia, &ib)?;
-                Ok(vec![Some(ga), Some(gb)])
+                let ga = ia.requires_grad_flag().then(|| grad_a(g, &ia, &ib));
+                let gb = ib.requires_grad_flag().then(|| grad_b(g, &ia, &ib));
+                Ok(vec![ga.transpose()?, gb.transpose()?])
             },
         ))
     }
@@ -62,48 +66,61 @@ impl Tensor {
     // ANCHOR: arithmetic
     /// a + b (broadcasting).
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Add, |g, _, _| Ok((g.clone(), g.clone())))
+        self.binary(
+            rhs,
+            BinaryOp::Add,
+            |g, _, _| Ok(g.clone()),
+            |g, _, _| Ok(g.clone()),
+        )
     }
 
     /// a - b (broadcasting).
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Sub, |g, _, _| Ok((g.clone(), g.neg()?)))
+        self.binary(
+            rhs,
+            BinaryOp::Sub,
+            |g, _, _| Ok(g.clone()),
+            |g, _, _| g.neg(),
+        )
     }
 
     /// a · b elementwise (broadcasting).
     pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Mul, |g, a, b| Ok((g.mul(b)?, g.mul(a)?)))
+        self.binary(rhs, BinaryOp::Mul, |g, _, b| g.mul(b), |g, a, _| g.mul(a))
     }
 
     /// a / b elementwise (broadcasting); ∂/∂b = -a/b².
     pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Div, |g, a, b| {
-            let ga = g.div(b)?;
-            let gb = ga.mul(a)?.div(b)?.neg()?;
-            Ok((ga, gb))
-        })
+        self.binary(
+            rhs,
+            BinaryOp::Div,
+            |g, _, b| g.div(b),
+            |g, a, b| g.div(b)?.mul(a)?.div(b)?.neg(),
+        )
     }
     // ANCHOR_END: arithmetic
 
     // ANCHOR: maximum
     /// Elementwise maximum; the gradient goes to the larger operand (to `self` on ties).
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Maximum, |g, a, b| {
-            let to_b = b.zip_raw(a, BinaryOp::Gt)?;
-            let to_a = to_b.one_minus()?;
-            Ok((g.mul(&to_a)?, g.mul(&to_b)?))
-        })
+        self.binary(
+            rhs,
+            BinaryOp::Maximum,
+            |g, a, b| g.mul(&b.zip_raw(a, BinaryOp::Gt)?.one_minus()?),
+            |g, a, b| g.mul(&b.zip_raw(a, BinaryOp::Gt)?),
+        )
     }
 
     // ANCHOR_END: maximum
 
     /// Elementwise minimum; the gradient goes to the smaller operand (to `self` on ties).
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Minimum, |g, a, b| {
-            let to_b = a.zip_raw(b, BinaryOp::Gt)?;
-            let to_a = to_b.one_minus()?;
-            Ok((g.mul(&to_a)?, g.mul(&to_b)?))
-        })
+        self.binary(
+            rhs,
+            BinaryOp::Minimum,
+            |g, a, b| g.mul(&a.zip_raw(b, BinaryOp::Gt)?.one_minus()?),
+            |g, a, b| g.mul(&a.zip_raw(b, BinaryOp::Gt)?),
+        )
     }
 
     /// 1 where a == b, else 0. Not differentiable: the result is never tracked.

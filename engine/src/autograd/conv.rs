@@ -71,13 +71,10 @@ impl Tensor {
     ) -> Result<Tensor> {
         let g = Conv2dGeometry::new(self.shape(), weight.shape(), params)?;
         check_bias(&g, weight, bias)?;
-        let mut storage =
+        // With `relu`, the ReLU is fused: applied to the fresh output where it lies.
+        let storage =
             self.storage()
-                .conv2d(self.layout(), shared_view(weight), bias.map(view), &g)?;
-        if relu {
-            // The fused ReLU: applied to the fresh output where it lies, no second buffer.
-            storage = storage.relu_in_place()?;
-        }
+                .conv2d(self.layout(), shared_view(weight), bias.map(view), &g, relu)?;
         let mut inputs = vec![self, weight];
         inputs.extend(bias);
         let saved = SavedConv {

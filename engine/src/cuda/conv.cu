@@ -82,17 +82,25 @@ extern "C" __global__ void col2im_tile(const TileArgs a) {
     }
 }
 
-struct BiasArgs {
-    const float* bias;
+struct EpilogueArgs {
+    const float* bias;  // null: no bias
     float* y;
     u64 n;
     u64 pixels;
     u64 channels;
+    u32 relu;
+    u32 unused;
 };
 
-// Every output starts as its channel's bias; the GEMMs then add onto it (beta = 1).
-extern "C" __global__ void fill_bias(const BiasArgs a) {
+// ANCHOR: bias_relu
+// After the GEMMs (beta = 0): each output gets its channel's bias and, for conv2d_relu, the
+// ReLU, in one read and one write of the output (instead of a bias fill the GEMM reads back,
+// then a ReLU pass that reads and writes it again).
+extern "C" __global__ void bias_relu(const EpilogueArgs a) {
     FOR_EACH_INDEX(i, a.n) {
-        a.y[i] = a.bias[(i / a.pixels) % a.channels];
+        float v = a.y[i];
+        if (a.bias) v += a.bias[(i / a.pixels) % a.channels];
+        a.y[i] = a.relu ? fmaxf(v, 0.0f) : v;
     }
 }
+// ANCHOR_END: bias_relu

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const SOURCE: KernelSource = KernelSource {
     name: "conv",
     code: include_str!("conv.cu"),
-    kernels: &["im2col_tile", "col2im_tile", "fill_bias"],
+    kernels: &["im2col_tile", "col2im_tile", "bias_relu"],
 };
 
 /// The column buffer never holds more than this many floats (256 MB) by default.
@@ -95,15 +95,17 @@ struct TileArgs {
 
 #[repr(C)]
 #[derive(Clone, Copy)]
-struct BiasArgs {
+struct EpilogueArgs {
     bias: u64,
     y: u64,
     n: u64,
     pixels: u64,
     channels: u64,
+    relu: u32,
+    unused: u32,
 }
 
-kernel_args!(TileArgs, BiasArgs);
+kernel_args!(TileArgs, EpilogueArgs);
 
 /// How many output rows one tile covers: as many as the buffer allows.
 pub fn tile_rows(g: &Conv2dGeometry) -> usize {
@@ -267,7 +269,7 @@ fn fits(col: &CudaBuffer, tiling: &Tiling, rows: &Range<usize>) -> Result<()> {
 }
 
 /// Forward pass: `x` `[n, c, h, w]`, `w` `[o, c, kh, kw]`, `bias` `[o]`; returns the dense
-/// `[n, o, out_h, out_w]` output.
+/// `[n, o, out_h, out_w]` output, through a ReLU when `relu`.
 pub fn conv2d(
     x: &CudaBuffer,
     xl: &Layout,
@@ -275,6 +277,7 @@ pub fn conv2d(
     wl: &Layout,
     bias: Option<(&CudaBuffer, &Layout)>,
     g: &Conv2dGeometry,
+    relu: bool,
 ) -> Result<CudaBuffer> {
     x.same_device(w, "conv2d")?;
     let (x, w): (Dense, Dense) = (dense(x, xl)?, dense(w, wl)?);
@@ -284,23 +287,6 @@ pub fn conv2d(
     let total = g.batch * o * pixels;
     let device = x.buffer().device().clone();
     let y = CudaBuffer::uninit(&device, total, "conv2d")?;
-    // Start from the bias and let the GEMMs add onto it (beta = 1).
-    let beta = match bias {
-        Some((b, bl)) => {
-            b.same_device(x.buffer(), "conv2d")?;
-            let b = dense(b, bl)?;
-            let args = BiasArgs {
-                bias: b.address(),
-                y: y.address(),
-                n: total as u64,
-                pixels: pixels as u64,
-                channels: o as u64,
-            };
-            device.launch(&SOURCE, "fill_bias", total as u64, args)?;
-            1.0
-        }
-        None => 0.0,
-    };
     let tiling = Tiling::new(g);
     let col = column_buffer(&y, g, &tiling)?;
     for n in 0..g.batch {
@@ -312,7 +298,7 @@ pub fn conv2d(
                 [pixels, o, k],
                 (xn, pixels, false),
                 (w.address(), k, false),
-                beta,
+                0.0, // overwrite: the bias and ReLU follow in one pass
                 (yn, pixels),
             );
             run(&y, call, [x_len, w.len(), y_len])?;
@@ -329,14 +315,46 @@ pub fn conv2d(
                 [t, o, k],
                 (col.address(), t, false),
                 (w.address(), k, false),
-                beta,
+                0.0, // overwrite: the bias and ReLU follow in one pass
                 (at(yn, dst), pixels),
             );
             run(&y, call, [col.len(), w.len(), y_len - dst])?;
         }
         // ANCHOR_END: forward_tiles
     }
+    epilogue(&y, bias, pixels, o, relu)?;
     Ok(y)
+}
+
+/// The bias and the ReLU, in one pass over the output the GEMMs wrote.
+fn epilogue(
+    y: &CudaBuffer,
+    bias: Option<(&CudaBuffer, &Layout)>,
+    pixels: usize,
+    channels: usize,
+    relu: bool,
+) -> Result<()> {
+    let bias = match bias {
+        Some((b, bl)) => {
+            b.same_device(y, "conv2d")?;
+            Some(dense(b, bl)?)
+        }
+        None => None,
+    };
+    if bias.is_none() && !relu {
+        return Ok(());
+    }
+    let args = EpilogueArgs {
+        bias: bias.map_or(0, |b| b.address()),
+        y: y.address(),
+        n: y.len() as u64,
+        pixels: pixels as u64,
+        channels: channels as u64,
+        relu: relu as u32,
+        unused: 0,
+    };
+    y.device()
+        .launch(&SOURCE, "bias_relu", y.len() as u64, args)
 }
 
 /// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im adds each

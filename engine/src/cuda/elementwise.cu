@@ -119,15 +119,3 @@ extern "C" __global__ void binary_map(const BinaryArgs args) {
         args.y[i] = apply_binary(args.op, a, b);
     }
 }
-
-struct InPlaceArgs {
-    float* y;
-    u64 n;
-};
-
-// max(y, 0) in place: the ReLU fused into a convolution's fresh output.
-extern "C" __global__ void relu_in_place(const InPlaceArgs a) {
-    FOR_EACH_INDEX(i, a.n) {
-        a.y[i] = fmaxf(a.y[i], 0.0f);
-    }
-}

@@ -13,7 +13,7 @@ use crate::ops::{BinaryOp, UnaryOp};
 pub const SOURCE: KernelSource = KernelSource {
     name: "elementwise",
     code: include_str!("elementwise.cu"),
-    kernels: &["unary_map", "binary_map", "relu_in_place"],
+    kernels: &["unary_map", "binary_map"],
 };
 
 // ANCHOR: unary_args
@@ -45,14 +45,7 @@ struct BinaryArgs {
     unused: u32,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct InPlaceArgs {
-    y: u64,
-    n: u64,
-}
-
-kernel_args!(UnaryArgs, BinaryArgs, InPlaceArgs);
+kernel_args!(UnaryArgs, BinaryArgs);
 
 /// The code of `op` in elementwise.cu, and its two constants.
 fn unary_code(op: UnaryOp) -> (u32, f32, f32) {
@@ -133,14 +126,4 @@ pub fn binary(
     };
     a.device().launch(&SOURCE, "binary_map", n as u64, args)?;
     Ok(y)
-}
-
-/// `max(x, 0)` in place.
-pub fn relu_in_place(data: &mut CudaBuffer) -> Result<()> {
-    let args = InPlaceArgs {
-        y: data.address(),
-        n: data.len() as u64,
-    };
-    data.device()
-        .launch(&SOURCE, "relu_in_place", data.len() as u64, args)
 }

@@ -85,7 +85,8 @@ impl ObjectiveConfig {
 pub struct LossTerms {
     pub content: f64,
     pub style: f64,
-    pub tv: f64,
+    /// `None` when its weight is 0: then it is not computed at all.
+    pub tv: Option<f64>,
 }
 
 /// One evaluation of the objective at an image.
@@ -295,26 +296,29 @@ impl Objective {
         let features = net.features(&image, &self.layers)?;
         let content = self.content_loss(&features, image.device())?;
         let style = self.style_loss(&features, image.device())?;
-        let tv = if self.config.tv_weight != 0.0 {
-            total_variation(&image)?
-        } else {
-            no_grad(|| total_variation(&image))?
-        };
-        let total = content
+        let mut total = content
             .mul_scalar(self.config.content_weight)?
-            .add(&style.mul_scalar(self.config.style_weight)?)?
-            .add(&tv.mul_scalar(self.config.tv_weight)?)?;
+            .add(&style.mul_scalar(self.config.style_weight)?)?;
+        // At weight 0 (the default) total variation is not computed: no work for nothing.
+        let tv = if self.config.tv_weight == 0.0 {
+            None
+        } else {
+            Some(total_variation(&image)?)
+        };
+        if let Some(tv) = &tv {
+            total = total.add(&tv.mul_scalar(self.config.tv_weight)?)?;
+        }
         let grads = total.backward()?;
         // ANCHOR_END: evaluate
         let terms = LossTerms {
             content: content.item()? as f64,
             style: style.item()? as f64,
-            tv: tv.item()? as f64,
+            tv: tv.map(|tv| tv.item()).transpose()?.map(f64::from),
         };
         let c = &self.config;
         let total = c.content_weight as f64 * terms.content
             + c.style_weight as f64 * terms.style
-            + c.tv_weight as f64 * terms.tv;
+            + c.tv_weight as f64 * terms.tv.unwrap_or(0.0);
         Ok(Evaluation {
             // The sum is taken in f64 for accuracy, but the loss being optimised is the f32
             // tensor above: past f32's range it is infinite, and so is what we report.

@@ -51,7 +51,7 @@ fn objective_and_gradient_match_the_cpu() {
         for (name, a, b) in [
             ("content", cpu.terms.content, gpu.terms.content),
             ("style", cpu.terms.style, gpu.terms.style),
-            ("tv", cpu.terms.tv, gpu.terms.tv),
+            ("tv", cpu.terms.tv.unwrap(), gpu.terms.tv.unwrap()),
             ("total", cpu.total, gpu.total),
         ] {
             assert!(

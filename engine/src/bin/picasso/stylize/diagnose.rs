@@ -42,7 +42,12 @@ pub fn advice(terms: &LossTerms, config: &ObjectiveConfig) -> String {
             terms.content,
         ),
         ("--style-weight", "style", config.style_weight, terms.style),
-        ("--tv-weight", "total-variation", config.tv_weight, terms.tv),
+        (
+            "--tv-weight",
+            "total-variation",
+            config.tv_weight,
+            terms.tv.unwrap_or(0.0),
+        ),
     ];
     let worst = weighted
         .iter()
@@ -80,7 +85,7 @@ mod tests {
         let terms = LossTerms {
             content: 0.0,
             style: 1.5e5,
-            tv: 400.0,
+            tv: Some(400.0),
         };
         let a = advice(&terms, &config);
         assert!(

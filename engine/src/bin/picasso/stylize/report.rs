@@ -59,7 +59,7 @@ pub fn write_report(
         "weighted": {
             "content": c.content_weight as f64 * terms.content,
             "style": c.style_weight as f64 * terms.style,
-            "tv": c.tv_weight as f64 * terms.tv,
+            "tv": c.tv_weight as f64 * terms.tv.unwrap_or(0.0),
         },
         "raw": {"content": terms.content, "style": terms.style, "tv": terms.tv},
         "total": total,
