@@ -19,6 +19,9 @@
 #   4. the largest size each can stylize: ours from its memory estimate, checked by a real
 #      three-evaluation run at 4096 px; PyTorch by trying 4096, then smaller sizes.
 # Prints one table per step with the ratio ours / PyTorch and the peak GPU memory of each.
+# Under each measured figure of steps 2 and 3, a line marked `estimate`: what roofline.py
+# expects of an H200 (datasheet peaks, assumed launch and round-trip costs) for that size and
+# the ledger counts that run measured. Estimated, not measured.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bundle=target/gpu-bundle
@@ -48,6 +51,20 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "vgg_conv":
         print(m["executable"])' | tail -1 | xargs -I{} strip -o "$bundle/vgg_conv" {}
   ls -la "$bundle"
+}
+
+# The roofline estimate (engine/benches/roofline.py) printed under a measured figure: the
+# work of one evaluation at HEIGHT x WIDTH over the H200's datasheet peaks, plus the fixed costs
+# of the launches and round trips that LEDGER (this run's counts per evaluation, a JSON file)
+# holds. The CPU keeps no ledger: then the estimate has no fixed costs, and says so.
+estimate() { # HEIGHT WIDTH fp32|tf32 LEDGER
+  case "$1 $2" in
+    *[!0-9\ ]* | 0\ * | *\ 0) echo "       estimate: none (the run above gave no image size)"; return ;;
+  esac
+  local ledger=()
+  [ -s "$4" ] && ledger=(--ledger "$4")
+  python3 engine/benches/roofline.py --height "$1" --width "$2" --precision "$3" --line \
+    ${ledger[@]+"${ledger[@]}"} 2>&1 | sed 's/^/       /'
 }
 
 run() {
@@ -83,7 +100,8 @@ run() {
   # PyTorch inside one), L-BFGS history HISTORY, no line search, no total variation; ours
   # without the checkpoints saved inside the loop (the report's saving_seconds), and peak
   # memory as the most bytes allocated at once on both (our device ledger, PyTorch's
-  # max_memory_allocated). Our ledger's counts per evaluation follow each row.
+  # max_memory_allocated). Our ledger's counts per evaluation follow each row, then the
+  # roofline estimate from them (estimated, not measured: see estimate() below).
   echo "== 2. one style-transfer evaluation (s), evaluations $((EVALS + 1))..$((2 * EVALS)), history $HISTORY"
   printf "%-6s %-5s %12s %12s %7s %10s %10s\n" size prec "ours s/eval" "torch s/eval" ratio "ours MB" "torch MB"
   for size in $STYLE_SIZES; do
@@ -110,13 +128,16 @@ print(b['height'], b['width'], (busy(b) - busy(a)) / (b['evaluations'] - a['eval
       fi
       echo "$size $prec $ours $theirs $ours_mb" |
         awk '{r = ($4 + 0 > 0) ? sprintf("%.2f", $3 / $4) : "n/a"; printf "%-6s %-5s %12.4f %12s %7s %10.0f %10s\n", $1, $2, $3, $4, r, $6, $5}'
+      rm -f "$tmp/ledger.json"
       python3 -c "
 import json
 a, b = (json.load(open(f'$tmp/r{n}.json'))['scales'][0].get('device_ledger') for n in ($EVALS, 2 * $EVALS))
 if a and b:
     n = $EVALS
     d = {k: (b['optimising'][k] - a['optimising'][k]) / n for k in ('launches', 'gemms', 'syncs', 'uploads', 'download_bytes', 'allocations')}
-    print('       ledger per evaluation: {launches:.0f} launches, {gemms:.0f} cuBLAS calls, {syncs:.0f} round trips, {uploads:.1f} uploads, {download_bytes:.0f} B down, {allocations:.0f} allocations'.format(**d))" 2>/dev/null
+    print('       ledger per evaluation: {launches:.0f} launches, {gemms:.0f} cuBLAS calls, {syncs:.0f} round trips, {uploads:.1f} uploads, {download_bytes:.0f} B down, {allocations:.0f} allocations'.format(**d))
+    json.dump(dict(d, history=$HISTORY), open('$tmp/ledger.json', 'w'))" 2>/dev/null
+      estimate "$h" "$w" "$prec" "$tmp/ledger.json"
     done
   done
 
@@ -125,10 +146,19 @@ if a and b:
   "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/e2e.png" --size 512 --iters "$E2E_EVALS" --single-scale \
     --device "$DEVICE" --report "$tmp/e2e.json" --quiet >/dev/null 2>"$tmp/err" || echo "failed: $(tail -1 "$tmp/err")"
   wall=$(bash engine/benches/gpu_check.sh elapsed "$start")
+  # The measured line, then the estimate from this run's ledger (history 100, the default).
+  rm -f "$tmp/ledger.json"
+  echo "0 0" >"$tmp/size"
   python3 -c "
 import json
 r = json.load(open('$tmp/e2e.json'))
-print(f\"{r['evaluations']} evaluations: {r['seconds']:.1f} s optimising, $wall s wall, final loss {r['total']:.4e}, device {r['settings']['device']}\")" 2>/dev/null
+s = r['scales'][0]
+print(f\"{r['evaluations']} evaluations: {r['seconds']:.1f} s optimising ({1e3 * s['seconds'] / s['evaluations']:.2f} ms each), $wall s wall, final loss {r['total']:.4e}, device {r['settings']['device']}\")
+print(s['height'], s['width'], file=open('$tmp/size', 'w'))
+if s.get('device_ledger'):
+    json.dump(dict(s['device_ledger']['per_evaluation'], history=100), open('$tmp/ledger.json', 'w'))" 2>/dev/null
+  read -r h w <"$tmp/size"
+  estimate "$h" "$w" fp32 "$tmp/ledger.json"
 
   echo "== 4. largest stylization"
   "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/big.png" --size 16384 --iters 3 --single-scale \

@@ -6,6 +6,11 @@
 //!   L-BFGS's history stay on the device, only scalars come back;
 //! - host round trips per evaluation (each drains the device's queue and idles it) bounded by
 //!   a small constant that does not grow with the L-BFGS history.
+//!
+//! The counts of one steady-state evaluation are also what chapter 11 shows, and what its
+//! roofline estimate (`engine/benches/roofline.py`) adds fixed costs from: this test writes
+//! them to `book/src/outputs/ch11_ledger.json` and `.md` under `PICASSO_BLESS=1` (the estimate's
+//! table `ch11_roofline.md` with them), and otherwise fails when the book's copy is stale.
 
 use engine::cuda::Ledger;
 use engine::models::{load_vgg, Vgg};
@@ -149,4 +154,128 @@ fn round_trips_per_evaluation_do_not_grow_with_history() {
         "{} round trips in one evaluation: {b:?}",
         b.round_trips()
     );
+}
+
+/// The ledger of evaluation [`EVALUATIONS`] at history 5 and 100, as the book shows it: the
+/// counts as JSON (what `roofline.py` reads) and as a Markdown table.
+#[test]
+fn the_book_shows_this_runs_ledger() {
+    let (Some(short), Some(long)) = (ledgers(5), ledgers(100)) else {
+        assert!(
+            !book::blessing(),
+            "PICASSO_BLESS=1, but no emulator: nothing to write"
+        );
+        return;
+    };
+    let runs: Vec<(usize, Ledger)> = vec![
+        (5, evaluation(&short, EVALUATIONS)),
+        (100, evaluation(&long, EVALUATIONS)),
+    ];
+    let counts = |(history, l): &(usize, Ledger)| {
+        serde_json::json!({
+            "history": history,
+            "launches": l.launches,
+            "gemms": l.gemms,
+            "syncs": l.syncs,
+            "uploads": l.uploads,
+            "upload_bytes": l.upload_bytes,
+            "downloads": l.downloads,
+            "download_bytes": l.download_bytes,
+            "allocations": l.allocations,
+            "allocated_bytes": l.allocated_bytes,
+        })
+    };
+    let json = serde_json::json!({
+        "what": format!(
+            "device ledger of evaluation {EVALUATIONS} of L-BFGS style transfer (real VGG16, \
+             {SIZE} x {SIZE} px, host emulator), written by engine/tests/cuda_ledger.rs"
+        ),
+        "height": SIZE,
+        "width": SIZE,
+        "evaluation": EVALUATIONS,
+        "runs": runs.iter().map(counts).collect::<Vec<_>>(),
+    });
+    let json = serde_json::to_string_pretty(&json).unwrap() + "\n";
+    type Cell = fn(&Ledger) -> String;
+    let rows: [(&str, Cell); 6] = [
+        ("kernel launches", |l| l.launches.to_string()),
+        ("cuBLAS calls", |l| l.gemms.to_string()),
+        ("round trips (host waits)", |l| l.syncs.to_string()),
+        ("uploads (bytes)", |l| {
+            format!("{} ({} B)", l.uploads, l.upload_bytes)
+        }),
+        ("downloads (bytes)", |l| {
+            format!("{} ({} B)", l.downloads, l.download_bytes)
+        }),
+        ("allocations (MB)", |l| {
+            format!(
+                "{} ({:.2} MB)",
+                l.allocations,
+                l.allocated_bytes as f64 / 1e6
+            )
+        }),
+    ];
+    let mut table = format!(
+        "| evaluation {EVALUATIONS} at {SIZE} × {SIZE} px | history 5 | history 100 |\n\
+         | --- | ---: | ---: |\n"
+    );
+    for (what, cell) in rows {
+        let cells: Vec<String> = runs.iter().map(|(_, l)| cell(l)).collect();
+        table += &format!("| {what} | {} |\n", cells.join(" | "));
+    }
+    book::check_or_bless("ch11_ledger.md", &table);
+    book::check_or_bless("ch11_ledger.json", &json);
+    if book::blessing() {
+        book::write_roofline_table();
+    }
+}
+
+/// The ledger's files in `book/src/outputs/`: written with `PICASSO_BLESS=1` (as
+/// `style_reference.rs` writes its table), otherwise compared with what this run counted.
+mod book {
+    use std::path::{Path, PathBuf};
+
+    fn outputs() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/outputs")
+    }
+
+    pub fn blessing() -> bool {
+        std::env::var_os("PICASSO_BLESS").is_some()
+    }
+
+    pub fn check_or_bless(name: &str, counted: &str) {
+        let path = outputs().join(name);
+        if blessing() {
+            std::fs::write(&path, counted).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            return;
+        }
+        let book = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            book,
+            counted,
+            "{} is not what this run counted (the book is stale: after a deliberate change run \
+             PICASSO_BLESS=1 REQUIRE_EMULATOR=1 cargo test --release -p picasso-engine \
+             --test cuda_ledger, which rewrites chapter 11's roofline table too)",
+            path.display()
+        );
+    }
+
+    /// The roofline estimate at the main job's size (512 px wide, 384 high) from the counts
+    /// just written: the table `tests/tests/book.rs` remakes and compares.
+    pub fn write_roofline_table() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let made = std::process::Command::new("python3")
+            .arg(root.join("engine/benches/roofline.py"))
+            .args(["--height", "384", "--width", "512", "--table", "--ledger"])
+            .arg(outputs().join("ch11_ledger.json"))
+            .output()
+            .expect("python3 runs engine/benches/roofline.py, which writes ch11_roofline.md");
+        assert!(
+            made.status.success(),
+            "roofline.py: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let path = outputs().join("ch11_roofline.md");
+        std::fs::write(&path, made.stdout).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
 }

@@ -865,6 +865,51 @@ fn the_quality_curve_table_is_its_measurements() {
     );
 }
 
+/// Chapter 11's roofline estimate is what `engine/benches/roofline.py` prints from the device
+/// ledger the emulator counted (`outputs/ch11_ledger.json`, which `engine/tests/cuda_ledger.rs`
+/// checks against its run) at the main job's size, 512 px wide and 384 high: the chapter
+/// includes both tables, and the estimate's is the script's output.
+#[test]
+fn the_roofline_table_is_the_estimate_from_the_ledger() {
+    let book = book_dir();
+    let text = fs::read_to_string(book.join("src/ch11-running-on-the-gpu.md")).unwrap();
+    for include in [
+        "{{#include outputs/ch11_ledger.md}}",
+        "{{#include outputs/ch11_roofline.md}}",
+    ] {
+        assert!(
+            text.contains(include),
+            "ch11-running-on-the-gpu.md does not include {include}"
+        );
+    }
+    let root = book.join("..");
+    let made = match std::process::Command::new("python3")
+        .arg(root.join("engine/benches/roofline.py"))
+        .args(["--height", "384", "--width", "512", "--table", "--ledger"])
+        .arg(book.join("src/outputs/ch11_ledger.json"))
+        .output()
+    {
+        Ok(made) => made,
+        Err(_) => {
+            eprintln!("SKIPPED: python3 is not installed, so the roofline table cannot be remade");
+            return;
+        }
+    };
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let shown = fs::read_to_string(book.join("src/outputs/ch11_roofline.md")).unwrap_or_default();
+    assert_eq!(
+        shown,
+        String::from_utf8_lossy(&made.stdout),
+        "book/src/outputs/ch11_roofline.md is not roofline.py's estimate from ch11_ledger.json \
+         (PICASSO_BLESS=1 REQUIRE_EMULATOR=1 cargo test --release -p picasso-engine \
+         --test cuda_ledger writes both)"
+    );
+}
+
 /// The code map is written by `book/scripts/code_map.py` from the files' own opening comments
 /// and the chapters' includes: a file added, moved or newly read in a chapter makes it stale.
 #[test]
