@@ -36,7 +36,7 @@ FOLDERS = [
     ("chapters-examples/src/figures", "The chapter examples' figures"),
     ("weights-tools/src", "Weight files: safetensors, PyTorch, ONNX"),
 ]
-EXTENSIONS = {".rs", ".cu", ".cuh"}
+EXTENSIONS = {".rs", ".cu", ".cuh", ".h"}
 
 
 def anchor_id(path: str) -> str:

@@ -30,57 +30,72 @@ struct TileArgs {
     u64 in_rows;       // col2im: how many input rows it touches
 };
 
+// The tile kernels come in two widths: index arithmetic in 32 bits (I = u32, S = int) wherever
+// every index of the launch fits, which is every image up to 2³¹ floats, and in 64 bits beyond.
+// A 64-bit division costs several times a 32-bit one, and these kernels divide for every element.
+#define FOR_EACH_INDEX_AS(I, i, n) \
+    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < (I)(n); i += (I)gridDim.x * blockDim.x)
+
 // ANCHOR: im2col
 // im2col: src is one image [c, h, w], dst the column matrix [c·kh·kw, rows·out_w]:
 // dst[(c·kh + i)·kw + j, (r − row_start)·out_w + ow] = src[c, r·sh − ph + i·dh, ow·sw − pw + j·dw],
 // or 0 where the tap falls in the zero padding. Consecutive threads fill consecutive columns.
-extern "C" __global__ void im2col_tile(const TileArgs a) {
-    const ConvGeometry g = a.g;
-    u64 tile = a.rows * g.out_w;
-    u64 taps = g.kernel_h * g.kernel_w;
-    FOR_EACH_INDEX(t, g.in_channels * taps * tile) {
-        u64 row = t / tile, column = t % tile;
-        u64 c = row / taps, tap = row % taps;
-        u64 ki = tap / g.kernel_w, kj = tap % g.kernel_w;
-        u64 r = a.row_start + column / g.out_w, ow = column % g.out_w;
-        long long ih = (long long)(r * g.stride_h + ki * g.dil_h) - (long long)g.pad_h;
-        long long iw = (long long)(ow * g.stride_w + kj * g.dil_w) - (long long)g.pad_w;
-        bool inside = ih >= 0 && ih < (long long)g.in_h && iw >= 0 && iw < (long long)g.in_w;
-        a.dst[t] = inside ? a.src[(c * g.in_h + (u64)ih) * g.in_w + (u64)iw] : 0.0f;
+template <typename I, typename S>
+__device__ void im2col(const TileArgs& a) {
+    const I in_h = (I)a.g.in_h, in_w = (I)a.g.in_w, out_w = (I)a.g.out_w;
+    const I kw = (I)a.g.kernel_w, taps = (I)(a.g.kernel_h * a.g.kernel_w);
+    const I tile = (I)(a.rows * a.g.out_w), row_start = (I)a.row_start;
+    FOR_EACH_INDEX_AS(I, t, a.g.in_channels * taps * tile) {
+        I row = t / tile, column = t % tile;
+        I c = row / taps, tap = row % taps;
+        I ki = tap / kw, kj = tap % kw;
+        I r = row_start + column / out_w, ow = column % out_w;
+        S ih = (S)(r * (I)a.g.stride_h + ki * (I)a.g.dil_h) - (S)a.g.pad_h;
+        S iw = (S)(ow * (I)a.g.stride_w + kj * (I)a.g.dil_w) - (S)a.g.pad_w;
+        bool inside = ih >= 0 && ih < (S)in_h && iw >= 0 && iw < (S)in_w;
+        a.dst[t] = inside ? a.src[(c * in_h + (I)ih) * in_w + (I)iw] : 0.0f;
     }
 }
+extern "C" __global__ void im2col_tile_32(const TileArgs a) { im2col<u32, int>(a); }
+extern "C" __global__ void im2col_tile_64(const TileArgs a) { im2col<u64, long long>(a); }
 // ANCHOR_END: im2col
 
 // col2im, the adjoint: src is the column matrix of the tile, dst one image's gradient [c, h, w].
 // Each thread owns one input pixel and adds every column entry copied from it — a gather, so
 // no two threads ever write the same place and the sum needs no atomics.
-extern "C" __global__ void col2im_tile(const TileArgs a) {
-    const ConvGeometry g = a.g;
-    u64 tile = a.rows * g.out_w;
-    FOR_EACH_INDEX(t, g.in_channels * a.in_rows * g.in_w) {
-        u64 iw = t % g.in_w;
-        u64 rest = t / g.in_w;
-        u64 ih = a.in_row_start + rest % a.in_rows;
-        u64 c = rest / a.in_rows;
+template <typename I, typename S>
+__device__ void col2im(const TileArgs& a) {
+    const I in_h = (I)a.g.in_h, in_w = (I)a.g.in_w, out_w = (I)a.g.out_w;
+    const I kh = (I)a.g.kernel_h, kw = (I)a.g.kernel_w;
+    const I sh = (I)a.g.stride_h, sw = (I)a.g.stride_w, dh = (I)a.g.dil_h, dw = (I)a.g.dil_w;
+    const I tile = (I)(a.rows * a.g.out_w), row_start = (I)a.row_start, rows = (I)a.rows;
+    const I in_rows = (I)a.in_rows;
+    FOR_EACH_INDEX_AS(I, t, a.g.in_channels * a.in_rows * a.g.in_w) {
+        I iw = t % in_w;
+        I rest = t / in_w;
+        I ih = (I)a.in_row_start + rest % in_rows;
+        I c = rest / in_rows;
         float sum = 0.0f;
-        for (u64 ki = 0; ki < g.kernel_h; ++ki) {
+        for (I ki = 0; ki < kh; ++ki) {
             // Output row oh sees this pixel through tap ki when oh·sh − ph + ki·dh = ih.
-            long long y = (long long)(ih + g.pad_h) - (long long)(ki * g.dil_h);
-            if (y < 0 || y % (long long)g.stride_h != 0) continue;
-            u64 oh = (u64)y / g.stride_h;
-            if (oh < a.row_start || oh >= a.row_start + a.rows) continue;
-            for (u64 kj = 0; kj < g.kernel_w; ++kj) {
-                long long x = (long long)(iw + g.pad_w) - (long long)(kj * g.dil_w);
-                if (x < 0 || x % (long long)g.stride_w != 0) continue;
-                u64 ow = (u64)x / g.stride_w;
-                if (ow >= g.out_w) continue;
-                u64 row = (c * g.kernel_h + ki) * g.kernel_w + kj;
-                sum += a.src[row * tile + (oh - a.row_start) * g.out_w + ow];
+            S y = (S)(ih + (I)a.g.pad_h) - (S)(ki * dh);
+            if (y < 0 || y % (S)sh != 0) continue;
+            I oh = (I)y / sh;
+            if (oh < row_start || oh >= row_start + rows) continue;
+            for (I kj = 0; kj < kw; ++kj) {
+                S x = (S)(iw + (I)a.g.pad_w) - (S)(kj * dw);
+                if (x < 0 || x % (S)sw != 0) continue;
+                I ow = (I)x / sw;
+                if (ow >= out_w) continue;
+                I row = (c * kh + ki) * kw + kj;
+                sum += a.src[row * tile + (oh - row_start) * out_w + ow];
             }
         }
-        a.dst[(c * g.in_h + ih) * g.in_w + iw] += sum;
+        a.dst[(c * in_h + ih) * in_w + iw] += sum;
     }
 }
+extern "C" __global__ void col2im_tile_32(const TileArgs a) { col2im<u32, int>(a); }
+extern "C" __global__ void col2im_tile_64(const TileArgs a) { col2im<u64, long long>(a); }
 
 struct EpilogueArgs {
     const float* bias;  // null: no bias

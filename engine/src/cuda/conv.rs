@@ -13,18 +13,24 @@ use super::buffer::CudaBuffer;
 use super::copy::{dense, fill, Dense};
 use super::gemm::GemmCall;
 use super::kernels::KernelSource;
-use super::launch::kernel_args;
+use super::launch::{kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
 use crate::layout::Layout;
 use crate::ops::ReduceOp;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub const SOURCE: KernelSource = KernelSource {
     name: "conv",
     code: include_str!("conv.cu"),
-    kernels: &["im2col_tile", "col2im_tile", "bias_relu"],
+    kernels: &[
+        "im2col_tile_32",
+        "im2col_tile_64",
+        "col2im_tile_32",
+        "col2im_tile_64",
+        "bias_relu",
+    ],
 };
 
 /// The column buffer never holds more than this many floats (256 MB) by default.
@@ -37,6 +43,30 @@ static COLUMN_LIMIT: AtomicUsize = AtomicUsize::new(MAX_COL_FLOATS);
 pub fn set_column_buffer_floats(floats: usize) {
     COLUMN_LIMIT.store(floats.max(1), Ordering::Relaxed);
 }
+
+static WIDE_INDICES: AtomicBool = AtomicBool::new(false);
+
+/// Run the tile kernels with 64-bit index arithmetic even where 32 bits would do (they compute
+/// the same; tests use it to run the wide kernels on small images), process-wide.
+pub fn force_64_bit_indices(forced: bool) {
+    WIDE_INDICES.store(forced, Ordering::Relaxed);
+}
+
+// ANCHOR: index_width
+/// The tile kernel for a launch whose indices (elements, offsets, and the grid-stride loop's
+/// overshoot by one grid) all stay below `largest`: the 32-bit one when they fit a signed
+/// 32-bit integer, else the 64-bit one.
+fn tile_kernel(name: &'static str, largest: usize) -> &'static str {
+    let grid_threads = (MAX_BLOCKS as usize) * (THREADS_PER_BLOCK as usize);
+    let fits = largest.saturating_add(grid_threads) <= i32::MAX as usize;
+    match (name, fits && !WIDE_INDICES.load(Ordering::Relaxed)) {
+        ("im2col", true) => "im2col_tile_32",
+        ("im2col", false) => "im2col_tile_64",
+        (_, true) => "col2im_tile_32",
+        (_, false) => "col2im_tile_64",
+    }
+}
+// ANCHOR_END: index_width
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -207,8 +237,9 @@ fn im2col(image: u64, g: &Conv2dGeometry, rows: &Range<usize>, col: &CudaBuffer)
         in_row_start: 0,
         in_rows: 0,
     };
-    let threads = (g.patch_len() * rows.len() * g.out_w) as u64;
-    col.device().launch(&SOURCE, "im2col_tile", threads, args)
+    let threads = g.patch_len() * rows.len() * g.out_w;
+    let kernel = tile_kernel("im2col", threads.max(g.in_channels * g.in_h * g.in_w));
+    col.device().launch(&SOURCE, kernel, threads as u64, args)
 }
 
 /// Add the column matrix of output rows `rows` onto the image gradient at `image`.
@@ -231,8 +262,10 @@ fn col2im(col: &CudaBuffer, g: &Conv2dGeometry, rows: &Range<usize>, image: u64)
         in_row_start: first as u64,
         in_rows: in_rows as u64,
     };
-    let threads = (g.in_channels * in_rows * g.in_w) as u64;
-    col.device().launch(&SOURCE, "col2im_tile", threads, args)
+    let threads = g.in_channels * in_rows * g.in_w;
+    let column = g.patch_len() * rows.len() * g.out_w;
+    let kernel = tile_kernel("col2im", column.max(g.in_channels * g.in_h * g.in_w));
+    col.device().launch(&SOURCE, kernel, threads as u64, args)
 }
 
 fn column_buffer(
@@ -490,6 +523,18 @@ pub fn conv2d_backward_bias(
 mod tests {
     use super::*;
     use crate::geometry::Conv2dParams;
+
+    /// 32-bit arithmetic exactly while every index, plus one grid's overshoot, fits an i32.
+    #[test]
+    fn the_tile_kernels_go_wide_only_where_32_bits_overflow() {
+        let grid = (MAX_BLOCKS * THREADS_PER_BLOCK) as usize;
+        let last_narrow = i32::MAX as usize - grid;
+        assert_eq!(tile_kernel("im2col", 1000), "im2col_tile_32");
+        assert_eq!(tile_kernel("im2col", last_narrow), "im2col_tile_32");
+        assert_eq!(tile_kernel("im2col", last_narrow + 1), "im2col_tile_64");
+        assert_eq!(tile_kernel("col2im", last_narrow), "col2im_tile_32");
+        assert_eq!(tile_kernel("col2im", usize::MAX), "col2im_tile_64");
+    }
 
     /// A tiling keeps the step it was made with, whatever happens to the limit afterwards:
     /// every tile it cuts fits the buffer it sized, and together they cover every row once.

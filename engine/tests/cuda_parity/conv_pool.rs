@@ -1,6 +1,7 @@
 //! Convolution (forward, input, weight and bias gradients, fused ReLU) and pooling (max with
 //! ties and NaN, average with padding): CPU against CUDA. Convolutions run twice, with the
-//! default column buffer and with one so small that every image is cut into many tiles.
+//! default column buffer and with one so small that every image is cut into many tiles, and
+//! with the 64-bit index kernels as well as the 32-bit ones.
 
 use super::common::{assert_close, check_op, cuda, random};
 use engine::autograd::Conv2dParams;
@@ -114,6 +115,17 @@ fn convolution_in_many_tiles() {
     engine::cuda::conv::set_column_buffer_floats(300);
     run_conv_cases("many tiles:");
     engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
+}
+
+#[test]
+fn convolution_with_64_bit_indices() {
+    let _turn = TILING.lock().unwrap_or_else(|p| p.into_inner());
+    // The wide kernels serve images of 2³¹ floats and more; forced here on small ones.
+    engine::cuda::conv::force_64_bit_indices(true);
+    engine::cuda::conv::set_column_buffer_floats(300);
+    run_conv_cases("64-bit indices:");
+    engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
+    engine::cuda::conv::force_64_bit_indices(false);
 }
 
 #[test]
