@@ -6,30 +6,13 @@
 mod cli_common;
 mod io_common;
 
-use cli_common::{cat_and_udnie, picasso, s, text};
+use cli_common::stylize_cat;
 use io_common::TempDir;
 
 /// (estimated, measured peak) bytes of a stylize run with `extra` settings.
 fn estimate_and_peak(dir: &TempDir, extra: &[&str]) -> Option<(u64, u64)> {
-    let (content, style) = cat_and_udnie()?;
-    let report = dir.join("report.json");
-    let out = dir.join("out.png");
-    let mut args = vec![
-        "stylize",
-        s(&content),
-        s(&style),
-        "-o",
-        s(&out),
-        "--quiet",
-        "--report",
-        s(&report),
-    ];
-    args.extend_from_slice(extra);
-    let run = picasso(&args);
-    assert!(run.status.success(), "{}", text(&run));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let memory = &r["memory"];
+    let report = stylize_cat(dir.path(), extra)?;
+    let memory = &report["memory"];
     let estimate = memory["estimated_bytes"].as_u64().expect("an estimate");
     // Not on every platform.
     let peak = memory["peak_resident_bytes"].as_u64()?;

@@ -4,33 +4,17 @@
 mod cli_common;
 mod io_common;
 
-use cli_common::{cat_and_udnie, picasso, refused_before_work, s};
+use cli_common::{cat_and_udnie, picasso, refused_before_work, s, stylize_cat};
 use io_common::TempDir;
 use serde_json::Value;
 
 /// Run stylize at 512 px with `extra` and return its report.
 fn stylize_report(dir: &TempDir, extra: &[&str]) -> Option<Value> {
-    let (content, style) = cat_and_udnie()?;
-    let out = dir.join("out.png");
-    let report = dir.join("report.json");
-    let mut args = vec![
-        "stylize",
-        s(&content),
-        s(&style),
-        "-o",
-        s(&out),
-        "--size",
-        "512",
-        "--report",
-        s(&report),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let run = picasso(&args);
-    assert!(run.status.success(), "{}", cli_common::text(&run));
-    let picture = image::open(&out).unwrap();
+    let args = [&["--size", "512"], extra].concat();
+    let report = stylize_cat(dir.path(), &args)?;
+    let picture = image::open(dir.join("out.png")).unwrap();
     assert_eq!(picture.width().max(picture.height()), 512, "the final size");
-    Some(serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap())
+    Some(report)
 }
 
 fn sizes(report: &Value) -> Vec<u64> {

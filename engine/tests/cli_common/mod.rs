@@ -35,6 +35,28 @@ pub fn cat_and_udnie() -> Option<(PathBuf, PathBuf)> {
     ))
 }
 
+/// Stylize the cat in udnie's style with `extra` settings, quietly, into `dir/out.png` with its
+/// report in `dir/report.json`; asserts that it succeeded and returns the report (`None`, after
+/// saying why, without shared data).
+pub fn stylize_cat(dir: &Path, extra: &[&str]) -> Option<serde_json::Value> {
+    let (content, style) = cat_and_udnie()?;
+    let (out, report) = (dir.join("out.png"), dir.join("report.json"));
+    let mut args = vec![
+        "stylize",
+        s(&content),
+        s(&style),
+        "-o",
+        s(&out),
+        "--quiet",
+        "--report",
+        s(&report),
+    ];
+    args.extend_from_slice(extra);
+    let run = picasso(&args);
+    assert!(run.status.success(), "{}", text(&run));
+    Some(serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap())
+}
+
 /// In the first line a run prints once its work starts: the schedule, e.g.
 /// `256 px × 75 → 512 px × 300 evaluations, weights: …`.
 pub const STARTED: &str = " evaluations, weights: ";
