@@ -24,13 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub const SOURCE: KernelSource = KernelSource {
     name: "conv",
     code: include_str!("conv.cu"),
-    kernels: &[
-        "im2col_tile_32",
-        "im2col_tile_64",
-        "col2im_tile_32",
-        "col2im_tile_64",
-        "bias_relu",
-    ],
+    kernels: &[IM2COL[0], IM2COL[1], COL2IM[0], COL2IM[1], "bias_relu"],
 };
 
 /// The column buffer never holds more than this many floats (256 MB) by default.
@@ -52,18 +46,21 @@ pub fn force_64_bit_indices(forced: bool) {
     WIDE_INDICES.store(forced, Ordering::Relaxed);
 }
 
+/// A tile kernel in its two widths: 32-bit and 64-bit index arithmetic.
+const IM2COL: [&str; 2] = ["im2col_tile_32", "im2col_tile_64"];
+const COL2IM: [&str; 2] = ["col2im_tile_32", "col2im_tile_64"];
+
 // ANCHOR: index_width
-/// The tile kernel for a launch whose indices (elements, offsets, and the grid-stride loop's
-/// overshoot by one grid) all stay below `largest`: the 32-bit one when they fit a signed
-/// 32-bit integer, else the 64-bit one.
-fn tile_kernel(name: &'static str, largest: usize) -> &'static str {
+/// The width of `kernel` for a launch whose indices (elements, offsets, and the grid-stride
+/// loop's overshoot by one grid) all stay below `largest`: 32 bits when they fit a signed
+/// 32-bit integer, else 64.
+fn tile_kernel([narrow, wide]: [&'static str; 2], largest: usize) -> &'static str {
     let grid_threads = (MAX_BLOCKS as usize) * (THREADS_PER_BLOCK as usize);
     let fits = largest.saturating_add(grid_threads) <= i32::MAX as usize;
-    match (name, fits && !WIDE_INDICES.load(Ordering::Relaxed)) {
-        ("im2col", true) => "im2col_tile_32",
-        ("im2col", false) => "im2col_tile_64",
-        (_, true) => "col2im_tile_32",
-        (_, false) => "col2im_tile_64",
+    if fits && !WIDE_INDICES.load(Ordering::Relaxed) {
+        narrow
+    } else {
+        wide
     }
 }
 // ANCHOR_END: index_width
@@ -238,7 +235,7 @@ fn im2col(image: u64, g: &Conv2dGeometry, rows: &Range<usize>, col: &CudaBuffer)
         in_rows: 0,
     };
     let threads = g.patch_len() * rows.len() * g.out_w;
-    let kernel = tile_kernel("im2col", threads.max(g.in_channels * g.in_h * g.in_w));
+    let kernel = tile_kernel(IM2COL, threads.max(g.in_channels * g.in_h * g.in_w));
     col.device().launch(&SOURCE, kernel, threads as u64, args)
 }
 
@@ -264,7 +261,7 @@ fn col2im(col: &CudaBuffer, g: &Conv2dGeometry, rows: &Range<usize>, image: u64)
     };
     let threads = g.in_channels * in_rows * g.in_w;
     let column = g.patch_len() * rows.len() * g.out_w;
-    let kernel = tile_kernel("col2im", column.max(g.in_channels * g.in_h * g.in_w));
+    let kernel = tile_kernel(COL2IM, column.max(g.in_channels * g.in_h * g.in_w));
     col.device().launch(&SOURCE, kernel, threads as u64, args)
 }
 
@@ -319,6 +316,13 @@ pub fn conv2d(
     let image = g.in_channels * g.in_h * g.in_w;
     let total = g.batch * o * pixels;
     let device = x.buffer().device().clone();
+    let bias = match bias {
+        Some((b, bl)) => {
+            b.same_device(x.buffer(), "conv2d")?;
+            Some(dense(b, bl)?)
+        }
+        None => None,
+    };
     let y = CudaBuffer::uninit(&device, total, "conv2d")?;
     let tiling = Tiling::new(g);
     let col = column_buffer(&y, g, &tiling)?;
@@ -362,18 +366,11 @@ pub fn conv2d(
 /// The bias and the ReLU, in one pass over the output the GEMMs wrote.
 fn epilogue(
     y: &CudaBuffer,
-    bias: Option<(&CudaBuffer, &Layout)>,
+    bias: Option<Dense>,
     pixels: usize,
     channels: usize,
     relu: bool,
 ) -> Result<()> {
-    let bias = match bias {
-        Some((b, bl)) => {
-            b.same_device(y, "conv2d")?;
-            Some(dense(b, bl)?)
-        }
-        None => None,
-    };
     if bias.is_none() && !relu {
         return Ok(());
     }
@@ -529,11 +526,11 @@ mod tests {
     fn the_tile_kernels_go_wide_only_where_32_bits_overflow() {
         let grid = (MAX_BLOCKS * THREADS_PER_BLOCK) as usize;
         let last_narrow = i32::MAX as usize - grid;
-        assert_eq!(tile_kernel("im2col", 1000), "im2col_tile_32");
-        assert_eq!(tile_kernel("im2col", last_narrow), "im2col_tile_32");
-        assert_eq!(tile_kernel("im2col", last_narrow + 1), "im2col_tile_64");
-        assert_eq!(tile_kernel("col2im", last_narrow), "col2im_tile_32");
-        assert_eq!(tile_kernel("col2im", usize::MAX), "col2im_tile_64");
+        assert_eq!(tile_kernel(IM2COL, 1000), "im2col_tile_32");
+        assert_eq!(tile_kernel(IM2COL, last_narrow), "im2col_tile_32");
+        assert_eq!(tile_kernel(IM2COL, last_narrow + 1), "im2col_tile_64");
+        assert_eq!(tile_kernel(COL2IM, last_narrow), "col2im_tile_32");
+        assert_eq!(tile_kernel(COL2IM, usize::MAX), "col2im_tile_64");
     }
 
     /// A tiling keeps the step it was made with, whatever happens to the limit afterwards:

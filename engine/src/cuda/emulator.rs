@@ -55,14 +55,19 @@ pub struct HostModule {
 }
 
 impl HostModule {
+    /// The function `name` of the library, as a pointer of type `F`.
+    ///
+    /// # Safety
+    /// `F` must be the function's exact C signature, and the pointer must not outlive `self`.
+    unsafe fn function<F: Copy>(&self, name: &[u8]) -> std::result::Result<F, libloading::Error> {
+        // SAFETY: as the caller promised.
+        unsafe { self.library.get::<F>(name) }.map(|symbol| *symbol)
+    }
+
     /// Whether the library defines `kernel` (a source that lists a kernel it lacks is a bug).
     pub fn has_kernel(&self, kernel: &str) -> bool {
         // SAFETY: only looks the symbol up; nothing is called.
-        unsafe {
-            self.library
-                .get::<unsafe extern "C" fn()>(kernel.as_bytes())
-        }
-        .is_ok()
+        unsafe { self.function::<unsafe extern "C" fn()>(kernel.as_bytes()) }.is_ok()
     }
 }
 
@@ -159,14 +164,12 @@ impl Emulator {
         threads: Threads,
         args: A,
     ) -> Result<()> {
-        // SAFETY: the symbol comes from the kernel source, with exactly this C signature (a
-        // kernel takes its argument struct by value).
-        let body: libloading::Symbol<unsafe extern "C" fn(A)> =
-            unsafe { module.library.get(kernel.as_bytes()) }
-                .map_err(|e| error(kernel, format!("no such kernel: {e}")))?;
+        // SAFETY: a kernel takes its argument struct by value, and `module` outlives the launch.
+        let body: unsafe extern "C" fn(A) = unsafe { module.function(kernel.as_bytes()) }
+            .map_err(|e| error(kernel, format!("no such kernel: {e}")))?;
         match threads {
-            Threads::Independent => run_one_by_one(module, kernel, grid, *body, args),
-            Threads::Cooperative => run_blocks(module, kernel, grid, *body, args),
+            Threads::Independent => run_one_by_one(module, kernel, grid, body, args),
+            Threads::Cooperative => run_blocks(module, kernel, grid, body, args),
         }
     }
 
@@ -191,10 +194,9 @@ fn run_one_by_one<A: KernelArgs>(
     args: A,
 ) -> Result<()> {
     type SetIndex = unsafe extern "C" fn(u32, u32, u32, u32);
-    // SAFETY: the symbol comes from emulator_shim.h, with exactly this C signature.
-    let set_index: libloading::Symbol<SetIndex> =
-        unsafe { module.library.get(b"picasso_emulator_set_index") }
-            .map_err(|e| error(kernel, e.to_string()))?;
+    // SAFETY: emulator_shim.h defines it with exactly this C signature.
+    let set_index: SetIndex = unsafe { module.function(b"picasso_emulator_set_index") }
+        .map_err(|e| error(kernel, e.to_string()))?;
     // ANCHOR: emulated_launch
     for block in 0..grid.blocks {
         for thread in 0..grid.threads_per_block {
@@ -234,10 +236,9 @@ fn run_blocks<A: KernelArgs>(
 ) -> Result<()> {
     type ThreadBody = unsafe extern "C" fn(*mut std::ffi::c_void);
     type RunBlock = unsafe extern "C" fn(u32, u32, u32, ThreadBody, *mut std::ffi::c_void) -> i32;
-    // SAFETY: the symbol comes from emulator_shim.h, with exactly this C signature.
-    let run_block: libloading::Symbol<RunBlock> =
-        unsafe { module.library.get(b"picasso_emulator_run_block") }
-            .map_err(|e| error(kernel, e.to_string()))?;
+    // SAFETY: emulator_shim.h defines it with exactly this C signature.
+    let run_block: RunBlock = unsafe { module.function(b"picasso_emulator_run_block") }
+        .map_err(|e| error(kernel, e.to_string()))?;
     let mut call = KernelCall { body, args };
     let call: *mut std::ffi::c_void = (&mut call as *mut KernelCall<A>).cast();
     for block in 0..grid.blocks {

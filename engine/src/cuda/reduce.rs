@@ -63,7 +63,8 @@ fn fold(
     run: usize,
     op: ReduceOp,
 ) -> Result<CudaBuffer> {
-    let parts = match sharing(outputs, run) {
+    let shared_by = sharing(outputs, run);
+    let parts = match shared_by {
         Sharing::OneThread => 1,
         Sharing::Blocks(parts) => parts,
     };
@@ -82,7 +83,7 @@ fn fold(
         unused: 0,
     };
     let device = x.device();
-    match sharing(outputs, run) {
+    match shared_by {
         Sharing::OneThread => device.launch(&SOURCE, "reduce_runs", outputs as u64, args)?,
         Sharing::Blocks(_) => {
             let blocks = (outputs * parts).min(MAX_BLOCKS as usize) as u32;

@@ -35,25 +35,6 @@ extern "C" __global__ void fold_vector(const FoldArgs f) {
 }
 // ANCHOR_END: fold_vector
 
-struct CombineArgs {
-    const double* partial;
-    double* out;
-    u64 n;
-    u32 op;
-    u32 unused;
-};
-
-// One block folds the n partial results into out[0] (max for FOLD_MAX_ABS, else a sum).
-extern "C" __global__ void combine_partials(const CombineArgs c) {
-    bool maximum = c.op == FOLD_MAX_ABS;
-    double acc = 0.0;
-    for (u64 i = threadIdx.x; i < c.n; i += blockDim.x) {
-        acc = maximum ? fmax(acc, c.partial[i]) : acc + c.partial[i];
-    }
-    double total = block_fold(acc, maximum);
-    if (threadIdx.x == 0) c.out[0] = total;
-}
-
 struct AxpyArgs {
     const float* x;
     const float* y;
@@ -101,7 +82,7 @@ struct DotsArgs {
 
 // Every product rows[r]·cols[c] at once (L-BFGS's products over its history). Block
 // b = pair·parts + k folds elements k·256 + t, stepping by parts·256, of one pair (neighbouring
-// threads read neighbouring elements), and leaves one partial sum; sum_segments adds each
+// threads read neighbouring elements), and leaves one partial sum; fold_segments adds each
 // pair's parts when there is more than one.
 extern "C" __global__ void dots_partial(const DotsArgs a) {
     for (u64 b = blockIdx.x; b < a.n_rows * a.n_cols * a.parts; b += gridDim.x) {
@@ -122,15 +103,21 @@ struct SegmentArgs {
     double* out;
     u64 segments;
     u64 len;
+    u32 maximum;  // fold with max (FOLD_MAX_ABS's partial results), else sum
+    u32 unused;
 };
 
-// out[s] = the sum of the `len` doubles of segment s, one block per segment.
-extern "C" __global__ void sum_segments(const SegmentArgs a) {
+// out[s] = the sum (or maximum) of the `len` doubles of segment s, one block per segment: the
+// second pass of the vector folds (one segment) and of the batched products (one per pair).
+extern "C" __global__ void fold_segments(const SegmentArgs a) {
     for (u64 s = blockIdx.x; s < a.segments; s += gridDim.x) {
         double acc = 0.0;
-        for (u64 k = threadIdx.x; k < a.len; k += blockDim.x) acc += a.partial[s * a.len + k];
-        double sum = block_fold(acc, false);
-        if (threadIdx.x == 0) a.out[s] = sum;
+        for (u64 k = threadIdx.x; k < a.len; k += blockDim.x) {
+            double v = a.partial[s * a.len + k];
+            acc = a.maximum ? fmax(acc, v) : acc + v;
+        }
+        double folded = block_fold(acc, a.maximum);
+        if (threadIdx.x == 0) a.out[s] = folded;
     }
 }
 

@@ -14,11 +14,10 @@ pub const SOURCE: KernelSource = KernelSource {
     code: include_str!("vector.cu"),
     kernels: &[
         "fold_vector",
-        "combine_partials",
         "axpy",
         "free_mask",
         "dots_partial",
-        "sum_segments",
+        "fold_segments",
         "combination",
     ],
 };
@@ -29,16 +28,6 @@ struct FoldArgs {
     a: u64,
     b: u64,
     partial: u64,
-    n: u64,
-    op: u32,
-    unused: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CombineArgs {
-    partial: u64,
-    out: u64,
     n: u64,
     op: u32,
     unused: u32,
@@ -84,6 +73,8 @@ struct SegmentArgs {
     out: u64,
     segments: u64,
     len: u64,
+    maximum: u32,
+    unused: u32,
 }
 
 #[repr(C)]
@@ -98,7 +89,6 @@ struct CombinationArgs {
 
 kernel_args!(
     FoldArgs,
-    CombineArgs,
     AxpyArgs,
     FreeMaskArgs,
     DotsArgs,
@@ -159,16 +149,32 @@ fn fold(op: Fold, a: &Dense, b: Option<&Dense>) -> Result<f64> {
         unused: 0,
     };
     device.launch_blocks(&SOURCE, "fold_vector", blocks as u32, args)?;
-    let total = doubles(a.buffer(), 1)?;
-    let args = CombineArgs {
+    let total = fold_segments(&partial, 1, blocks, op == Fold::MaxAbs)?;
+    Ok(total[0])
+}
+
+/// The sum (or with `maximum`, the maximum) of each of `segments` runs of `len` doubles in
+/// `partial`, brought back to the host: the second pass of a reduction, one block per segment.
+fn fold_segments(
+    partial: &CudaBuffer,
+    segments: usize,
+    len: usize,
+    maximum: bool,
+) -> Result<Vec<f64>> {
+    let out = doubles(partial, segments)?;
+    let args = SegmentArgs {
         partial: partial.address(),
-        out: total.address(),
-        n: blocks as u64,
-        op: op as u32,
+        out: out.address(),
+        segments: segments as u64,
+        len: len as u64,
+        maximum: maximum as u32,
         unused: 0,
     };
-    device.launch_blocks(&SOURCE, "combine_partials", 1, args)?;
-    Ok(doubles_to_host(&total)?[0])
+    let blocks = segments.min(MAX_BLOCKS as usize) as u32;
+    partial
+        .device()
+        .launch_blocks(&SOURCE, "fold_segments", blocks, args)?;
+    doubles_to_host(&out)
 }
 
 /// 64-bit words (addresses, doubles) as the floats of a device buffer, two each.
@@ -244,16 +250,7 @@ pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) ->
     if parts == 1 {
         return doubles_to_host(&partial);
     }
-    let out = doubles(&row_list, pairs)?;
-    let args = SegmentArgs {
-        partial: partial.address(),
-        out: out.address(),
-        segments: pairs as u64,
-        len: parts as u64,
-    };
-    let blocks = pairs.min(MAX_BLOCKS as usize) as u32;
-    device.launch_blocks(&SOURCE, "sum_segments", blocks, args)?;
-    doubles_to_host(&out)
+    fold_segments(&partial, pairs, parts, false)
 }
 // ANCHOR_END: dots
 
