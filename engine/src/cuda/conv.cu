@@ -30,18 +30,15 @@ struct TileArgs {
     u64 in_rows;       // col2im: how many input rows it touches
 };
 
-// The tile kernels come in two widths: index arithmetic in 32 bits (I = u32, S = int) wherever
-// every index of the launch fits, which is every image up to 2³¹ floats, and in 64 bits beyond.
-// A 64-bit division costs several times a 32-bit one, and these kernels divide for every element.
-#define FOR_EACH_INDEX_AS(I, i, n) \
-    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < (I)(n); i += (I)gridDim.x * blockDim.x)
+// The tile kernels come in two widths (BOTH_WIDTHS in the prelude): they divide for every
+// element they write.
 
 // ANCHOR: im2col
 // im2col: src is one image [c, h, w], dst the column matrix [c·kh·kw, rows·out_w]:
 // dst[(c·kh + i)·kw + j, (r − row_start)·out_w + ow] = src[c, r·sh − ph + i·dh, ow·sw − pw + j·dw],
 // or 0 where the tap falls in the zero padding. Consecutive threads fill consecutive columns.
 template <typename I, typename S>
-__device__ void im2col(const TileArgs& a) {
+__device__ void im2col_tile(const TileArgs& a) {
     const I in_h = (I)a.g.in_h, in_w = (I)a.g.in_w, out_w = (I)a.g.out_w;
     const I kw = (I)a.g.kernel_w, taps = (I)(a.g.kernel_h * a.g.kernel_w);
     const I tile = (I)(a.rows * a.g.out_w), row_start = (I)a.row_start;
@@ -56,15 +53,14 @@ __device__ void im2col(const TileArgs& a) {
         a.dst[t] = inside ? a.src[(c * in_h + (I)ih) * in_w + (I)iw] : 0.0f;
     }
 }
-extern "C" __global__ void im2col_tile_32(const TileArgs a) { im2col<u32, int>(a); }
-extern "C" __global__ void im2col_tile_64(const TileArgs a) { im2col<u64, long long>(a); }
+BOTH_WIDTHS(im2col_tile, TileArgs)
 // ANCHOR_END: im2col
 
 // col2im, the adjoint: src is the column matrix of the tile, dst one image's gradient [c, h, w].
 // Each thread owns one input pixel and adds every column entry copied from it — a gather, so
 // no two threads ever write the same place and the sum needs no atomics.
 template <typename I, typename S>
-__device__ void col2im(const TileArgs& a) {
+__device__ void col2im_tile(const TileArgs& a) {
     const I in_h = (I)a.g.in_h, in_w = (I)a.g.in_w, out_w = (I)a.g.out_w;
     const I kh = (I)a.g.kernel_h, kw = (I)a.g.kernel_w;
     const I sh = (I)a.g.stride_h, sw = (I)a.g.stride_w, dh = (I)a.g.dil_h, dw = (I)a.g.dil_w;
@@ -94,8 +90,7 @@ __device__ void col2im(const TileArgs& a) {
         a.dst[(c * in_h + ih) * in_w + iw] += sum;
     }
 }
-extern "C" __global__ void col2im_tile_32(const TileArgs a) { col2im<u32, int>(a); }
-extern "C" __global__ void col2im_tile_64(const TileArgs a) { col2im<u64, long long>(a); }
+BOTH_WIDTHS(col2im_tile, TileArgs)
 
 struct EpilogueArgs {
     const float* bias;  // null: no bias

@@ -13,13 +13,13 @@ use super::buffer::CudaBuffer;
 use super::copy::{dense, fill, Dense};
 use super::gemm::GemmCall;
 use super::kernels::KernelSource;
-use super::launch::{kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
+use super::launch::{index_width, kernel_args};
 use crate::error::{Error, Result};
 use crate::geometry::Conv2dGeometry;
 use crate::layout::Layout;
 use crate::ops::ReduceOp;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const SOURCE: KernelSource = KernelSource {
     name: "conv",
@@ -38,32 +38,9 @@ pub fn set_column_buffer_floats(floats: usize) {
     COLUMN_LIMIT.store(floats.max(1), Ordering::Relaxed);
 }
 
-static WIDE_INDICES: AtomicBool = AtomicBool::new(false);
-
-/// Run the tile kernels with 64-bit index arithmetic even where 32 bits would do (they compute
-/// the same; tests use it to run the wide kernels on small images), process-wide.
-pub fn force_64_bit_indices(forced: bool) {
-    WIDE_INDICES.store(forced, Ordering::Relaxed);
-}
-
-/// A tile kernel in its two widths: 32-bit and 64-bit index arithmetic.
+/// The tile kernels, each in its two widths (`[name_32, name_64]`, see `index_width`).
 const IM2COL: [&str; 2] = ["im2col_tile_32", "im2col_tile_64"];
 const COL2IM: [&str; 2] = ["col2im_tile_32", "col2im_tile_64"];
-
-// ANCHOR: index_width
-/// The width of `kernel` for a launch whose indices (elements, offsets, and the grid-stride
-/// loop's overshoot by one grid) all stay below `largest`: 32 bits when they fit a signed
-/// 32-bit integer, else 64.
-fn tile_kernel([narrow, wide]: [&'static str; 2], largest: usize) -> &'static str {
-    let grid_threads = (MAX_BLOCKS as usize) * (THREADS_PER_BLOCK as usize);
-    let fits = largest.saturating_add(grid_threads) <= i32::MAX as usize;
-    if fits && !WIDE_INDICES.load(Ordering::Relaxed) {
-        narrow
-    } else {
-        wide
-    }
-}
-// ANCHOR_END: index_width
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -235,7 +212,7 @@ fn im2col(image: u64, g: &Conv2dGeometry, rows: &Range<usize>, col: &CudaBuffer)
         in_rows: 0,
     };
     let threads = g.patch_len() * rows.len() * g.out_w;
-    let kernel = tile_kernel(IM2COL, threads.max(g.in_channels * g.in_h * g.in_w));
+    let kernel = index_width(IM2COL, threads.max(g.in_channels * g.in_h * g.in_w));
     col.device().launch(&SOURCE, kernel, threads as u64, args)
 }
 
@@ -261,7 +238,7 @@ fn col2im(col: &CudaBuffer, g: &Conv2dGeometry, rows: &Range<usize>, image: u64)
     };
     let threads = g.in_channels * in_rows * g.in_w;
     let column = g.patch_len() * rows.len() * g.out_w;
-    let kernel = tile_kernel(COL2IM, column.max(g.in_channels * g.in_h * g.in_w));
+    let kernel = index_width(COL2IM, column.max(g.in_channels * g.in_h * g.in_w));
     col.device().launch(&SOURCE, kernel, threads as u64, args)
 }
 
@@ -520,18 +497,6 @@ pub fn conv2d_backward_bias(
 mod tests {
     use super::*;
     use crate::geometry::Conv2dParams;
-
-    /// 32-bit arithmetic exactly while every index, plus one grid's overshoot, fits an i32.
-    #[test]
-    fn the_tile_kernels_go_wide_only_where_32_bits_overflow() {
-        let grid = (MAX_BLOCKS * THREADS_PER_BLOCK) as usize;
-        let last_narrow = i32::MAX as usize - grid;
-        assert_eq!(tile_kernel(IM2COL, 1000), "im2col_tile_32");
-        assert_eq!(tile_kernel(IM2COL, last_narrow), "im2col_tile_32");
-        assert_eq!(tile_kernel(IM2COL, last_narrow + 1), "im2col_tile_64");
-        assert_eq!(tile_kernel(COL2IM, last_narrow), "col2im_tile_32");
-        assert_eq!(tile_kernel(COL2IM, usize::MAX), "col2im_tile_64");
-    }
 
     /// A tiling keeps the step it was made with, whatever happens to the limit afterwards:
     /// every tile it cuts fits the buffer it sized, and together they cover every row once.

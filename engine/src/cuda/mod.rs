@@ -34,6 +34,7 @@ pub mod vector;
 
 pub use buffer::CudaBuffer;
 pub use device::CudaDevice;
+pub use launch::force_64_bit_indices;
 pub use ledger::{Ledger, LedgerRates};
 
 use std::sync::atomic::{AtomicBool, Ordering};

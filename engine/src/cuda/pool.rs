@@ -4,19 +4,29 @@
 use super::buffer::CudaBuffer;
 use super::copy::dense;
 use super::kernels::KernelSource;
-use super::launch::kernel_args;
+use super::launch::{index_width, kernel_args};
 use crate::error::Result;
 use crate::geometry::Pool2dGeometry;
 use crate::layout::Layout;
+
+/// Each kernel in its two widths (`[name_32, name_64]`, see `index_width`).
+const MAX_FORWARD: [&str; 2] = ["max_pool2d_forward_32", "max_pool2d_forward_64"];
+const MAX_BACKWARD: [&str; 2] = ["max_pool2d_backward_32", "max_pool2d_backward_64"];
+const AVG_FORWARD: [&str; 2] = ["avg_pool2d_forward_32", "avg_pool2d_forward_64"];
+const AVG_BACKWARD: [&str; 2] = ["avg_pool2d_backward_32", "avg_pool2d_backward_64"];
 
 pub const SOURCE: KernelSource = KernelSource {
     name: "pool",
     code: include_str!("pool.cu"),
     kernels: &[
-        "max_pool2d_forward",
-        "max_pool2d_backward",
-        "avg_pool2d_forward",
-        "avg_pool2d_backward",
+        MAX_FORWARD[0],
+        MAX_FORWARD[1],
+        MAX_BACKWARD[0],
+        MAX_BACKWARD[1],
+        AVG_FORWARD[0],
+        AVG_FORWARD[1],
+        AVG_BACKWARD[0],
+        AVG_BACKWARD[1],
     ],
 };
 
@@ -68,14 +78,16 @@ fn output_len(g: &Pool2dGeometry) -> usize {
     g.batch * g.channels * g.out_h * g.out_w
 }
 
-/// One launch of `kernel` writing `out_len` floats, one thread each.
+/// One launch of `kernel` (in the width its indices need) writing `out_len` floats, one thread
+/// each.
 fn launch(
-    kernel: &'static str,
+    kernel: [&'static str; 2],
     (x, dy): (u64, u64),
     like: &CudaBuffer,
     out_len: usize,
     g: &Pool2dGeometry,
 ) -> Result<CudaBuffer> {
+    let kernel = index_width(kernel, input_len(g).max(output_len(g)));
     let y = CudaBuffer::uninit(like.device(), out_len, kernel)?;
     let args = PoolArgs {
         x,
@@ -91,13 +103,7 @@ fn launch(
 /// Max pooling forward: dense `[n, c, out_h, out_w]`.
 pub fn max_pool2d(x: &CudaBuffer, l: &Layout, g: &Pool2dGeometry) -> Result<CudaBuffer> {
     let x = dense(x, l)?;
-    launch(
-        "max_pool2d_forward",
-        (x.address(), 0),
-        x.buffer(),
-        output_len(g),
-        g,
-    )
+    launch(MAX_FORWARD, (x.address(), 0), x.buffer(), output_len(g), g)
 }
 
 /// Max pooling backward: each output's gradient goes to the input that won its window (found
@@ -112,32 +118,20 @@ pub fn max_pool2d_backward(
     x.same_device(dy, "max_pool2d backward")?;
     let (x, dy) = (dense(x, l)?, dense(dy, dyl)?);
     let addresses = (x.address(), dy.address());
-    launch(
-        "max_pool2d_backward",
-        addresses,
-        x.buffer(),
-        input_len(g),
-        g,
-    )
+    launch(MAX_BACKWARD, addresses, x.buffer(), input_len(g), g)
 }
 
 /// Average pooling forward; the divisor is always kernel² (padding counts).
 pub fn avg_pool2d(x: &CudaBuffer, l: &Layout, g: &Pool2dGeometry) -> Result<CudaBuffer> {
     let x = dense(x, l)?;
-    launch(
-        "avg_pool2d_forward",
-        (x.address(), 0),
-        x.buffer(),
-        output_len(g),
-        g,
-    )
+    launch(AVG_FORWARD, (x.address(), 0), x.buffer(), output_len(g), g)
 }
 
 /// Average pooling backward: each output's gradient is shared equally by its kernel² cells.
 pub fn avg_pool2d_backward(dy: &CudaBuffer, l: &Layout, g: &Pool2dGeometry) -> Result<CudaBuffer> {
     let dy = dense(dy, l)?;
     launch(
-        "avg_pool2d_backward",
+        AVG_BACKWARD,
         (0, dy.address()),
         dy.buffer(),
         input_len(g),

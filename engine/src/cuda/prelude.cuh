@@ -40,6 +40,21 @@ __device__ __forceinline__ u64 strided_offset(const Strided& view, u64 i) {
          i += (u64)gridDim.x * blockDim.x)
 // ANCHOR_END: strided_offset
 
+// ANCHOR: both_widths
+// Kernels that divide for every element come in two widths, from one template
+// `template <typename I, typename S> __device__ void name(const Args&)`: name_32 does its index
+// arithmetic in 32 bits (I = u32, S = int) and serves every launch whose indices fit (the host
+// checks, launch.rs's index_width), name_64 in 64 bits beyond. A 64-bit division costs several
+// times a 32-bit one.
+#define BOTH_WIDTHS(name, Args) \
+    extern "C" __global__ void name##_32(const Args a) { name<u32, int>(a); } \
+    extern "C" __global__ void name##_64(const Args a) { name<u64, long long>(a); }
+
+// The grid-stride loop with an index of type I.
+#define FOR_EACH_INDEX_AS(I, i, n) \
+    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < (I)(n); i += (I)gridDim.x * blockDim.x)
+// ANCHOR_END: both_widths
+
 __device__ __forceinline__ float positive_infinity() { return __int_as_float(0x7f800000); }
 
 // Not NaN and not ±∞: the exponent bits are not all ones. Bit tests cannot be optimised away.

@@ -1,15 +1,21 @@
 //! Convolution (forward, input, weight and bias gradients, fused ReLU) and pooling (max with
 //! ties and NaN, average with padding): CPU against CUDA. Convolutions run twice, with the
 //! default column buffer and with one so small that every image is cut into many tiles, and
-//! with the 64-bit index kernels as well as the 32-bit ones.
+//! with the 64-bit index kernels (convolution and pooling) as well as the 32-bit ones.
 
 use super::common::{assert_close, check_op, cuda, random};
 use engine::autograd::Conv2dParams;
 use engine::Tensor;
 use std::sync::Mutex;
 
-/// The column-buffer limit is process-wide: the tests that change it take turns.
-static TILING: Mutex<()> = Mutex::new(());
+/// The column-buffer limit and the index width are process-wide: the tests that depend on
+/// them take turns.
+static SETTINGS: Mutex<()> = Mutex::new(());
+
+/// This test's turn with the process-wide settings.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    SETTINGS.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Summation order differs (cuBLAS against matrixmultiply and Winograd): scaled tolerance.
 const CONV: f32 = 2e-5;
@@ -103,14 +109,14 @@ fn run_conv_cases(label: &str) {
 
 #[test]
 fn convolution_in_one_tile() {
-    let _turn = TILING.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = turn();
     engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
     run_conv_cases("one tile:");
 }
 
 #[test]
 fn convolution_in_many_tiles() {
-    let _turn = TILING.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = turn();
     // Room for about two output rows of the widest case: tiles of 1–3 rows.
     engine::cuda::conv::set_column_buffer_floats(300);
     run_conv_cases("many tiles:");
@@ -118,41 +124,61 @@ fn convolution_in_many_tiles() {
 }
 
 #[test]
-fn convolution_with_64_bit_indices() {
-    let _turn = TILING.lock().unwrap_or_else(|p| p.into_inner());
+fn convolution_and_pooling_with_64_bit_indices() {
+    /// Puts the defaults back however the test ends, so a failure here fails nothing else.
+    struct Defaults;
+    impl Drop for Defaults {
+        fn drop(&mut self) {
+            engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
+            engine::cuda::force_64_bit_indices(false);
+        }
+    }
+    let _turn = turn();
+    let _defaults = Defaults;
     // The wide kernels serve images of 2³¹ floats and more; forced here on small ones.
-    engine::cuda::conv::force_64_bit_indices(true);
+    engine::cuda::force_64_bit_indices(true);
     engine::cuda::conv::set_column_buffer_floats(300);
     run_conv_cases("64-bit indices:");
-    engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
-    engine::cuda::conv::force_64_bit_indices(false);
+    run_pool_cases("64-bit indices:");
+    run_max_pool_ties_and_nan("64-bit indices:");
 }
 
 #[test]
 fn pooling_forward_and_backward() {
+    let _turn = turn();
+    run_pool_cases("");
+}
+
+fn run_pool_cases(label: &str) {
     let x = random(&[2, 3, 9, 8], 6);
     for (kernel, stride, padding) in [(2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 1, 0), (4, 3, 2)] {
         let name = format!("kernel {kernel} stride {stride} padding {padding}");
         check_op(
-            &format!("max_pool2d {name}"),
+            &format!("{label} max_pool2d {name}"),
             std::slice::from_ref(&x),
             1e-6,
             |t| t[0].max_pool2d(kernel, stride, padding),
         );
         check_op(
-            &format!("avg_pool2d {name}"),
+            &format!("{label} avg_pool2d {name}"),
             std::slice::from_ref(&x),
             1e-6,
             |t| t[0].avg_pool2d(kernel, stride, padding),
         );
     }
-    check_op("max_pool2d of a transposed view", &[x], 1e-6, |t| {
+    let name = format!("{label} max_pool2d of a transposed view");
+    check_op(&name, &[x], 1e-6, |t| {
         t[0].transpose(2, 3)?.max_pool2d(2, 2, 0)
     });
 }
 
 #[test]
 fn max_pooling_ties_and_nan_follow_the_cpu() {
+    let _turn = turn();
+    run_max_pool_ties_and_nan("");
+}
+
+fn run_max_pool_ties_and_nan(label: &str) {
     let Some(device) = cuda() else { return };
     // Every window of the first plane ties; the second holds a NaN.
     let mut data = vec![3.0; 16];
@@ -182,7 +208,7 @@ fn max_pooling_ties_and_nan_follow_the_cpu() {
             cpu.max_pool2d(kernel, stride, padding).unwrap(),
             gpu.max_pool2d(kernel, stride, padding).unwrap(),
         );
-        let what = format!("kernel {kernel}");
+        let what = format!("{label} kernel {kernel}");
         assert_close(
             &what,
             &y_cpu.to_vec().unwrap(),
