@@ -4,7 +4,7 @@
 use super::buffer::CudaBuffer;
 use super::device::CudaDevice;
 use super::kernels::KernelSource;
-use super::launch::kernel_args;
+use super::launch::{index_width, kernel_args};
 use super::strided::{view_of, Strided};
 use crate::error::Result;
 use crate::layout::Layout;
@@ -13,8 +13,11 @@ use std::sync::Arc;
 pub const SOURCE: KernelSource = KernelSource {
     name: "copy",
     code: include_str!("copy.cu"),
-    kernels: &["strided_copy", "fill_value"],
+    kernels: &[STRIDED_COPY[0], STRIDED_COPY[1], "fill_value"],
 };
+
+/// The copy in its two widths (`[name_32, name_64]`, see `index_width`).
+const STRIDED_COPY: [&str; 2] = ["strided_copy_32", "strided_copy_64"];
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -54,7 +57,9 @@ fn copy_into(
         x_view: view_of(x, from, op)?,
         y_view: view_of(y, to, op)?,
     };
-    x.device().launch(&SOURCE, "strided_copy", n as u64, args)
+    // Both views lie inside their buffers (view_of checks): their lengths bound every offset.
+    let kernel = index_width(STRIDED_COPY, n.max(x.len()).max(y.len()));
+    x.device().launch(&SOURCE, kernel, n as u64, args)
 }
 
 /// The elements of `layout` over `x`, densely, in row-major order.

@@ -65,12 +65,15 @@ struct UnaryArgs {
     u32 unused;
 };
 
-// y[i] = op(x viewed through x_view, element i); y is dense.
-extern "C" __global__ void unary_map(const UnaryArgs a) {
-    FOR_EACH_INDEX(i, a.n) {
-        a.y[i] = apply_unary(a.op, a.x[strided_offset(a.x_view, i)], a.p, a.q);
+// y[i] = op(x viewed through x_view, element i); y is dense. In two widths, unary_map_32 and
+// unary_map_64 (BOTH_WIDTHS in the prelude).
+template <typename I, typename S>
+__device__ void unary_map(const UnaryArgs& a) {
+    FOR_EACH_INDEX_AS(I, i, a.n) {
+        a.y[i] = apply_unary(a.op, a.x[strided_offset<I>(a.x_view, i)], a.p, a.q);
     }
 }
+BOTH_WIDTHS(unary_map, UnaryArgs)
 // ANCHOR_END: unary_map
 
 // BinaryOp codes, in the order of ops.rs.
@@ -112,10 +115,12 @@ struct BinaryArgs {
 
 // y[i] = op(a[i], b[i]) for two views of the same shape (broadcasting is a view with
 // stride 0, made before the launch).
-extern "C" __global__ void binary_map(const BinaryArgs args) {
-    FOR_EACH_INDEX(i, args.n) {
-        float a = args.a[strided_offset(args.a_view, i)];
-        float b = args.b[strided_offset(args.b_view, i)];
+template <typename I, typename S>
+__device__ void binary_map(const BinaryArgs& args) {
+    FOR_EACH_INDEX_AS(I, i, args.n) {
+        float a = args.a[strided_offset<I>(args.a_view, i)];
+        float b = args.b[strided_offset<I>(args.b_view, i)];
         args.y[i] = apply_binary(args.op, a, b);
     }
 }
+BOTH_WIDTHS(binary_map, BinaryArgs)

@@ -4,7 +4,7 @@
 
 use super::buffer::CudaBuffer;
 use super::kernels::KernelSource;
-use super::launch::kernel_args;
+use super::launch::{index_width, kernel_args};
 use super::strided::view_of;
 use crate::error::Result;
 use crate::layout::Layout;
@@ -13,8 +13,12 @@ use crate::ops::{BinaryOp, UnaryOp};
 pub const SOURCE: KernelSource = KernelSource {
     name: "elementwise",
     code: include_str!("elementwise.cu"),
-    kernels: &["unary_map", "binary_map"],
+    kernels: &[UNARY[0], UNARY[1], BINARY[0], BINARY[1]],
 };
+
+/// Each kernel in its two widths (`[name_32, name_64]`, see `index_width`).
+const UNARY: [&str; 2] = ["unary_map_32", "unary_map_64"];
+const BINARY: [&str; 2] = ["binary_map_32", "binary_map_64"];
 
 // ANCHOR: unary_args
 /// `UnaryArgs` of elementwise.cu, field for field.
@@ -99,7 +103,10 @@ pub fn unary(x: &CudaBuffer, layout: &Layout, op: UnaryOp) -> Result<CudaBuffer>
         q,
         unused: 0,
     };
-    x.device().launch(&SOURCE, "unary_map", n as u64, args)?;
+    // Every offset the view reaches lies inside x (view_of checks), so n and x's length bound
+    // every index.
+    let kernel = index_width(UNARY, n.max(x.len()));
+    x.device().launch(&SOURCE, kernel, n as u64, args)?;
     Ok(y)
 }
 // ANCHOR_END: unary
@@ -124,6 +131,7 @@ pub fn binary(
         op: binary_code(op),
         unused: 0,
     };
-    a.device().launch(&SOURCE, "binary_map", n as u64, args)?;
+    let kernel = index_width(BINARY, n.max(a.len()).max(b.len()));
+    a.device().launch(&SOURCE, kernel, n as u64, args)?;
     Ok(y)
 }

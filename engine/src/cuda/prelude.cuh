@@ -20,15 +20,19 @@ struct Strided {
 };
 
 // ANCHOR: strided_offset
-// Where element `i` (counting in row-major order of the view) lives in the buffer.
-__device__ __forceinline__ u64 strided_offset(const Strided& view, u64 i) {
+// Where element `i` (counting in row-major order of the view) lives in the buffer, in index
+// type I: the element-wise kernels come in two widths (BOTH_WIDTHS below), and a strided view
+// pays one division and one remainder per axis per element, which 32 bits make several times
+// cheaper.
+template <typename I>
+__device__ __forceinline__ I strided_offset(const Strided& view, I i) {
     if (view.contiguous) {
-        return view.offset + i;
+        return (I)view.offset + i;
     }
-    u64 offset = view.offset;
+    I offset = (I)view.offset;
     for (int axis = (int)view.rank - 1; axis >= 0; --axis) {
-        u64 dim = view.shape[axis];
-        offset += (i % dim) * view.strides[axis];
+        I dim = (I)view.shape[axis];
+        offset += (i % dim) * (I)view.strides[axis];
         i /= dim;
     }
     return offset;

@@ -3,7 +3,7 @@
 
 use super::buffer::CudaBuffer;
 use super::kernels::KernelSource;
-use super::launch::{kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
+use super::launch::{index_width, kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
 use super::strided::{view_of, Strided};
 use crate::error::Result;
 use crate::layout::Layout;
@@ -12,8 +12,12 @@ use crate::ops::ReduceOp;
 pub const SOURCE: KernelSource = KernelSource {
     name: "reduce",
     code: include_str!("reduce.cu"),
-    kernels: &["reduce_runs", "reduce_runs_in_blocks"],
+    kernels: &[BY_THREADS[0], BY_THREADS[1], IN_BLOCKS[0], IN_BLOCKS[1]],
 };
+
+/// Each kernel in its two widths (`[name_32, name_64]`, see `index_width`).
+const BY_THREADS: [&str; 2] = ["reduce_runs_32", "reduce_runs_64"];
+const IN_BLOCKS: [&str; 2] = ["reduce_runs_in_blocks_32", "reduce_runs_in_blocks_64"];
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -83,11 +87,18 @@ fn fold(
         unused: 0,
     };
     let device = x.device();
+    // The view lies inside x (view_of checks): its length and the element count bound every
+    // index.
+    let largest = (outputs * run).max(x.len());
     match shared_by {
-        Sharing::OneThread => device.launch(&SOURCE, "reduce_runs", outputs as u64, args)?,
+        Sharing::OneThread => {
+            let kernel = index_width(BY_THREADS, largest);
+            device.launch(&SOURCE, kernel, outputs as u64, args)?
+        }
         Sharing::Blocks(_) => {
             let blocks = (outputs * parts).min(MAX_BLOCKS as usize) as u32;
-            device.launch_blocks(&SOURCE, "reduce_runs_in_blocks", blocks, args)?
+            let kernel = index_width(IN_BLOCKS, largest);
+            device.launch_blocks(&SOURCE, kernel, blocks, args)?
         }
     }
     if parts == 1 {

@@ -4,18 +4,9 @@
 //! with the 64-bit index kernels (convolution and pooling) as well as the 32-bit ones.
 
 use super::common::{assert_close, check_op, cuda, random};
+use super::settings::{turn, wide_indices, Defaults};
 use engine::autograd::Conv2dParams;
 use engine::Tensor;
-use std::sync::Mutex;
-
-/// The column-buffer limit and the index width are process-wide: the tests that depend on
-/// them take turns.
-static SETTINGS: Mutex<()> = Mutex::new(());
-
-/// This test's turn with the process-wide settings.
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    SETTINGS.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Summation order differs (cuBLAS against matrixmultiply and Winograd): scaled tolerance.
 const CONV: f32 = 2e-5;
@@ -117,26 +108,16 @@ fn convolution_in_one_tile() {
 #[test]
 fn convolution_in_many_tiles() {
     let _turn = turn();
+    let _defaults = Defaults;
     // Room for about two output rows of the widest case: tiles of 1–3 rows.
     engine::cuda::conv::set_column_buffer_floats(300);
     run_conv_cases("many tiles:");
-    engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
 }
 
 #[test]
 fn convolution_and_pooling_with_64_bit_indices() {
-    /// Puts the defaults back however the test ends, so a failure here fails nothing else.
-    struct Defaults;
-    impl Drop for Defaults {
-        fn drop(&mut self) {
-            engine::cuda::conv::set_column_buffer_floats(engine::cuda::conv::MAX_COL_FLOATS);
-            engine::cuda::force_64_bit_indices(false);
-        }
-    }
     let _turn = turn();
-    let _defaults = Defaults;
-    // The wide kernels serve images of 2³¹ floats and more; forced here on small ones.
-    engine::cuda::force_64_bit_indices(true);
+    let _defaults = wide_indices();
     engine::cuda::conv::set_column_buffer_floats(300);
     run_conv_cases("64-bit indices:");
     run_pool_cases("64-bit indices:");

@@ -8,4 +8,5 @@
 mod common;
 mod conv_pool;
 mod ops;
+mod settings;
 mod vgg;

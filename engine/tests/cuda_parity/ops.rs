@@ -3,6 +3,7 @@
 //! (On a machine without a GPU these run in the host emulator; see common.rs.)
 
 use super::common::{assert_close, check_op, cuda, random, values};
+use super::settings::{turn, wide_indices};
 use engine::{Device, Error, Tensor};
 
 const TIGHT: f32 = 1e-5;
@@ -14,6 +15,10 @@ fn positive(shape: &[usize], seed: u64) -> Tensor {
 
 #[test]
 fn unary_ops_on_transposed_views() {
+    run_unary_ops_on_transposed_views();
+}
+
+fn run_unary_ops_on_transposed_views() {
     let x = random(&[5, 7], 1).mul_scalar(3.0).unwrap();
     type Op = fn(&Tensor) -> engine::Result<Tensor>;
     let ops: [(&str, Op); 13] = [
@@ -84,6 +89,10 @@ fn special_values_follow_the_cpu() {
 
 #[test]
 fn binary_ops_broadcast_and_permuted() {
+    run_binary_ops_broadcast_and_permuted();
+}
+
+fn run_binary_ops_broadcast_and_permuted() {
     let a = random(&[3, 1, 4], 3);
     let b = random(&[5, 4], 4).affine(1.0, 0.0).unwrap();
     type Op = fn(&Tensor, &Tensor) -> engine::Result<Tensor>;
@@ -111,6 +120,10 @@ fn binary_ops_broadcast_and_permuted() {
 
 #[test]
 fn copies_concat_and_narrow() {
+    run_copies_concat_and_narrow();
+}
+
+fn run_copies_concat_and_narrow() {
     let x = random(&[4, 6, 5], 6);
     check_op(
         "contiguous of a permutation",
@@ -138,6 +151,10 @@ fn copies_concat_and_narrow() {
 
 #[test]
 fn reductions_over_any_axes() {
+    run_reductions_over_any_axes();
+}
+
+fn run_reductions_over_any_axes() {
     let x = random(&[3, 4, 5, 6], 8);
     for axes in [vec![], vec![0], vec![1, 3], vec![0, 2, 3], vec![3]] {
         let name = format!("sum over {axes:?}");
@@ -166,6 +183,19 @@ fn reductions_over_any_axes() {
     // Ties share the gradient equally, as on the CPU.
     let ties = Tensor::from_slice(&[1.0, 3.0, 3.0, 2.0, 3.0, 0.0], &[2, 3]).unwrap();
     check_op("max with ties", &[ties], TIGHT, |t| t[0].max(&[], false));
+}
+
+/// The element-wise maps, copies and reductions again with their 64-bit kernels, whose index
+/// arithmetic (a division per axis per element of a strided view) differs from the 32-bit
+/// kernels' that serve every tensor below 2³¹ floats.
+#[test]
+fn strided_ops_with_64_bit_indices() {
+    let _turn = turn();
+    let _defaults = wide_indices();
+    run_unary_ops_on_transposed_views();
+    run_binary_ops_broadcast_and_permuted();
+    run_copies_concat_and_narrow();
+    run_reductions_over_any_axes();
 }
 
 #[test]
