@@ -106,11 +106,15 @@ struct EpilogueArgs {
 // After the GEMMs (beta = 0): each output gets its channel's bias and, for conv2d_relu, the
 // ReLU, in one read and one write of the output (instead of a bias fill the GEMM reads back,
 // then a ReLU pass that reads and writes it again).
-extern "C" __global__ void bias_relu(const EpilogueArgs a) {
-    FOR_EACH_INDEX(i, a.n) {
+// Two widths, as the tiles: finding an output's channel divides.
+template <typename I, typename S>
+__device__ void bias_relu(const EpilogueArgs& a) {
+    const I pixels = (I)a.pixels, channels = (I)a.channels;
+    FOR_EACH_INDEX_AS(I, i, a.n) {
         float v = a.y[i];
-        if (a.bias) v += a.bias[(i / a.pixels) % a.channels];
+        if (a.bias) v += a.bias[(i / pixels) % channels];
         a.y[i] = a.relu ? fmaxf(v, 0.0f) : v;
     }
 }
+BOTH_WIDTHS(bias_relu, EpilogueArgs)
 // ANCHOR_END: bias_relu

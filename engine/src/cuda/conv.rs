@@ -24,7 +24,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const SOURCE: KernelSource = KernelSource {
     name: "conv",
     code: include_str!("conv.cu"),
-    kernels: &[IM2COL[0], IM2COL[1], COL2IM[0], COL2IM[1], "bias_relu"],
+    kernels: &[
+        IM2COL[0],
+        IM2COL[1],
+        COL2IM[0],
+        COL2IM[1],
+        BIAS_RELU[0],
+        BIAS_RELU[1],
+    ],
 };
 
 /// The column buffer never holds more than this many floats (256 MB) by default.
@@ -41,6 +48,7 @@ pub fn set_column_buffer_floats(floats: usize) {
 /// The tile kernels, each in its two widths (`[name_32, name_64]`, see `index_width`).
 const IM2COL: [&str; 2] = ["im2col_tile_32", "im2col_tile_64"];
 const COL2IM: [&str; 2] = ["col2im_tile_32", "col2im_tile_64"];
+const BIAS_RELU: [&str; 2] = ["bias_relu_32", "bias_relu_64"];
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -360,8 +368,8 @@ fn epilogue(
         relu: relu as u32,
         unused: 0,
     };
-    y.device()
-        .launch(&SOURCE, "bias_relu", y.len() as u64, args)
+    let kernel = index_width(BIAS_RELU, y.len());
+    y.device().launch(&SOURCE, kernel, y.len() as u64, args)
 }
 
 /// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im adds each
