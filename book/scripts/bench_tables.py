@@ -17,6 +17,7 @@ LOG = ROOT / "engine/benches/RESULTS.md"
 TABLES = {
     "vgg_compare": "| net | size | ours ms/iter | ours GFLOP/s | ours peak MB |",
     "style_compare": "| size | ours s/eval | PyTorch s/eval |",
+    "heap": "| malloc | median wall s |",
 }
 
 

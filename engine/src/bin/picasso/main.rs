@@ -38,6 +38,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    engine::cpu::heap::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Stylize(args) => stylize::run(*args),
