@@ -18,6 +18,7 @@ TABLES = {
     "vgg_compare": "| net | size | ours ms/iter | ours GFLOP/s | ours peak MB |",
     "style_compare": "| size | ours s/eval | PyTorch s/eval |",
     "heap": "| malloc | median wall s |",
+    "bf16": "| bf16 variant | paired wall, variant / f32 |",
 }
 
 

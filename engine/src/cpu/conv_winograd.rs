@@ -23,6 +23,7 @@
 //! layer's largest value — the PyTorch reference tests check this.
 
 use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
+use super::packed_gemm_bf16::{gemm_panels_bf16, in_bf16, pair_panels};
 use super::scratch;
 use super::simd::with_wide_vectors;
 use crate::geometry::Conv2dGeometry;
@@ -56,7 +57,11 @@ pub struct WinogradWeights {
     out_channels: usize,
     in_channels: usize,
     padded_out: usize,
+    /// f32 panels (empty when `paired` is there).
     panels: Vec<f32>,
+    /// The same weights as bf16 pairs `[ξ][o / MR][⌈c/2⌉][MR][2]`, when this convolution's
+    /// GEMMs run in bf16 (see `packed_gemm_bf16`).
+    paired: Option<Vec<u16>>,
 }
 
 impl WinogradWeights {
@@ -91,17 +96,28 @@ impl WinogradWeights {
                 }
             }
         });
+        let paired = in_bf16(flipped).then(|| {
+            let mut paired = vec![0u16; XI * padded_out * in_channels.div_ceil(2) * 2];
+            pair_panels(&panels, in_channels, MR, &mut paired);
+            std::mem::take(&mut panels);
+            paired
+        });
         WinogradWeights {
             out_channels,
             in_channels,
             padded_out,
             panels,
+            paired,
         }
     }
 
     /// Bytes held, for the cache's budget.
     pub fn bytes(&self) -> usize {
         self.panels.len() * std::mem::size_of::<f32>()
+            + self
+                .paired
+                .as_ref()
+                .map_or(0, |p| p.len() * std::mem::size_of::<u16>())
     }
 }
 
@@ -484,10 +500,11 @@ pub fn conv2d(
             );
             // 2. 36 GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
             let v = &v[..XI * c * padded_tiles];
-            m[..XI * o_pad * padded_tiles]
+            let m_planes = m[..XI * o_pad * padded_tiles]
                 .par_chunks_mut(o_pad * padded_tiles)
-                .enumerate()
-                .for_each(|(xi, m_xi)| {
+                .enumerate();
+            match &u.paired {
+                None => m_planes.for_each(|(xi, m_xi)| {
                     let u_xi = &u.panels[xi * o_pad * c..(xi + 1) * o_pad * c];
                     let v_xi = &v[xi * c * padded_tiles..(xi + 1) * c * padded_tiles];
                     gemm_panels(
@@ -498,7 +515,25 @@ pub fn conv2d(
                         m_xi,
                         padded_tiles,
                     );
-                });
+                }),
+                // The same product in bf16: V[ξ] is paired first (half the bytes to read).
+                Some(paired) => {
+                    let k2 = c.div_ceil(2);
+                    m_planes.for_each_init(Vec::new, |v_pairs, (xi, m_xi)| {
+                        let u_xi = &paired[xi * o_pad * k2 * 2..(xi + 1) * o_pad * k2 * 2];
+                        let v_xi = &v[xi * c * padded_tiles..(xi + 1) * c * padded_tiles];
+                        v_pairs.resize(k2 * 2 * padded_tiles, 0);
+                        pair_panels(v_xi, c, NR, v_pairs);
+                        gemm_panels_bf16(
+                            [o_pad, k2, padded_tiles],
+                            u_xi,
+                            v_pairs,
+                            m_xi,
+                            padded_tiles,
+                        );
+                    })
+                }
+            }
             // 3. Y = Aᵀ M A (+ bias), one output channel per task.
             let m = &m[..XI * o_pad * padded_tiles];
             yn.par_chunks_mut(pixels).enumerate().for_each_init(

@@ -11,6 +11,7 @@ pub mod elementwise;
 pub mod heap;
 pub mod matmul;
 pub mod packed_gemm;
+pub mod packed_gemm_bf16;
 pub mod pool;
 pub mod pool_2x2;
 pub mod reduce;

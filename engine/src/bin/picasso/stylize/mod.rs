@@ -16,6 +16,8 @@ mod schedule;
 pub use args::StylizeArgs;
 
 use crate::resources::memory_line;
+use args::Bf16Arg;
+use engine::cpu::packed_gemm_bf16::Bf16Use;
 use engine::io::frames::{list_frames, save_frame, write_gif, GifOptions};
 use engine::io::image::resize_long_side;
 use engine::io::output_lock::OutputLock;
@@ -132,6 +134,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let _lock = OutputLock::acquire_all(&plan.outputs)?;
     let checkpointed = Arc::new(AtomicBool::new(false));
     let interrupted = interrupt_flag(&args.output, checkpointed.clone());
+    // Before the first convolution: the transformed weights are made for this choice.
+    let bf16 = engine::cpu::packed_gemm_bf16::choose_bf16_use(args.bf16.into());
     let vgg = args.network.load()?;
     let estimate = fit::check(&args, &plan, &vgg, GIF_FRAME_EVERY)?;
     let budget = args.network.memory_budget();
@@ -156,6 +160,12 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         args.network.chosen()?.line(),
         memory_line(&estimate, budget.as_ref())
     ));
+    if args.bf16 != Bf16Arg::Off && bf16 == Bf16Use::Off {
+        view.println(
+            "warning: --bf16 needs a CPU with AVX-512 BF16 (and PICASSO_NO_AVX512 unset); \
+             this run computes in f32 throughout",
+        );
+    }
     for warning in warnings(&args, &plan)? {
         view.println(&format!("warning: {warning}"));
     }

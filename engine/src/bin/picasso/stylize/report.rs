@@ -110,6 +110,8 @@ pub fn write_report(
             "style_blend": plan.blend,
             "style_scale": args.style_scale,
             "pooling": format!("{:?}", args.network.pooling).to_lowercase(),
+            // What held, not only what was asked: f32 where the CPU has no AVX-512 BF16.
+            "bf16": format!("{:?}", engine::cpu::packed_gemm_bf16::bf16_use()).to_lowercase(),
             "init": args.init,
             "seed": args.seed,
             "sizes": plan.sizes,
