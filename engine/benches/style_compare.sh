@@ -4,7 +4,8 @@
 # Usage (from the repository root): engine/benches/style_compare.sh [EVALS] [SIZES...]
 # ROUNDS=N (default 3) alternates the two programs N times per size and reports medians and
 # the median of the round-by-round ratios: these machines' speed drifts by ±20 % from one
-# minute to the next, so single runs are not worth quoting.
+# minute to the next, so single runs are not worth quoting. OURS_FLAGS adds settings to ours
+# (e.g. OURS_FLAGS="--bf16 backward").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SHARED="${PICASSO_SHARED:-../shared}"
@@ -27,7 +28,7 @@ ours() {
     target/release/picasso stylize "$SHARED/images/content/tubingen.jpg" \
       "$SHARED/images/style/starry_night.jpg" -o "$tmp/out.png" --size "$size" \
       --iters "$n" --single-scale --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
-      --report "$tmp/r$n.json" --quiet 2>/dev/null >/dev/null
+      --report "$tmp/r$n.json" --quiet ${OURS_FLAGS:-} 2>/dev/null >/dev/null
   done
   python3 -c "
 import json

@@ -143,14 +143,7 @@ unsafe fn kernel_avx512(
     accumulate: bool,
 ) {
     use std::arch::x86_64::*;
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-    if accumulate {
-        for (r, acc_row) in acc.iter_mut().enumerate() {
-            let row = c[r * ldc..r * ldc + NR].as_ptr();
-            acc_row[0] = _mm512_loadu_ps(row);
-            acc_row[1] = _mm512_loadu_ps(row.add(16));
-        }
-    }
+    let mut acc = load_block(c, ldc, accumulate);
     for p in 0..k {
         let b0 = _mm512_loadu_ps(b.add(p * NR));
         let b1 = _mm512_loadu_ps(b.add(p * NR + 16));
@@ -160,10 +153,45 @@ unsafe fn kernel_avx512(
             acc_row[1] = _mm512_fmadd_ps(a_value, b1, acc_row[1]);
         }
     }
+    store_block(&acc, c, ldc);
+}
+
+/// An `MR × NR` block of accumulators: `C`'s values to add onto (`accumulate`), else zeros.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) fn load_block(
+    c: &[f32],
+    ldc: usize,
+    accumulate: bool,
+) -> [[std::arch::x86_64::__m512; 2]; MR] {
+    use std::arch::x86_64::*;
+    std::array::from_fn(|r| match accumulate {
+        true => {
+            let row = &c[r * ldc..r * ldc + NR];
+            // SAFETY: `row` holds NR = 32 floats, two vectors of 16.
+            unsafe {
+                [
+                    _mm512_loadu_ps(row.as_ptr()),
+                    _mm512_loadu_ps(row.as_ptr().add(16)),
+                ]
+            }
+        }
+        false => [_mm512_setzero_ps(); 2],
+    })
+}
+
+/// Write an `MR × NR` block of accumulators into `C` (row stride `ldc`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) fn store_block(acc: &[[std::arch::x86_64::__m512; 2]; MR], c: &mut [f32], ldc: usize) {
+    use std::arch::x86_64::*;
     for (r, acc_row) in acc.iter().enumerate() {
-        let row = c[r * ldc..r * ldc + NR].as_mut_ptr();
-        _mm512_storeu_ps(row, acc_row[0]);
-        _mm512_storeu_ps(row.add(16), acc_row[1]);
+        let row = &mut c[r * ldc..r * ldc + NR];
+        // SAFETY: `row` holds NR = 32 floats, two vectors of 16.
+        unsafe {
+            _mm512_storeu_ps(row.as_mut_ptr(), acc_row[0]);
+            _mm512_storeu_ps(row.as_mut_ptr().add(16), acc_row[1]);
+        }
     }
 }
 

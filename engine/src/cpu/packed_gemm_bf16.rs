@@ -216,15 +216,9 @@ unsafe fn kernel_bf16(
     ldc: usize,
     accumulate: bool,
 ) {
+    use super::packed_gemm::{load_block, store_block};
     use std::arch::x86_64::*;
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-    if accumulate {
-        for (r, acc_row) in acc.iter_mut().enumerate() {
-            let row = c[r * ldc..r * ldc + NR].as_ptr();
-            acc_row[0] = _mm512_loadu_ps(row);
-            acc_row[1] = _mm512_loadu_ps(row.add(16));
-        }
-    }
+    let mut acc = load_block(c, ldc, accumulate);
     for p in 0..k2 {
         // Lane j of b0: the pair (B[2p][j], B[2p+1][j]) for columns 0..16; b1 columns 16..32.
         let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.add(p * 2 * NR).cast()));
@@ -236,11 +230,7 @@ unsafe fn kernel_bf16(
             acc_row[1] = _mm512_dpbf16_ps(acc_row[1], a_pair, b1);
         }
     }
-    for (r, acc_row) in acc.iter().enumerate() {
-        let row = c[r * ldc..r * ldc + NR].as_mut_ptr();
-        _mm512_storeu_ps(row, acc_row[0]);
-        _mm512_storeu_ps(row.add(16), acc_row[1]);
-    }
+    store_block(&acc, c, ldc);
 }
 // ANCHOR_END: kernel_bf16
 
