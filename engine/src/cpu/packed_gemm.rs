@@ -53,19 +53,6 @@ pub fn gemm_panels(
     c: &mut [f32],
     ldc: usize,
 ) {
-    assert!(
-        m % MR == 0 && n % NR == 0,
-        "gemm_panels: {m}×{n} is not in whole panels"
-    );
-    assert!(
-        a.len() >= m * k && b.len() >= k * n,
-        "gemm_panels: operands too short"
-    );
-    assert!(
-        m == 0 || c.len() >= (m - 1) * ldc + n,
-        "gemm_panels: output too short"
-    );
-    assert!(ldc >= n, "gemm_panels: ldc {ldc} < n {n}");
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 {
         assert!(
@@ -73,39 +60,103 @@ pub fn gemm_panels(
             "this CPU has no AVX-512F"
         );
     }
-    // The depth is split into slices of KC: one slice of a B panel (KC × NR floats, 32 KB)
-    // stays in L1 while every A panel's slice streams past it; C accumulates across slices.
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        let accumulate = k0 > 0;
-        for (nb, b_panel) in b.chunks_exact(k * NR).take(n / NR).enumerate() {
-            let b_slice = &b_panel[k0 * NR..(k0 + kc) * NR];
-            for (mb, a_panel) in a.chunks_exact(k * MR).take(m / MR).enumerate() {
-                let a_slice = &a_panel[k0 * MR..(k0 + kc) * MR];
-                let c_block = &mut c[mb * MR * ldc + nb * NR..];
-                match kernel {
-                    Kernel::Portable => {
-                        kernel_portable(kc, a_slice, b_slice, c_block, ldc, accumulate)
+    let shape = PanelShape {
+        name: "gemm_panels",
+        m,
+        depth: k,
+        n,
+        per_step: [MR, NR],
+        slice: KC,
+    };
+    for_each_block(
+        shape,
+        a,
+        b,
+        c,
+        ldc,
+        |kc, a_slice, b_slice, c_block, accumulate| {
+            match kernel {
+                Kernel::Portable => kernel_portable(kc, a_slice, b_slice, c_block, ldc, accumulate),
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx512 => {
+                    // SAFETY: AVX-512F is present (asserted at the top); the slices hold kc·MR
+                    // and kc·NR floats and the MR rows of C at stride ldc hold NR floats each
+                    // (for_each_block checks the lengths).
+                    unsafe {
+                        kernel_avx512(
+                            kc,
+                            a_slice.as_ptr(),
+                            b_slice.as_ptr(),
+                            c_block,
+                            ldc,
+                            accumulate,
+                        )
                     }
-                    #[cfg(target_arch = "x86_64")]
-                    Kernel::Avx512 => {
-                        // SAFETY: AVX-512F is present (asserted at the top); the slices hold kc·MR
-                        // and kc·NR floats and the MR rows of C at stride ldc hold NR floats
-                        // each (lengths asserted at the top).
-                        unsafe {
-                            kernel_avx512(
-                                kc,
-                                a_slice.as_ptr(),
-                                b_slice.as_ptr(),
-                                c_block,
-                                ldc,
-                                accumulate,
-                            )
-                        }
-                    }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    Kernel::Avx512 => panic!("the AVX-512 kernel needs an x86-64 CPU"),
                 }
+                #[cfg(not(target_arch = "x86_64"))]
+                Kernel::Avx512 => panic!("the AVX-512 kernel needs an x86-64 CPU"),
+            }
+        },
+    );
+}
+
+/// The shape of a panel GEMM, for [`for_each_block`].
+pub(super) struct PanelShape {
+    /// The caller, for the messages of a broken contract.
+    pub name: &'static str,
+    pub m: usize,
+    /// Steps along the depth (k for f32 panels, ⌈k/2⌉ pairs for bf16).
+    pub depth: usize,
+    pub n: usize,
+    /// Values per depth step of one A panel and one B panel.
+    pub per_step: [usize; 2],
+    /// Depth steps per pass.
+    pub slice: usize,
+}
+
+/// The loops around a micro-kernel, for panels of any element type: the depth is split into
+/// slices, so that one slice of a B panel stays in L1 while every A panel's slice streams past
+/// it, and C accumulates across slices. `kernel(steps, a_slice, b_slice, c_block,
+/// accumulate)` computes one `MR × NR` block of C at row stride `ldc` (`+=` after the first
+/// slice). Checks every length the kernel relies on first.
+pub(super) fn for_each_block<T>(
+    shape: PanelShape,
+    a: &[T],
+    b: &[T],
+    c: &mut [f32],
+    ldc: usize,
+    mut kernel: impl FnMut(usize, &[T], &[T], &mut [f32], bool),
+) {
+    let PanelShape {
+        name,
+        m,
+        depth,
+        n,
+        per_step: [a_step, b_step],
+        slice,
+    } = shape;
+    assert!(
+        m % MR == 0 && n % NR == 0,
+        "{name}: {m}×{n} is not in whole panels"
+    );
+    let (a_panel_len, b_panel_len) = (depth * a_step, depth * b_step);
+    assert!(
+        a.len() >= m / MR * a_panel_len && b.len() >= n / NR * b_panel_len,
+        "{name}: operands too short"
+    );
+    assert!(
+        m == 0 || c.len() >= (m - 1) * ldc + n,
+        "{name}: output too short"
+    );
+    assert!(ldc >= n, "{name}: ldc {ldc} < n {n}");
+    for k0 in (0..depth).step_by(slice) {
+        let steps = slice.min(depth - k0);
+        for (nb, b_panel) in b.chunks_exact(b_panel_len).take(n / NR).enumerate() {
+            let b_slice = &b_panel[k0 * b_step..(k0 + steps) * b_step];
+            for (mb, a_panel) in a.chunks_exact(a_panel_len).take(m / MR).enumerate() {
+                let a_slice = &a_panel[k0 * a_step..(k0 + steps) * a_step];
+                let c_block = &mut c[mb * MR * ldc + nb * NR..];
+                kernel(steps, a_slice, b_slice, c_block, k0 > 0);
             }
         }
     }

@@ -11,7 +11,7 @@
 //! pairs along the depth: `A` as `[m/MR][k/2][MR][2]` and `B` as `[n/NR][k/2][NR][2]`
 //! ([`pair_panels`] makes them from the f32 panels), an odd depth padded with a zero.
 
-use super::packed_gemm::{MR, NR};
+use super::packed_gemm::{for_each_block, PanelShape, MR, NR};
 
 /// Depth pairs per pass: a `KC2 × NR` pair slice of B is 16 KB, a third of a 48 KB L1.
 const KC2: usize = 128;
@@ -171,36 +171,37 @@ unsafe fn pair_panels_32(src: &[f32], k: usize, dst: &mut [u16]) {
 /// panels of `k2 × NR × 2`), `k2` pairs deep. Requires [`available`].
 pub fn gemm_panels_bf16([m, k2, n]: [usize; 3], a: &[u16], b: &[u16], c: &mut [f32], ldc: usize) {
     assert!(available(), "this CPU has no AVX-512 BF16");
-    assert!(
-        m % MR == 0 && n % NR == 0,
-        "gemm_panels_bf16: {m}×{n} is not in whole panels"
-    );
-    assert!(
-        a.len() >= m * k2 * 2 && b.len() >= k2 * 2 * n,
-        "gemm_panels_bf16: operands too short"
-    );
-    assert!(
-        m == 0 || c.len() >= (m - 1) * ldc + n,
-        "gemm_panels_bf16: output too short"
-    );
-    assert!(ldc >= n, "gemm_panels_bf16: ldc {ldc} < n {n}");
-    for k0 in (0..k2).step_by(KC2) {
-        let kc = KC2.min(k2 - k0);
-        for (nb, b_panel) in b.chunks_exact(k2 * 2 * NR).take(n / NR).enumerate() {
-            let b_slice = &b_panel[k0 * 2 * NR..(k0 + kc) * 2 * NR];
-            for (mb, a_panel) in a.chunks_exact(k2 * 2 * MR).take(m / MR).enumerate() {
-                let a_slice = &a_panel[k0 * 2 * MR..(k0 + kc) * 2 * MR];
-                let c_block = &mut c[mb * MR * ldc + nb * NR..];
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: AVX-512 BF16 is present (asserted at the top); the slices hold
-                // kc·2·MR and kc·2·NR values and the MR rows of C at stride ldc hold NR floats
-                // each (lengths asserted at the top).
-                unsafe {
-                    kernel_bf16(kc, a_slice.as_ptr(), b_slice.as_ptr(), c_block, ldc, k0 > 0)
-                }
+    let shape = PanelShape {
+        name: "gemm_panels_bf16",
+        m,
+        depth: k2,
+        n,
+        per_step: [2 * MR, 2 * NR],
+        slice: KC2,
+    };
+    for_each_block(
+        shape,
+        a,
+        b,
+        c,
+        ldc,
+        |kc, a_slice, b_slice, c_block, accumulate| {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: AVX-512 BF16 is present (asserted at the top); the slices hold kc·2·MR and
+            // kc·2·NR values and the MR rows of C at stride ldc hold NR floats each
+            // (for_each_block checks the lengths).
+            unsafe {
+                kernel_bf16(
+                    kc,
+                    a_slice.as_ptr(),
+                    b_slice.as_ptr(),
+                    c_block,
+                    ldc,
+                    accumulate,
+                )
             }
-        }
-    }
+        },
+    );
 }
 
 // ANCHOR: kernel_bf16
