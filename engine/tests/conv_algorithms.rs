@@ -2,26 +2,12 @@
 //! stride-1 convolution, and im2col + GEMM (itself checked against a direct convolution in
 //! conv_reference.rs). One test in its own binary, because the switch is process-wide.
 
+mod conv_common;
+
+use conv_common::output_and_input_gradient;
 use engine::autograd::Conv2dParams;
-use engine::cpu::conv::{set_algorithm, ConvAlgorithm};
+use engine::cpu::conv::ConvAlgorithm;
 use engine::{Rng, Tensor};
-
-fn run(x: &Tensor, w: &Tensor, b: &Tensor, p: Conv2dParams, algo: ConvAlgorithm) -> [Vec<f32>; 2] {
-    set_algorithm(algo);
-    let x = x.requires_grad();
-    let y = x.conv2d(w, Some(b), p).unwrap();
-    let dx = y.backward_with(&seed(&y)).unwrap().get_or_zeros(&x);
-    set_algorithm(ConvAlgorithm::Auto);
-    [y.to_vec().unwrap(), dx.unwrap().to_vec().unwrap()]
-}
-
-/// A fixed, non-constant output gradient.
-fn seed(like: &Tensor) -> Tensor {
-    let data = (0..like.numel())
-        .map(|i| ((i * 7919) % 17) as f32 / 8.0 - 1.0)
-        .collect();
-    Tensor::from_vec(data, like.shape()).unwrap()
-}
 
 #[test]
 fn winograd_and_im2col_agree() {
@@ -44,8 +30,8 @@ fn winograd_and_im2col_agree() {
             padding,
             ..Conv2dParams::default()
         };
-        let fast = run(&x, &w, &b, p, ConvAlgorithm::Winograd);
-        let plain = run(&x, &w, &b, p, ConvAlgorithm::Im2col);
+        let fast = output_and_input_gradient(&x, &w, Some(&b), p, ConvAlgorithm::Winograd);
+        let plain = output_and_input_gradient(&x, &w, Some(&b), p, ConvAlgorithm::Im2col);
         for (what, a, b) in [
             ("output", &fast[0], &plain[0]),
             ("input gradient", &fast[1], &plain[1]),

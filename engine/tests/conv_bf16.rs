@@ -8,27 +8,13 @@
 //! out about 20 times larger. On random data the largest error is 4–10 % of the largest
 //! output (f32 Winograd: about 10⁻⁶).
 
+mod conv_common;
+
+use conv_common::output_and_input_gradient;
 use engine::autograd::Conv2dParams;
-use engine::cpu::conv::{set_algorithm, ConvAlgorithm};
+use engine::cpu::conv::ConvAlgorithm;
 use engine::cpu::packed_gemm_bf16::{available, choose_bf16_use, Bf16Use};
 use engine::{Rng, Tensor};
-
-fn run(x: &Tensor, w: &Tensor, p: Conv2dParams, algo: ConvAlgorithm) -> [Vec<f32>; 2] {
-    set_algorithm(algo);
-    let x = x.requires_grad();
-    let y = x.conv2d(w, None, p).unwrap();
-    let dx = y.backward_with(&seed(&y)).unwrap().get_or_zeros(&x);
-    set_algorithm(ConvAlgorithm::Auto);
-    [y.to_vec().unwrap(), dx.unwrap().to_vec().unwrap()]
-}
-
-/// A fixed, non-constant output gradient.
-fn seed(like: &Tensor) -> Tensor {
-    let data = (0..like.numel())
-        .map(|i| ((i * 7919) % 17) as f32 / 8.0 - 1.0)
-        .collect();
-    Tensor::from_vec(data, like.shape()).unwrap()
-}
 
 /// The largest difference relative to the largest value of the f32 result.
 fn relative_error(bf16: &[f32], f32: &[f32]) -> f32 {
@@ -54,8 +40,8 @@ fn bf16_winograd_stays_close_to_f32() {
         let x = Tensor::randn(&[1, channels, side, side + 3], &mut rng);
         let w = Tensor::randn(&[out_channels, channels, 3, 3], &mut rng);
         let p = Conv2dParams::default().padding(1);
-        let bf16 = run(&x, &w, p, ConvAlgorithm::Winograd);
-        let f32 = run(&x, &w, p, ConvAlgorithm::Im2col);
+        let bf16 = output_and_input_gradient(&x, &w, None, p, ConvAlgorithm::Winograd);
+        let f32 = output_and_input_gradient(&x, &w, None, p, ConvAlgorithm::Im2col);
         for (what, a, b) in [
             ("output", &bf16[0], &f32[0]),
             ("input gradient", &bf16[1], &f32[1]),
