@@ -151,6 +151,35 @@ impl Storage {
         }
     }
 
+    /// `F·Fᵀ` for the `[m, k]` matrix `F` this view holds (a Gram matrix, up to scale).
+    pub fn gram(&self, layout: &Layout) -> Result<Storage> {
+        let &[m, k] = layout.shape() else {
+            return Err(Error::shape(
+                "gram",
+                format!("expected an [m, k] matrix, got shape {:?}", layout.shape()),
+            ));
+        };
+        match self {
+            Storage::Cpu(f) => {
+                let kernel = cpu::packed_gemm::Kernel::best();
+                Ok(Storage::Cpu(cpu::gram::gram(
+                    &dense(f, layout),
+                    m,
+                    k,
+                    kernel,
+                )))
+            }
+            // cuBLAS's general product with the transposed view; its symmetric one (SYRK)
+            // waits for a GPU to measure it on.
+            Storage::Cuda(f) => Ok(Storage::Cuda(cuda::matmul::matmul(
+                f,
+                layout,
+                f,
+                &layout.transpose(0, 1)?,
+            )?)),
+        }
+    }
+
     /// Convolution forward (`self` is the input), followed by a ReLU when `relu`; see
     /// [`cpu::conv`].
     pub fn conv2d(

@@ -144,6 +144,31 @@ fn own_transpose_product_matches_the_general_matmul() {
 }
 
 #[test]
+fn own_transpose_product_matches_the_general_matmul_at_style_layer_sizes() {
+    // Channels off the kernel's 32-row panels, pixels over several slices and threads, and a
+    // transposed (strided) view, which is made dense first.
+    let relative_gap = |a: &Tensor, b: &Tensor| {
+        let (a, b) = (a.to_vec().unwrap(), b.to_vec().unwrap());
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        a.iter()
+            .zip(&b)
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+            / scale
+    };
+    for f in [randn(&[70, 1100], 21), randn(&[1100, 40], 22).t().unwrap()] {
+        let fused = f.matmul_own_transpose().unwrap();
+        let general = f.matmul(&f.t().unwrap()).unwrap();
+        assert_eq!(fused.shape(), general.shape());
+        let gap = relative_gap(&fused, &general);
+        assert!(
+            gap < 1e-5,
+            "{:?}: off by {gap} of the largest entry",
+            f.shape()
+        );
+    }
+}
+
+#[test]
 fn softmax_family() {
     let x = randn(&[3, 5], 16);
     check("softmax", &[&x], |t| t[0].softmax(1));

@@ -26,7 +26,8 @@ impl Tensor {
     // ANCHOR_END: matmul
 
     /// `F·Fᵀ` for an `[m, k]` matrix `F` (a Gram matrix, up to scale): the same numbers as
-    /// `f.matmul(&f.t()?)`, but with a backward rule that uses the symmetry. The general
+    /// `f.matmul(&f.t()?)` (to rounding), each symmetric pair computed once on the CPU
+    /// (`cpu/gram.rs`), and with a backward rule that uses the symmetry too. The general
     /// rule would run two matrix products, `∂L/∂C·F` for the left factor and `(Fᵀ·∂L/∂C)ᵀ` for
     /// the right; both factors are `F`, so their sum is `(∂L/∂C + ∂L/∂Cᵀ)·F` — one product,
     /// after adding an `m × m` matrix to its own transpose.
@@ -37,10 +38,7 @@ impl Tensor {
                 format!("expected an [m, k] matrix, got shape {:?}", self.shape()),
             ));
         }
-        let ft = self.t()?;
-        let storage = self
-            .storage()
-            .matmul(self.layout(), ft.storage(), ft.layout())?;
+        let storage = self.storage().gram(self.layout())?;
         let m = self.shape()[0];
         let f = self.clone();
         Ok(Tensor::from_op(

@@ -14,30 +14,22 @@ use std::mem::MaybeUninit;
 const CHUNK: usize = 1 << 14;
 
 /// `n` outputs computed by `fill(dst, start)` for consecutive chunks `dst` starting at output
-/// `start`, in parallel when worth it. The buffer is never zeroed first: each chunk is written
-/// exactly once, straight into the vector's spare capacity.
-fn fill_chunks(n: usize, fill: impl Fn(&mut [f32], usize) + Sync) -> Vec<f32> {
+/// `start`, in parallel when worth it. The buffer is never zeroed first: `fill` writes each
+/// chunk exactly once, straight into the vector's spare capacity (`map1` and `map2` write
+/// every element of the chunk they are given).
+fn fill_chunks(n: usize, fill: impl Fn(&mut [MaybeUninit<f32>], usize) + Sync) -> Vec<f32> {
     let mut out: Vec<f32> = Vec::with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    let fill_uninit = |dst: &mut [MaybeUninit<f32>], start: usize| {
-        // Zero each chunk just before use (it is in cache by then), so `fill` gets
-        // initialised floats.
-        for d in dst.iter_mut() {
-            d.write(0.0);
-        }
-        // SAFETY: every element of `dst` was initialised on the line above.
-        let dst = unsafe { &mut *(dst as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        fill(dst, start);
-    };
     if n >= PARALLEL_THRESHOLD {
         spare
             .par_chunks_mut(CHUNK)
             .enumerate()
-            .for_each(|(i, dst)| fill_uninit(dst, i * CHUNK));
+            .for_each(|(i, dst)| fill(dst, i * CHUNK));
     } else {
-        fill_uninit(spare, 0);
+        fill(spare, 0);
     }
-    // SAFETY: all `n` elements were initialised above.
+    // SAFETY: `fill` initialised all `n` elements (every caller maps one source element to
+    // each destination element of its chunk).
     unsafe { out.set_len(n) };
     out
 }
@@ -72,17 +64,24 @@ pub fn binary(a: &[f32], la: &Layout, b: &[f32], lb: &Layout, op: BinaryOp) -> V
     })
 }
 
+/// `dst[i] = f(src[i])`; `src` is as long as `dst`, so every element is written.
 #[inline(always)]
-fn map1(dst: &mut [f32], src: &[f32], f: impl Fn(f32) -> f32) {
+fn map1(dst: &mut [MaybeUninit<f32>], src: &[f32], f: impl Fn(f32) -> f32) {
+    assert_eq!(dst.len(), src.len(), "map1: lengths differ");
     for (d, &s) in dst.iter_mut().zip(src) {
-        *d = f(s);
+        d.write(f(s));
     }
 }
 
+/// `dst[i] = f(x[i], y[i])`; `x` and `y` are as long as `dst`.
 #[inline(always)]
-fn map2(dst: &mut [f32], x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) {
+fn map2(dst: &mut [MaybeUninit<f32>], x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) {
+    assert!(
+        dst.len() == x.len() && dst.len() == y.len(),
+        "map2: lengths differ"
+    );
     for ((d, &a), &b) in dst.iter_mut().zip(x).zip(y) {
-        *d = f(a, b);
+        d.write(f(a, b));
     }
 }
 

@@ -8,6 +8,7 @@ pub mod conv_im2col;
 pub mod conv_winograd;
 pub mod copy;
 pub mod elementwise;
+pub mod gram;
 pub mod heap;
 pub mod matmul;
 pub mod packed_gemm;

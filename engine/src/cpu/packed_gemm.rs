@@ -47,11 +47,37 @@ impl Kernel {
 /// of `k × NR`); `m` and `n` are multiples of `MR` and `NR`.
 pub fn gemm_panels(
     kernel: Kernel,
+    dims: [usize; 3],
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+) {
+    gemm_panels_updating(kernel, dims, a, b, c, ldc, Update::Overwrite);
+}
+
+/// `C += A · B` on the blocks that reach the diagonal or above it; the others are left as they
+/// are. For a symmetric product (a Gram matrix, `A` = `Bᵀ`) that is every entry on or above
+/// the diagonal for little more than half the work: the caller mirrors the rest.
+pub fn gemm_panels_add_upper(
+    kernel: Kernel,
+    dims: [usize; 3],
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+) {
+    gemm_panels_updating(kernel, dims, a, b, c, ldc, Update::AddUpperBlocks);
+}
+
+fn gemm_panels_updating(
+    kernel: Kernel,
     [m, k, n]: [usize; 3],
     a: &[f32],
     b: &[f32],
     c: &mut [f32],
     ldc: usize,
+    update: Update,
 ) {
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 {
@@ -67,6 +93,7 @@ pub fn gemm_panels(
         n,
         per_step: [MR, NR],
         slice: KC,
+        update,
     };
     for_each_block(
         shape,
@@ -100,6 +127,15 @@ pub fn gemm_panels(
     );
 }
 
+/// What a panel GEMM does to `C`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Update {
+    /// Every block is overwritten with its product.
+    Overwrite,
+    /// Only blocks with an entry on or above the diagonal, and their product is added on.
+    AddUpperBlocks,
+}
+
 /// The shape of a panel GEMM, for [`for_each_block`].
 pub(super) struct PanelShape {
     /// The caller, for the messages of a broken contract.
@@ -112,13 +148,16 @@ pub(super) struct PanelShape {
     pub per_step: [usize; 2],
     /// Depth steps per pass.
     pub slice: usize,
+    /// Which blocks of C, and whether they are overwritten or added to.
+    pub update: Update,
 }
 
 /// The loops around a micro-kernel, for panels of any element type: the depth is split into
 /// slices, so that one slice of a B panel stays in L1 while every A panel's slice streams past
 /// it, and C accumulates across slices. `kernel(steps, a_slice, b_slice, c_block,
 /// accumulate)` computes one `MR × NR` block of C at row stride `ldc` (`+=` after the first
-/// slice). Checks every length the kernel relies on first.
+/// slice, or from the first with [`Update::AddUpperBlocks`]). Checks every length the kernel
+/// relies on first.
 pub(super) fn for_each_block<T>(
     shape: PanelShape,
     a: &[T],
@@ -134,6 +173,7 @@ pub(super) fn for_each_block<T>(
         n,
         per_step: [a_step, b_step],
         slice,
+        update,
     } = shape;
     assert!(
         m % MR == 0 && n % NR == 0,
@@ -154,9 +194,19 @@ pub(super) fn for_each_block<T>(
         for (nb, b_panel) in b.chunks_exact(b_panel_len).take(n / NR).enumerate() {
             let b_slice = &b_panel[k0 * b_step..(k0 + steps) * b_step];
             for (mb, a_panel) in a.chunks_exact(a_panel_len).take(m / MR).enumerate() {
+                let below_diagonal = nb * NR + NR <= mb * MR;
+                if update == Update::AddUpperBlocks && below_diagonal {
+                    continue;
+                }
                 let a_slice = &a_panel[k0 * a_step..(k0 + steps) * a_step];
                 let c_block = &mut c[mb * MR * ldc + nb * NR..];
-                kernel(steps, a_slice, b_slice, c_block, k0 > 0);
+                kernel(
+                    steps,
+                    a_slice,
+                    b_slice,
+                    c_block,
+                    k0 > 0 || update != Update::Overwrite,
+                );
             }
         }
     }

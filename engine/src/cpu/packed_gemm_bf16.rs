@@ -11,7 +11,7 @@
 //! pairs along the depth: `A` as `[m/MR][k/2][MR][2]` and `B` as `[n/NR][k/2][NR][2]`
 //! ([`pair_panels`] makes them from the f32 panels), an odd depth padded with a zero.
 
-use super::packed_gemm::{for_each_block, PanelShape, MR, NR};
+use super::packed_gemm::{for_each_block, PanelShape, Update, MR, NR};
 
 /// Depth pairs per pass: a `KC2 × NR` pair slice of B is 16 KB, a third of a 48 KB L1.
 const KC2: usize = 128;
@@ -178,6 +178,7 @@ pub fn gemm_panels_bf16([m, k2, n]: [usize; 3], a: &[u16], b: &[u16], c: &mut [f
         n,
         per_step: [2 * MR, 2 * NR],
         slice: KC2,
+        update: Update::Overwrite,
     };
     for_each_block(
         shape,
