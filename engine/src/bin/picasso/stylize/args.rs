@@ -77,6 +77,7 @@ pub struct StylizeArgs {
     /// at once with the latest picture.
     #[arg(long, value_name = "DURATION")]
     pub time: Option<String>,
+    /// How the pixels are moved towards a lower loss.
     #[arg(long, value_enum, default_value = "lbfgs")]
     pub optimizer: OptimizerArg,
     /// L-BFGS history size: fewer saves memory at high resolution.
@@ -153,13 +154,13 @@ pub struct StylizeArgs {
     /// Paint at --size only, without the coarse sizes (the classic single-scale run).
     #[arg(long, conflicts_with = "multiscale")]
     pub single_scale: bool,
-    /// Write a JSON report: loss terms, evaluations, timing, loss history, settings.
     /// bf16 dot products (f32 sums) in the 3×3 convolutions' matrix products, on CPUs with
     /// AVX-512 BF16 (elsewhere, and on a GPU, f32 throughout). Faster; the picture differs
     /// slightly: `backward` stayed within 1 % of f32's loss after 100 evaluations, `all` did
     /// not (the performance appendix has the measurements).
     #[arg(long, value_enum, default_value = "off")]
     pub bf16: Bf16Arg,
+    /// Write a JSON report: loss terms, evaluations, timing, loss history, settings.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
     /// Don't draw a progress bar (loss lines are printed every 10 evaluations instead).
