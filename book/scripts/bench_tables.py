@@ -19,6 +19,8 @@ TABLES = {
     "style_compare": "| size | ours s/eval | PyTorch s/eval |",
     "heap": "| malloc | median wall s |",
     "bf16": "| bf16 variant | paired wall, variant / f32 |",
+    "gram": "| C × M | general SGEMM ms | symmetric panels ms |",
+    "gram_runs": "| round | before s/eval | Gram s/eval |",
 }
 
 

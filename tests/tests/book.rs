@@ -942,7 +942,14 @@ fn the_code_map_is_up_to_date() {
 fn the_appendix_quotes_the_benchmark_log() {
     let book = book_dir();
     let appendix = fs::read_to_string(book.join("src/appendix-performance.md")).unwrap();
-    for name in ["vgg_compare", "style_compare", "heap", "bf16"] {
+    for name in [
+        "vgg_compare",
+        "style_compare",
+        "heap",
+        "bf16",
+        "gram",
+        "gram_runs",
+    ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(
             appendix.contains(&include),
