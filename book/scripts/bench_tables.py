@@ -21,6 +21,8 @@ TABLES = {
     "bf16": "| bf16 variant | paired wall, variant / f32 |",
     "gram": "| C × M | general SGEMM ms | symmetric panels ms |",
     "gram_runs": "| round | before s/eval | Gram s/eval |",
+    "gram_backward": "| C × M | (Ḡ + Ḡᵀ)·F, general SGEMM ms |",
+    "gram_backward_runs": "| round | before s/eval | panel backward s/eval |",
 }
 
 

@@ -180,6 +180,61 @@ impl Storage {
         }
     }
 
+    /// The gradient of a Gram product `G = F·Fᵀ`: `(Ḡ + Ḡᵀ)·F`, where this view holds the
+    /// `[m, m]` gradient `Ḡ` and `f` the `[m, k]` matrix `F`.
+    pub fn gram_backward(
+        &self,
+        layout: &Layout,
+        f: &Storage,
+        f_layout: &Layout,
+    ) -> Result<Storage> {
+        let (&[m, m2], &[fm, k]) = (layout.shape(), f_layout.shape()) else {
+            return Err(Error::shape(
+                "gram_backward",
+                format!(
+                    "expected [m, m] and [m, k] matrices, got {:?} and {:?}",
+                    layout.shape(),
+                    f_layout.shape()
+                ),
+            ));
+        };
+        if m != m2 || m != fm {
+            return Err(Error::shape(
+                "gram_backward",
+                format!("Ḡ is {m}×{m2} but F has {fm} rows"),
+            ));
+        }
+        match (self, f) {
+            (Storage::Cpu(g), Storage::Cpu(fd)) => {
+                let kernel = cpu::packed_gemm::Kernel::best();
+                Ok(Storage::Cpu(cpu::gram_backward::gram_backward(
+                    &dense(g, layout),
+                    &dense(fd, f_layout),
+                    m,
+                    k,
+                    kernel,
+                )))
+            }
+            // The sum with the transposed view, then cuBLAS's general product.
+            (Storage::Cuda(g), Storage::Cuda(fd)) => {
+                let sum = cuda::elementwise::binary(
+                    g,
+                    layout,
+                    g,
+                    &layout.transpose(0, 1)?,
+                    BinaryOp::Add,
+                )?;
+                Ok(Storage::Cuda(cuda::matmul::matmul(
+                    &sum,
+                    &Layout::contiguous(&[m, m]),
+                    fd,
+                    f_layout,
+                )?))
+            }
+            _ => Err(mismatch("gram_backward", self, f)),
+        }
+    }
+
     /// Convolution forward (`self` is the input), followed by a ReLU when `relu`; see
     /// [`cpu::conv`].
     pub fn conv2d(

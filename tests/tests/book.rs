@@ -949,6 +949,8 @@ fn the_appendix_quotes_the_benchmark_log() {
         "bf16",
         "gram",
         "gram_runs",
+        "gram_backward",
+        "gram_backward_runs",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(

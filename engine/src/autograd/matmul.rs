@@ -30,7 +30,7 @@ impl Tensor {
     /// (`cpu/gram.rs`), and with a backward rule that uses the symmetry too. The general
     /// rule would run two matrix products, `∂L/∂C·F` for the left factor and `(Fᵀ·∂L/∂C)ᵀ` for
     /// the right; both factors are `F`, so their sum is `(∂L/∂C + ∂L/∂Cᵀ)·F` — one product,
-    /// after adding an `m × m` matrix to its own transpose.
+    /// after adding an `m × m` matrix to its own transpose (`cpu/gram_backward.rs`).
     pub fn matmul_own_transpose(&self) -> Result<Tensor> {
         if self.rank() != 2 {
             return Err(Error::shape(
@@ -46,7 +46,12 @@ impl Tensor {
             crate::layout::Layout::contiguous(&[m, m]),
             "matmul_own_transpose",
             &[self],
-            move |g, _| Ok(vec![Some(g.add(&g.t()?)?.matmul(&f)?)]),
+            move |g, _| {
+                let df = g
+                    .storage()
+                    .gram_backward(g.layout(), f.storage(), f.layout())?;
+                Ok(vec![Some(Tensor::from_storage(df, f.shape()))])
+            },
         ))
     }
 }

@@ -9,6 +9,7 @@ pub mod conv_winograd;
 pub mod copy;
 pub mod elementwise;
 pub mod gram;
+pub mod gram_backward;
 pub mod heap;
 pub mod matmul;
 pub mod packed_gemm;
