@@ -23,6 +23,7 @@ TABLES = {
     "gram_runs": "| round | before s/eval | Gram s/eval |",
     "gram_backward": "| C × M | (Ḡ + Ḡᵀ)·F, general SGEMM ms |",
     "gram_backward_runs": "| round | before s/eval | panel backward s/eval |",
+    "release_pages": "| run | peak before MiB | peak after MiB |",
 }
 
 

@@ -951,6 +951,7 @@ fn the_appendix_quotes_the_benchmark_log() {
         "gram_runs",
         "gram_backward",
         "gram_backward_runs",
+        "release_pages",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(
