@@ -116,8 +116,28 @@ fn mirrored_and_cropped(upper: &[f32], c: usize, padded: usize) -> Vec<f32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// `C × M` of the five style layers' feature maps at 512 × 384 (relu1_1 … relu5_1).
+    pub(in crate::cpu) const STYLE_LAYERS_512: [(usize, usize); 5] = [
+        (64, 196_608),
+        (128, 49_152),
+        (256, 12_288),
+        (512, 3_072),
+        (512, 768),
+    ];
+
+    /// Milliseconds per call of `f`: the fastest of 3 runs of 10 calls (this VM is noisy).
+    pub(in crate::cpu) fn fastest_ms(f: &mut dyn FnMut()) -> f64 {
+        (0..3)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                (0..10).for_each(|_| f());
+                start.elapsed().as_secs_f64() / 10.0 * 1e3
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
 
     fn textbook(f: &[f32], c: usize, k: usize) -> Vec<f64> {
         let mut g = vec![0.0f64; c * c];
@@ -177,30 +197,15 @@ mod tests {
     #[ignore]
     fn gram_timing() {
         use crate::layout::Layout;
-        let fastest = |f: &mut dyn FnMut()| {
-            (0..3)
-                .map(|_| {
-                    let start = std::time::Instant::now();
-                    (0..10).for_each(|_| f());
-                    start.elapsed().as_secs_f64() / 10.0 * 1e3
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
         println!("| C × M | general SGEMM ms | symmetric panels ms | ratio |");
-        for (c, k) in [
-            (64, 196_608),
-            (128, 49_152),
-            (256, 12_288),
-            (512, 3_072),
-            (512, 768),
-        ] {
+        for (c, k) in STYLE_LAYERS_512 {
             let f: Vec<f32> = (0..c * k).map(|i| (i % 97) as f32 / 97.0).collect();
             let lf = Layout::contiguous(&[c, k]);
             let lt = lf.transpose(0, 1).unwrap();
-            let general = fastest(&mut || {
+            let general = fastest_ms(&mut || {
                 std::hint::black_box(crate::cpu::matmul::matmul(&f, &lf, &f, &lt).unwrap());
             });
-            let symmetric = fastest(&mut || {
+            let symmetric = fastest_ms(&mut || {
                 std::hint::black_box(gram(&f, c, k, Kernel::best()));
             });
             println!(

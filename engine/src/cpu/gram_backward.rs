@@ -224,33 +224,19 @@ mod tests {
     #[test]
     #[ignore = "a timing, run by hand"]
     fn gram_backward_timing() {
+        use crate::cpu::gram::tests::{fastest_ms, STYLE_LAYERS_512};
         use crate::layout::Layout;
-        let fastest = |f: &mut dyn FnMut()| {
-            (0..3)
-                .map(|_| {
-                    let start = std::time::Instant::now();
-                    (0..10).for_each(|_| f());
-                    start.elapsed().as_secs_f64() / 10.0 * 1e3
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
         println!("| C × M | (Ḡ + Ḡᵀ)·F, general SGEMM ms | (Ḡ + Ḡᵀ)·F, panels ms | ratio |");
-        for (c, k) in [
-            (64, 196_608),
-            (128, 49_152),
-            (256, 12_288),
-            (512, 3_072),
-            (512, 768),
-        ] {
+        for (c, k) in STYLE_LAYERS_512 {
             let (g_bar, f) = (values(c * c, 1), values(c * k, 2));
             let (lg, lf) = (Layout::contiguous(&[c, c]), Layout::contiguous(&[c, k]));
-            let general = fastest(&mut || {
+            let general = fastest_ms(&mut || {
                 let s: Vec<f32> = (0..c * c)
                     .map(|i| g_bar[i] + g_bar[(i % c) * c + i / c])
                     .collect();
                 std::hint::black_box(crate::cpu::matmul::matmul(&s, &lg, &f, &lf).unwrap());
             });
-            let panels = fastest(&mut || {
+            let panels = fastest_ms(&mut || {
                 std::hint::black_box(gram_backward(&g_bar, &f, c, k, Kernel::best()));
             });
             println!(
