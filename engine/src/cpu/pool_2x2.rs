@@ -61,30 +61,46 @@ pub fn max_pool2d(x: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
 
 pub fn max_pool2d_backward(x: &[f32], dy: &[f32], g: &Pool2dGeometry) -> Vec<f32> {
     let (in_plane, out_plane) = planes(g);
-    let mut dx = vec![0.0; x.len()];
     if out_plane == 0 {
-        return dx;
+        return vec![0.0; x.len()];
     }
-    // One task per input row pair: windows do not overlap, so every cell is written once.
-    dx.par_chunks_mut(in_plane)
+    // Every cell is written exactly once below (the winner of its window gets the gradient,
+    // the other cells and those no window covers a zero), so the buffer is not zeroed first.
+    let mut dx: Vec<f32> = Vec::with_capacity(x.len());
+    let (win_w, in_w) = (2 * g.out_w, g.in_w);
+    // One task per plane; windows do not overlap.
+    dx.spare_capacity_mut()[..x.len()]
+        .par_chunks_mut(in_plane)
         .zip(x.par_chunks(in_plane))
         .zip(dy.par_chunks(out_plane))
         .for_each(|((dst, src), grads)| {
             for (oh, gy) in grads.chunks_exact(g.out_w).enumerate() {
-                let (rows, rest) = dst[2 * oh * g.in_w..].split_at_mut(g.in_w);
-                let (d0, d1) = (&mut rows[..2 * g.out_w], &mut rest[..2 * g.out_w]);
-                let s0 = &src[2 * oh * g.in_w..][..2 * g.out_w];
-                let s1 = &src[(2 * oh + 1) * g.in_w..][..2 * g.out_w];
+                let (row0, row1) = dst[2 * oh * in_w..(2 * oh + 2) * in_w].split_at_mut(in_w);
+                let (d0, uncovered0) = row0.split_at_mut(win_w);
+                let (d1, uncovered1) = row1.split_at_mut(win_w);
+                let s0 = &src[2 * oh * in_w..][..win_w];
+                let s1 = &src[(2 * oh + 1) * in_w..][..win_w];
                 for (ow, &grad) in gy.iter().enumerate() {
                     let (i, j) = (2 * ow, 2 * ow + 1);
                     let w = winner(s0[i], s0[j], s1[i], s1[j]);
-                    d0[i] = if w == 0 { grad } else { 0.0 };
-                    d0[j] = if w == 1 { grad } else { 0.0 };
-                    d1[i] = if w == 2 { grad } else { 0.0 };
-                    d1[j] = if w == 3 { grad } else { 0.0 };
+                    d0[i].write(if w == 0 { grad } else { 0.0 });
+                    d0[j].write(if w == 1 { grad } else { 0.0 });
+                    d1[i].write(if w == 2 { grad } else { 0.0 });
+                    d1[j].write(if w == 3 { grad } else { 0.0 });
                 }
+                // An odd last column belongs to no window.
+                uncovered0.iter_mut().chain(uncovered1).for_each(|v| {
+                    v.write(0.0);
+                });
             }
+            // An odd last row belongs to no window.
+            dst[2 * g.out_h * in_w..].iter_mut().for_each(|v| {
+                v.write(0.0);
+            });
         });
+    // SAFETY: the planes cover all x.len() cells, and each plane's rows 0..2·out_h (windows
+    // and uncovered columns) and the rows after them were written above.
+    unsafe { dx.set_len(x.len()) };
     dx
 }
 
@@ -119,6 +135,10 @@ mod tests {
                 same(&max_pool2d(&x, &g), &max_pool2d_any(&x, &g)),
                 "{h}×{w} forward"
             );
+            // The backward writes into memory it does not clear first: leave a freed block of
+            // the same size full of NaN, which the allocator hands back next, so that a cell
+            // left unwritten shows.
+            drop(std::hint::black_box(vec![f32::NAN; n]));
             assert!(
                 same(
                     &max_pool2d_backward(&x, &dy, &g),
