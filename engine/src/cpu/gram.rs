@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 /// Pixels per slice: one slice of a 32-row B panel is 32 KB, half of L1.
 const SLICE: usize = 256;
-/// Below this many multiply-adds one thread does it all.
-const PARALLEL_WORK: usize = 1 << 22;
+/// Below this many multiply-adds one thread does it all (the backward uses it too).
+pub(super) const PARALLEL_WORK: usize = 1 << 22;
 
 // ANCHOR: gram
 /// `F·Fᵀ` for row-major `f` of `c` rows and `k` columns, as a dense `c × c` matrix.

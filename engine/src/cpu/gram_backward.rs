@@ -8,14 +8,13 @@
 //! block of the output that stays in L2, and copied into place. Chunks are independent, so
 //! threads share them out and never write the same output column.
 
+use super::gram::PARALLEL_WORK;
 use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
 use rayon::prelude::*;
 
 /// The most pixels per chunk: for 512 channels its packed columns are 512 KB, its output
 /// block as much.
 const MAX_CHUNK: usize = 8 * NR;
-/// Below this many multiply-adds one thread does it all.
-const PARALLEL_WORK: usize = 1 << 22;
 
 // ANCHOR: gram_backward
 /// `(Ḡ + Ḡᵀ)·F` for the `c × c` matrix `g_bar` and the `c × k` matrix `f`, both row-major.
@@ -33,33 +32,31 @@ pub fn gram_backward(g_bar: &[f32], f: &[f32], c: usize, k: usize, kernel: Kerne
         c,
         k,
     };
-    let parallel = c * c * k >= PARALLEL_WORK;
-    let chunk_width = chunk_width(k, parallel);
+    let threads = match c * c * k >= PARALLEL_WORK {
+        true => rayon::current_num_threads(),
+        false => 1,
+    };
+    let chunk_width = chunk_width(k, threads);
+    let padded_rows = c.div_ceil(MR) * MR;
     let each_chunk = |buffers: &mut ChunkBuffers, chunk: usize| {
         let columns = chunk * chunk_width..((chunk + 1) * chunk_width).min(k);
         let width = columns.len().div_ceil(NR) * NR;
         pack_columns(f, c, k, columns.clone(), &mut buffers.f_panels[..c * width]);
-        let padded_rows = c.div_ceil(MR) * MR;
-        let block = &mut buffers.block[..padded_rows * chunk_width];
         gemm_panels(
             kernel,
             [padded_rows, c, width],
             &s_panels,
             &buffers.f_panels,
-            block,
+            &mut buffers.block,
             chunk_width,
         );
-        out.write(columns, block, chunk_width);
+        out.write(columns, &buffers.block, chunk_width);
     };
     // Each thread takes a run of consecutive chunks, with work space allocated here, once.
     let chunks = k.div_ceil(chunk_width);
-    let runs = if parallel {
-        rayon::current_num_threads().min(chunks)
-    } else {
-        1
-    };
+    let runs = threads.min(chunks);
     let mut work_spaces: Vec<ChunkBuffers> = (0..runs)
-        .map(|_| ChunkBuffers::new(c, chunk_width))
+        .map(|_| ChunkBuffers::new(c, padded_rows, chunk_width))
         .collect();
     work_spaces
         .par_iter_mut()
@@ -76,12 +73,7 @@ pub fn gram_backward(g_bar: &[f32], f: &[f32], c: usize, k: usize, kernel: Kerne
 
 /// Columns per chunk, a multiple of `NR`: at most `MAX_CHUNK`, and small enough for some four
 /// chunks per thread, so that a small map still keeps every thread busy.
-fn chunk_width(k: usize, parallel: bool) -> usize {
-    let threads = if parallel {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
+fn chunk_width(k: usize, threads: usize) -> usize {
     let panels = k.div_ceil(NR) / (4 * threads);
     NR * panels.clamp(1, MAX_CHUNK / NR)
 }
@@ -93,10 +85,10 @@ struct ChunkBuffers {
 }
 
 impl ChunkBuffers {
-    fn new(c: usize, chunk_width: usize) -> Self {
+    fn new(c: usize, padded_rows: usize, chunk_width: usize) -> Self {
         ChunkBuffers {
             f_panels: vec![0.0; c * chunk_width],
-            block: vec![0.0; c.div_ceil(MR) * MR * chunk_width],
+            block: vec![0.0; padded_rows * chunk_width],
         }
     }
 }
