@@ -5,8 +5,8 @@
 use super::jobs::{Job, State};
 use super::settings::JobSettings;
 use crate::stylize::parts::{
-    diagnose_advice, finished_image, fit_check, initial_image, load_scale, unusable_start,
-    upsample, write_report, Init, LastGood, MemoryStats, Plan, ScaleStats,
+    diagnose_advice, finished_image, fit_check, load_scale, starting_image, unusable_start,
+    write_report, Handover, Init, LastGood, MemoryStats, Plan, ScaleStats,
 };
 use engine::io::save::{encode_rgb8, OutputFormat};
 use engine::io::{save_image, tensor_to_rgb8};
@@ -42,7 +42,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     };
 
     let mut scales: Vec<ScaleStats> = Vec::new();
-    let mut previous: Option<Tensor> = None;
+    let mut previous: Option<Handover> = None;
     let mut last = None;
     // Whether a scale ended above its starting loss, so an earlier picture was kept.
     let mut kept_earlier = false;
@@ -53,11 +53,8 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             break;
         }
         let images = load_scale(args, &plan, size)?.moved_to(vgg.device())?;
-        let init = match &previous {
-            None => initial_image(&plan.init, &images, args.seed)?,
-            Some(p) => upsample(p, &images.content)?,
-        }
-        .to_device(vgg.device())?;
+        let init = starting_image(&plan.init, previous.as_ref(), &images, args.seed)?
+            .to_device(vgg.device())?;
         if previous.is_none() && plan.init == Init::Content {
             // The photo itself is the first picture the page shows.
             publish(job, &finished_image(args, &init, &images)?)?;
@@ -149,7 +146,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             outcome.reason,
             StopReason::Interrupted | StopReason::Diverged
         );
-        previous = Some(outcome.image.clone());
+        previous = Some(Handover::new(&outcome.image, &images)?);
         last = Some(outcome);
         if stopped_early {
             break;

@@ -146,7 +146,8 @@ pub struct StylizeArgs {
     /// Transfer on luminance only (Gatys et al. 2017), then restore the photo's colours.
     #[arg(long, conflicts_with = "original_colors")]
     pub luminance_only: bool,
-    /// Coarse-to-fine sizes, each started from the previous result upsampled. The default
+    /// Coarse-to-fine sizes, each started from the previous result upsampled (with the photo's
+    /// finer detail added back when the run starts from the photo). The default
     /// (`auto`) halves from --size down to ≥ 256 (512 → 256,512); or a list such as
     /// 256,512,1024, each size optionally with its evaluations (256:100,512:300).
     #[arg(long, value_name = "SIZES", num_args = 0..=1, default_missing_value = "auto")]

@@ -24,7 +24,7 @@ use engine::io::output_lock::OutputLock;
 use engine::io::{save_image, tensor_to_rgb8};
 use engine::style::{optimise, Control, Objective, StopReason};
 use engine::{Error, Result, Tensor};
-use images::{finished_image, initial_image, load_scale, upsample};
+use images::{finished_image, load_scale, starting_image, Handover};
 use plan::{Init, Plan};
 use progress::ProgressView;
 use report::{write_report, MemoryStats, ScaleStats};
@@ -171,7 +171,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     }
 
     let mut scales: Vec<ScaleStats> = Vec::new();
-    let mut previous: Option<Tensor> = None;
+    let mut previous: Option<Handover> = None;
     let mut gif_frames: Vec<image::RgbImage> = Vec::new();
     let gif_options = GifOptions::default();
     let gif_frame = |finished: &Tensor| -> Result<image::RgbImage> {
@@ -194,11 +194,8 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             break;
         }
         let images = load_scale(&args, &plan, size)?.moved_to(vgg.device())?;
-        let init = match &previous {
-            None => initial_image(&plan.init, &images, args.seed)?,
-            Some(p) => upsample(p, &images.content)?,
-        }
-        .to_device(vgg.device())?;
+        let init = starting_image(&plan.init, previous.as_ref(), &images, args.seed)?
+            .to_device(vgg.device())?;
         let styles: Vec<(Tensor, f32)> = images
             .styles
             .iter()
@@ -315,7 +312,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
             StopReason::Diverged => true,
             _ => false,
         };
-        previous = Some(outcome.image.clone());
+        previous = Some(Handover::new(&outcome.image, &images)?);
         last = Some((outcome, diverged_terms));
         if stopped_early {
             break;
