@@ -2,9 +2,9 @@
 //!
 //! A run paints at a few sizes, each started from the previous result upsampled (see
 //! `images::next_size_start`): the coarse sizes settle the picture's large shapes at a quarter
-//! of the cost per evaluation, and the final size only has to refine them. With a time budget, each size gets a share of the budget
-//! in proportion to its planned work (evaluations × pixels); a size that ends early passes its
-//! unused time on to the next.
+//! of the cost per evaluation, and the final size only has to refine them. With a time budget,
+//! each size gets a share of the budget in proportion to its planned work (evaluations ×
+//! pixels); a size that ends early passes its unused time on to the next.
 
 use engine::{Error, Result};
 use std::time::Duration;
