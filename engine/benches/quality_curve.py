@@ -214,7 +214,7 @@ def main():
                 by = {r["name"]: r for r in saved["runs"][row["pair"]]}
                 row["default_reaches_single_at"] = time_to_reach(by["default"]["points"],
                                                                  row["single_score"])
-        sys.stdout.write(table(saved["rows"], saved["evals"]))
+        sys.stdout.write(table(saved["rows"], saved["evals"]) + readings(saved["runs"]))
         return None
 
     import torch
@@ -264,8 +264,9 @@ def main():
         plot(name, runs, out / f"curve_{name}.png", a.size)
         (out / "curves.json").write_text(json.dumps({"size": a.size, "evals": a.evals,
                                                      "rows": rows, "runs": results}, indent=1))
-    (out / "summary.md").write_text(table(rows, a.evals))
-    print(table(rows, a.evals))
+    summary = table(rows, a.evals) + readings(results)
+    (out / "summary.md").write_text(summary)
+    print(summary)
 
 
 def table(rows, evals):
@@ -290,6 +291,29 @@ def table(rows, evals):
             f"({r['default_seconds'] / r['pytorch_seconds']:.2f}×) "
             f"| {at(r['default_reaches_pytorch_at'], r)} "
             f"| {at(r['default_reaches_single_at'], r)} |")
+    return "\n".join(lines) + "\n"
+
+
+MOMENTS = (60, 120, 200)
+
+
+def readings(results):
+    """The curves read at a few moments: the score of the picture a run would have saved had it
+    been stopped then (its last picture at or before that second), for the book's prose."""
+    lines = [
+        "",
+        "| pair | run | " + " | ".join(f"at {t} s" for t in MOMENTS) + " | final |",
+        "| --- | --- |" + " ---: |" * (len(MOMENTS) + 1),
+    ]
+    for pair, runs in results.items():
+        for run in runs:
+            points = run["points"]
+            cells = []
+            for t in MOMENTS:
+                before = [p["score"] for p in points if p["seconds"] <= t]
+                cells.append(f"{before[-1]:,.0f}" if before else "—")
+            cells.append(f"{points[-1]['score']:,.0f} at {points[-1]['seconds']:.0f} s")
+            lines.append(f"| {pair} | {run['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -826,9 +826,10 @@ fn the_gallery_tables_of_chapters_9_and_10_are_its_reports() {
     }
 }
 
-/// The time-to-quality table of chapter 10 and the appendix is written by
-/// `engine/benches/quality_curve.py` from its measurements (`engine/benches/quality_curve.json`):
-/// both pages include it, and it is what the script prints from them.
+/// The time-to-quality tables of chapter 10 and the appendix (the summary, and each curve read
+/// at a few moments) are written by `engine/benches/quality_curve.py` from its measurements
+/// (`engine/benches/quality_curve.json`): both pages include them, and they are what the script
+/// prints from them.
 #[test]
 fn the_quality_curve_table_is_its_measurements() {
     let book = book_dir();
