@@ -24,6 +24,8 @@ TABLES = {
     "gram_backward": "| C × M | (Ḡ + Ḡᵀ)·F, general SGEMM ms |",
     "gram_backward_runs": "| round | before s/eval | panel backward s/eval |",
     "release_pages": "| run | peak before MiB | peak after MiB |",
+    "schedules": "| variant (Tübingen / Starry Night, 512 px) |",
+    "change_spectrum": "| frame (512 px evaluations done) | RMS change to come |",
 }
 
 

@@ -33,19 +33,28 @@ TABLES = {
 }
 
 
-def table(reports: pathlib.Path, names: list[str]) -> str:
+def table(reports: pathlib.Path, names: list[str], steps: bool = False) -> str:
     # Short headings keep the table inside the page at 1280 px; ch10 says what each column is.
-    lines = [
-        "| picture | sizes | evals | seconds | s/eval | final loss |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
-    ]
+    # With `steps`, also how the evaluations were spent: L-BFGS's steps (the evaluations less
+    # the line search's extra trials) and how often it forgot its history, over all sizes.
+    head = "| picture | sizes | evals | seconds | s/eval | final loss |"
+    rule = "| --- | --- | ---: | ---: | ---: | ---: |"
+    if steps:
+        head, rule = head + " steps | history restarts |", rule + " ---: | ---: |"
+    lines = [head, rule]
     for name in names:
         r = json.loads((reports / f"{name}.json").read_text())
         sizes = " → ".join(f"{s['width']}×{s['height']}" for s in r["scales"])
-        lines.append(
+        row = (
             f"| {name} | {sizes} | {r['evaluations']} | {r['seconds']:.0f} | "
             f"{r['seconds_per_evaluation']:.2f} | {r['total']:.4g} |"
         )
+        if steps:
+            row += (
+                f" {sum(s['steps'] for s in r['scales'])} |"
+                f" {sum(s['history_restarts'] for s in r['scales'])} |"
+            )
+        lines.append(row)
     return "\n".join(lines) + "\n"
 
 
@@ -75,7 +84,9 @@ def bounds_table(reports: pathlib.Path) -> str:
 
 
 def make(reports: pathlib.Path, name: str) -> str:
-    return bounds_table(reports) if name == "bounds" else table(reports, TABLES[name])
+    if name == "bounds":
+        return bounds_table(reports)
+    return table(reports, TABLES[name], steps=name == "defaults")
 
 
 def main(args: list[str]) -> int:

@@ -89,7 +89,8 @@ fn the_saved_file_scores_what_the_run_reports() {
 /// In the box, L-BFGS searches each step's length by default: a fixed step that the range cuts
 /// short can climb (on the shared 256 px problem it ended 35 times above the unconstrained
 /// run). The default must do as well as the classic method on the painting where the fixed
-/// step failed, and a fixed step in the box is refused with the way out.
+/// step failed, and a fixed step in the box is refused with the way out. Each report counts the
+/// steps the budget bought.
 #[test]
 fn the_bounded_default_searches_its_steps_and_keeps_up_with_the_classic_method() {
     let dir = std::env::temp_dir().join(format!("picasso-cli-bounds-ls-{}", std::process::id()));
@@ -113,6 +114,22 @@ fn the_bounded_default_searches_its_steps_and_keeps_up_with_the_classic_method()
     println!("start {start:.4e}, bounded {b:.4e}, classic {c:.4e}");
     assert!(b < start / 2.0, "the bounded run went from {start} to {b}");
     assert!(b < 1.1 * c, "bounded {b} against the classic method's {c}");
+    // The report says how the budget was spent: after the start's evaluation, a fixed step
+    // costs one evaluation, a searched one at least one; only a box can make L-BFGS forget.
+    let spent = |report: &serde_json::Value, key: &str| {
+        report["scales"][0][key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {key} in {}", report["scales"][0]))
+    };
+    let evaluations = spent(&classic, "evaluations");
+    assert_eq!(spent(&classic, "steps"), evaluations - 1, "{classic}");
+    assert_eq!(spent(&classic, "history_restarts"), 0, "{classic}");
+    let (evaluations, steps) = (spent(&bounded, "evaluations"), spent(&bounded, "steps"));
+    println!(
+        "bounded: {steps} steps in {evaluations} evaluations, {} restarts",
+        spent(&bounded, "history_restarts")
+    );
+    assert!((1..evaluations).contains(&steps), "{bounded}");
 
     let refused = Command::new(env!("CARGO_BIN_EXE_picasso"))
         .args(["stylize", s(&repo("assets/images/tubingen.jpg"))])

@@ -953,6 +953,8 @@ fn the_appendix_quotes_the_benchmark_log() {
         "gram_backward",
         "gram_backward_runs",
         "release_pages",
+        "schedules",
+        "change_spectrum",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(

@@ -345,4 +345,35 @@ mod tests {
             }
         }
     }
+
+    /// The kernel's speed on one thread at the shapes of VGG's Winograd GEMMs (`o × c` weights
+    /// by `c × tiles`), to hold against the core's peak (two 16-lane FMA units: 64 FLOP per
+    /// cycle). A measurement, not a check:
+    /// `cargo test --release -p picasso-engine --lib packed_gemm_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a timing, run by hand"]
+    fn packed_gemm_speed() {
+        let shapes = [
+            (64, 64, 12288),
+            (128, 128, 3072),
+            (256, 256, 768),
+            (512, 512, 192),
+        ];
+        for (m, k, n) in shapes {
+            let (a, b) = (vec![0.5f32; m * k], vec![0.25f32; k * n]);
+            let mut c = vec![0.0f32; m * n];
+            let flop = 2.0 * (m * k * n) as f64;
+            // About 20 GFLOP per shape: long enough for the clock to settle.
+            let reps = (2e10 / flop).ceil() as usize;
+            let start = std::time::Instant::now();
+            for _ in 0..reps {
+                gemm_panels(Kernel::best(), [m, k, n], &a, &b, &mut c, n);
+            }
+            let gflops = flop * reps as f64 / start.elapsed().as_secs_f64() / 1e9;
+            println!(
+                "{m} × {k} · {k} × {n} ({:?}): {gflops:.1} GFLOP/s",
+                Kernel::best()
+            );
+        }
+    }
 }

@@ -115,6 +115,8 @@ pub struct Lbfgs {
     previous_grad: Option<Tensor>,
     previous_step: Option<Tensor>,
     previous_loss: Option<f64>,
+    /// How often the history was forgotten because the active set changed.
+    restarts: usize,
 }
 
 /// Why [`Lbfgs::step`] did not move.
@@ -178,7 +180,15 @@ impl Lbfgs {
             previous_grad: None,
             previous_step: None,
             previous_loss: None,
+            restarts: 0,
         })
+    }
+
+    /// How many times the remembered pairs were forgotten because, once the active set of the
+    /// box changed, they no longer gave a downhill direction: each restart costs L-BFGS its
+    /// picture of the curvature, so a run with many converges like gradient descent.
+    pub fn restarts(&self) -> usize {
+        self.restarts
     }
 
     /// Move `params` by a fixed step given the loss and gradient evaluated there. Returns
@@ -357,6 +367,7 @@ impl Lbfgs {
             // Pairs remembered while other variables were free can point uphill once the
             // active set changes: forget them and restart along the projected gradient.
             self.history.clear();
+            self.restarts += 1;
             d = grad.neg()?;
             slope = -measured.gg;
         }

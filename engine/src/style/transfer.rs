@@ -81,6 +81,11 @@ pub struct Outcome {
     pub terms: LossTerms,
     pub total: f64,
     pub evaluations: usize,
+    /// Steps the optimiser took (points it moved to). Fewer than `evaluations` when a line
+    /// search needed more than one evaluation for some steps.
+    pub steps: usize,
+    /// L-BFGS in a box: times its history was forgotten (see [`Lbfgs::restarts`]); 0 otherwise.
+    pub restarts: usize,
     pub reason: StopReason,
     /// Total loss after every evaluation (line-search trials included).
     pub history: Vec<f64>,
@@ -221,6 +226,7 @@ pub fn optimise(
         on_evaluation,
     };
     // ANCHOR: loop
+    let mut steps = 0;
     // The first evaluation can only be refused because its loss is not finite.
     let Some(mut current) = evaluator.evaluate(&pixels)? else {
         return Err(Error::NonFinite {
@@ -255,17 +261,26 @@ pub fn optimise(
             }
         };
         match next {
-            Some(sample) => current = sample,
+            Some(sample) => {
+                current = sample;
+                steps += 1;
+            }
             // Refused: the evaluator knows why (a stop or a NaN; the budget is never overrun).
             None => break evaluator.stop.unwrap_or(StopReason::Budget),
         }
     };
     // ANCHOR_END: loop
+    let restarts = match &stepper {
+        Stepper::Lbfgs(opt) => opt.restarts(),
+        Stepper::Adam(_) => 0,
+    };
     Ok(Outcome {
         image: current.tag.image,
         terms: current.tag.terms,
         total: current.loss,
         evaluations: evaluator.history.len(),
+        steps,
+        restarts,
         reason,
         history: evaluator.history,
     })

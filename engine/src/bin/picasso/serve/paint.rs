@@ -126,19 +126,15 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         // The page's loss is the kept picture's.
         let kept_total = outcome.total;
         job.update(|p| p.total = Some(kept_total));
-        let shape = outcome.image.shape().to_vec();
-        scales.push(ScaleStats {
+        scales.push(ScaleStats::new(
             size,
-            width: shape[3],
-            height: shape[2],
-            evaluations: outcome.evaluations,
-            seconds: start.elapsed().as_secs_f64(),
-            saving_seconds: saving.as_secs_f64(),
+            &outcome,
+            start.elapsed().as_secs_f64(),
+            saving.as_secs_f64(),
             // The device ledger is `stylize --report`'s; a served job's report leaves it out.
-            ledger: None,
-            history: outcome.history.clone(),
-            stop_reason: format!("{:?}", outcome.reason).to_lowercase(),
-        });
+            None,
+            format!("{:?}", outcome.reason).to_lowercase(),
+        ));
         let finished = finished_image(args, &outcome.image, &images)?;
         save_image(&finished, &args.output, &plan.inputs)?;
         publish(job, &finished)?;

@@ -278,21 +278,18 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         kept_earlier |= kept;
         let seconds = start.elapsed().as_secs_f64();
         let device_ledger = ledger.finish()?;
-        let shape = outcome.image.shape().to_vec();
-        scales.push(ScaleStats {
+        let stop_reason = match outcome.reason {
+            StopReason::Interrupted if time_up => "time".to_string(),
+            reason => format!("{reason:?}").to_lowercase(),
+        };
+        scales.push(ScaleStats::new(
             size,
-            width: shape[3],
-            height: shape[2],
-            evaluations: outcome.evaluations,
+            &outcome,
             seconds,
-            saving_seconds: saving.as_secs_f64(),
-            ledger: device_ledger,
-            history: outcome.history.clone(),
-            stop_reason: match outcome.reason {
-                StopReason::Interrupted if time_up => "time".to_string(),
-                reason => format!("{reason:?}").to_lowercase(),
-            },
-        });
+            saving.as_secs_f64(),
+            device_ledger,
+            stop_reason,
+        ));
         view.println(&format!(
             "{scale_label} {} evaluations in {seconds:.1} s ({:.3} s each), loss {:.4e}",
             outcome.evaluations,

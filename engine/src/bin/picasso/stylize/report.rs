@@ -16,6 +16,10 @@ pub struct ScaleStats {
     pub width: usize,
     pub height: usize,
     pub evaluations: usize,
+    /// Steps the optimiser took: `evaluations` less the line search's extra trials.
+    pub steps: usize,
+    /// Times L-BFGS forgot its history because the box's active set changed.
+    pub history_restarts: usize,
     pub seconds: f64,
     /// Of `seconds`, the time spent saving images inside the loop (checkpoints, frames).
     pub saving_seconds: f64,
@@ -23,6 +27,33 @@ pub struct ScaleStats {
     pub ledger: Option<ScaleLedger>,
     pub history: Vec<f64>,
     pub stop_reason: String,
+}
+
+impl ScaleStats {
+    /// What `outcome`, the run at `size`, did in `seconds` (`saving` of them writing images).
+    pub fn new(
+        size: u32,
+        outcome: &Outcome,
+        seconds: f64,
+        saving_seconds: f64,
+        ledger: Option<ScaleLedger>,
+        stop_reason: String,
+    ) -> Self {
+        let shape = outcome.image.shape();
+        ScaleStats {
+            size,
+            width: shape[3],
+            height: shape[2],
+            evaluations: outcome.evaluations,
+            steps: outcome.steps,
+            history_restarts: outcome.restarts,
+            seconds,
+            saving_seconds,
+            ledger,
+            history: outcome.history.clone(),
+            stop_reason,
+        }
+    }
 }
 
 /// What the run was estimated to need and what it took.
@@ -71,6 +102,8 @@ pub fn write_report(
             "width": s.width,
             "height": s.height,
             "evaluations": s.evaluations,
+            "steps": s.steps,
+            "history_restarts": s.history_restarts,
             "seconds": s.seconds,
             "saving_seconds": s.saving_seconds,
             "device_ledger": s.ledger.as_ref().map(|l| l.to_json(s.evaluations)),
