@@ -36,7 +36,8 @@ TABLES = {
 def table(reports: pathlib.Path, names: list[str], steps: bool = False) -> str:
     # Short headings keep the table inside the page at 1280 px; ch10 says what each column is.
     # With `steps`, also how the evaluations were spent: L-BFGS's steps (the evaluations less
-    # the line search's extra trials) and how often it forgot its history, over all sizes.
+    # each size's start and the line search's extra trials) and how often it forgot its
+    # history, over all sizes.
     head = "| picture | sizes | evals | seconds | s/eval | final loss |"
     rule = "| --- | --- | ---: | ---: | ---: | ---: |"
     if steps:

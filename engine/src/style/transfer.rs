@@ -81,8 +81,8 @@ pub struct Outcome {
     pub terms: LossTerms,
     pub total: f64,
     pub evaluations: usize,
-    /// Steps the optimiser took (points it moved to). Fewer than `evaluations` when a line
-    /// search needed more than one evaluation for some steps.
+    /// Steps the optimiser took (points it moved to): `evaluations` less the starting point's
+    /// evaluation, less any line-search trials beyond one per step.
     pub steps: usize,
     /// L-BFGS in a box: times its history was forgotten (see [`Lbfgs::restarts`]); 0 otherwise.
     pub restarts: usize,

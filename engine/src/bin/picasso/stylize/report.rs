@@ -16,7 +16,8 @@ pub struct ScaleStats {
     pub width: usize,
     pub height: usize,
     pub evaluations: usize,
-    /// Steps the optimiser took: `evaluations` less the line search's extra trials.
+    /// Steps the optimiser took: `evaluations` less the starting point's and any extra
+    /// line-search trials.
     pub steps: usize,
     /// Times L-BFGS forgot its history because the box's active set changed.
     pub history_restarts: usize,
