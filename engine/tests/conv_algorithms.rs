@@ -1,4 +1,4 @@
-//! The two convolution algorithms agree: Winograd F(2×2, 3×3), forced on for every 3×3
+//! The two convolution algorithms agree: Winograd F(4×4, 3×3), forced on for every 3×3
 //! stride-1 convolution, and im2col + GEMM (itself checked against a direct convolution in
 //! conv_reference.rs). One test in its own binary, because the switch is process-wide.
 
@@ -12,7 +12,7 @@ use engine::{Rng, Tensor};
 #[test]
 fn winograd_and_im2col_agree() {
     let mut rng = Rng::new(21);
-    let cases: [([usize; 4], (usize, usize)); 7] = [
+    let cases: [([usize; 4], (usize, usize)); 9] = [
         ([2, 16, 12, 13], (1, 1)),
         ([1, 8, 9, 8], (0, 0)),
         ([1, 5, 6, 7], (2, 2)),
@@ -21,6 +21,10 @@ fn winograd_and_im2col_agree() {
         ([1, 3, 3, 4], (0, 1)),
         // wide and tall enough to be processed in several bands of tile rows
         ([1, 2, 66, 4000], (1, 1)),
+        // a long row ending in a partial tile, with more padding at the sides
+        ([1, 3, 9, 2203], (1, 2)),
+        // many channels: one deep GEMM, several depth slices of the panel kernel
+        ([1, 600, 5, 6], (1, 1)),
     ];
     for (shape, padding) in cases {
         let x = Tensor::randn(&shape, &mut rng);

@@ -653,6 +653,13 @@ fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
     assert!((1..5000).contains(&evaluations), "{status}");
     let report = server.get(&format!("/api/jobs/{id}/report")).json();
     assert_eq!(report["styles"].as_array().map(Vec::len), Some(2));
+    // The report says why as `stylize --time` does.
+    let last_scale = report["scales"].as_array().and_then(|s| s.last());
+    assert_eq!(
+        last_scale.map(|s| &s["stop_reason"]),
+        Some(&serde_json::json!("time")),
+        "{report}"
+    );
     // f32 weights, written as f64.
     let blend: Vec<f64> = report["settings"]["style_blend"]
         .as_array()

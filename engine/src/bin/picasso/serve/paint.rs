@@ -133,7 +133,8 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
             saving.as_secs_f64(),
             // The device ledger is `stylize --report`'s; a served job's report leaves it out.
             None,
-            format!("{:?}", outcome.reason).to_lowercase(),
+            // A job is interrupted by its Stop button or else by its time limit.
+            !job.stop_requested(),
         ));
         let finished = finished_image(args, &outcome.image, &images)?;
         save_image(&finished, &args.output, &plan.inputs)?;

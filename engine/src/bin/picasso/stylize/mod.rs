@@ -278,17 +278,13 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
         kept_earlier |= kept;
         let seconds = start.elapsed().as_secs_f64();
         let device_ledger = ledger.finish()?;
-        let stop_reason = match outcome.reason {
-            StopReason::Interrupted if time_up => "time".to_string(),
-            reason => format!("{reason:?}").to_lowercase(),
-        };
         scales.push(ScaleStats::new(
             size,
             &outcome,
             seconds,
             saving.as_secs_f64(),
             device_ledger,
-            stop_reason,
+            time_up,
         ));
         view.println(&format!(
             "{scale_label} {} evaluations in {seconds:.1} s ({:.3} s each), loss {:.4e}",

@@ -5,7 +5,7 @@ use super::ledger::ScaleLedger;
 use super::plan::Plan;
 use engine::io::write_atomic;
 use engine::models::memory::MemoryEstimate;
-use engine::style::{ImageOptimizer, LineSearch, Outcome};
+use engine::style::{ImageOptimizer, LineSearch, Outcome, StopReason};
 use engine::Result;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -32,15 +32,21 @@ pub struct ScaleStats {
 
 impl ScaleStats {
     /// What `outcome`, the run at `size`, did in `seconds` (`saving` of them writing images).
+    /// `by_time_limit`: whether an interruption came from the run's time budget rather than
+    /// the user, so that the report says `time` instead of `interrupted`.
     pub fn new(
         size: u32,
         outcome: &Outcome,
         seconds: f64,
         saving_seconds: f64,
         ledger: Option<ScaleLedger>,
-        stop_reason: String,
+        by_time_limit: bool,
     ) -> Self {
         let shape = outcome.image.shape();
+        let stop_reason = match outcome.reason {
+            StopReason::Interrupted if by_time_limit => "time".to_string(),
+            reason => format!("{reason:?}").to_lowercase(),
+        };
         ScaleStats {
             size,
             width: shape[3],
