@@ -179,7 +179,6 @@ fn at(m: [f32; ALPHA]) -> [f32; M] {
 
 /// Work space of one task.
 struct Scratch {
-    /// Tiles per tile row of the block it transforms.
     tiles_w: usize,
     /// Zero-padded input rows back to back, each `4·(tiles_w + 1)` long; or the output-row
     /// staging area.
@@ -277,8 +276,10 @@ fn slices_mut<const K: usize>(data: &mut [f32], first: usize, len: usize) -> [&m
     })
 }
 
-/// Where one block's transformed input lives: `[ξ][tile / NR][c][NR]`.
+/// Where one band's transformed input lives: `[ξ][tile / NR][c][NR]`.
 struct PanelLayout {
+    /// The band's first tile row.
+    first_row: usize,
     channels: usize,
     padded_tiles: usize,
 }
@@ -292,27 +293,6 @@ impl PanelLayout {
     }
 }
 
-/// The tiles one pass of the transforms covers: tile columns `cols` of tile rows `rows`,
-/// numbered row after row from 0.
-#[derive(Clone, Debug)]
-struct TileBlock {
-    rows: Range<usize>,
-    cols: Range<usize>,
-}
-
-impl TileBlock {
-    fn tiles(&self) -> usize {
-        self.rows.len() * self.cols.len()
-    }
-}
-
-/// One output channel's plane, which several tasks may write at disjoint places.
-#[derive(Clone, Copy)]
-struct PlaneOut(*mut MaybeUninit<f32>);
-// SAFETY: used only to write disjoint elements from different tasks (one block each).
-unsafe impl Send for PlaneOut {}
-unsafe impl Sync for PlaneOut {}
-
 /// A pointer the input-transform tasks share: each writes only its own channel's entries.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
@@ -320,56 +300,51 @@ struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
-/// `V = Bᵀ d B` for every tile of `block` in one channel `plane`, written into the panels.
-fn input_transform_block(
+/// `V = Bᵀ d B` for every tile of the band's tile rows `tile_rows` of one channel `plane`,
+/// written into the band's panels.
+fn input_transform_band(
     plane: &[f32],
     g: &Conv2dGeometry,
-    block: &TileBlock,
+    tile_rows: Range<usize>,
     channel: usize,
     layout: &PanelLayout,
     out: SharedOut,
     s: &mut Scratch,
 ) {
-    with_wide_vectors!(input_transform_block_body(
-        plane, g, block, channel, layout, out, s
+    with_wide_vectors!(input_transform_band_body(
+        plane, g, tile_rows, channel, layout, out, s
     ))
 }
 
 #[inline(always)]
-fn input_transform_block_body(
+fn input_transform_band_body(
     plane: &[f32],
     g: &Conv2dGeometry,
-    block: &TileBlock,
+    tile_rows: Range<usize>,
     channel: usize,
     layout: &PanelLayout,
     out: SharedOut,
     s: &mut Scratch,
 ) {
     let tiles_w = s.tiles_w;
-    debug_assert_eq!(tiles_w, block.cols.len());
     let (ph, pw) = g.params.padding;
     let stride = tiles_w + 1;
     let width = M * stride;
     // Tile row ty reads input rows 4·ty … 4·ty + 5: neighbours share two rows, so every input
-    // row of the block is transformed along its length once, before any column is.
-    let tile_rows = block.rows.clone();
+    // row of the band is transformed along its length once, before any column is.
     let input_rows = M * tile_rows.len() + 2;
-    // Position x of a row buffer holds input column 4·cols.start + x − pw: zeros left of
-    // column 0 (the padding) and right of the last.
-    let zeros_left = pw.saturating_sub(M * block.cols.start).min(width);
-    let first_column = (M * block.cols.start + zeros_left).saturating_sub(pw);
-    let copied = g.in_w.saturating_sub(first_column).min(width - zeros_left);
-    // 1. The block's input rows, zero-padded, back to back.
+    // 1. The band's input rows, zero-padded, back to back.
     for (r, row) in s.rows.chunks_exact_mut(width).take(input_rows).enumerate() {
         let ih = (M * tile_rows.start + r) as isize - ph as isize;
         if ih < 0 || ih as usize >= g.in_h {
             row.fill(0.0);
             continue;
         }
-        let src = &plane[ih as usize * g.in_w + first_column..][..copied];
-        row[..zeros_left].fill(0.0);
-        row[zeros_left..zeros_left + copied].copy_from_slice(src);
-        row[zeros_left + copied..].fill(0.0);
+        let src = &plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
+        let n = g.in_w.min(width.saturating_sub(pw));
+        row[..pw].fill(0.0);
+        row[pw..pw + n].copy_from_slice(&src[..n]);
+        row[pw + n..].fill(0.0);
     }
     // 2. Along all rows at once: tile t of row r reads x = 4t … 4t + 5. Split the rows into
     //    their four phases (groups of four floats, group r·(tiles_w + 1) + t) so that each of
@@ -397,7 +372,7 @@ fn input_transform_block_body(
             pass(inputs, slices_mut(&mut s.second, j * ALPHA, tiles_w), bt);
         }
         // 4. Into the panels, NR tiles per contiguous run.
-        let first_tile = (ty - tile_rows.start) * tiles_w;
+        let first_tile = (ty - layout.first_row) * tiles_w;
         for xi in 0..XI {
             let (i, j) = (xi / ALPHA, xi % ALPHA);
             let values = &s.second[(j * ALPHA + i) * tiles_w..][..tiles_w];
@@ -406,8 +381,8 @@ fn input_transform_block_body(
                 let tile = first_tile + tx;
                 let run = (NR - tile % NR).min(tiles_w - tx);
                 let at = layout.index(xi, channel, tile);
-                // SAFETY: `at..at + run` lies inside the block's buffer (the layout covers
-                // every tile of the block), belongs to this channel alone, and nothing reads it
+                // SAFETY: `at..at + run` lies inside the band's buffer (the layout covers
+                // every tile of the band), belongs to this channel alone, and nothing reads it
                 // meanwhile.
                 let dst = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), run) };
                 copy_short(&values[tx..tx + run], dst);
@@ -417,39 +392,32 @@ fn input_transform_block_body(
     }
 }
 
-/// `Y = Aᵀ M A` (+ bias) for the tiles of `block` in one output channel: reads the 36 arrays
-/// `m(ξ)` (one value per tile of the block, row after row) and writes the block's part of
-/// `plane`.
-///
-/// # Safety
-/// `plane` points at a whole output channel (`out_h × out_w`), and no other task writes or
-/// reads this block's part of it meanwhile.
-unsafe fn output_transform_block<'m>(
+/// `Y = Aᵀ M A` (+ bias) for the band's tile rows `tile_rows` of one output channel: reads
+/// the 36 arrays `m(ξ)` (one value per tile of the band, row after row) and writes the band's
+/// output rows of `plane`.
+fn output_transform_band<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
-    block: &TileBlock,
+    tile_rows: Range<usize>,
     bias: f32,
-    plane: PlaneOut,
+    plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
-    with_wide_vectors!(output_transform_block_body(m, g, block, bias, plane, s))
+    with_wide_vectors!(output_transform_band_body(m, g, tile_rows, bias, plane, s))
 }
 
 #[inline(always)]
-fn output_transform_block_body<'m>(
+fn output_transform_band_body<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
-    block: &TileBlock,
+    tile_rows: Range<usize>,
     bias: f32,
-    plane: PlaneOut,
+    plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
     let tiles_w = s.tiles_w;
-    let tiles = block.tiles();
-    // The block's output columns: the last tile of a row may be cut off by the image's edge.
-    let first_x = M * block.cols.start;
-    let columns = (M * block.cols.end).min(g.out_w) - first_x;
-    // Both passes run over every tile of the block at once (long arrays, few loop starts).
+    let tiles = tile_rows.len() * tiles_w;
+    // Both passes run over every tile of the band at once (long arrays, few loop starts).
     // 1. Down the columns: Aᵀ over rows ξ = 6r + j; array 4j + i of `first` is (i, j).
     for j in 0..ALPHA {
         let inputs = std::array::from_fn(|r| &m(r * ALPHA + j)[..tiles]);
@@ -461,19 +429,14 @@ fn output_transform_block_body<'m>(
         let inputs = std::array::from_fn(|j| &s.first[(j * M + i) * tiles..][..tiles]);
         pass(inputs, slices_mut::<M>(&mut s.phases, 0, tiles), at);
         let [q0, q1, q2, q3] = slices_mut::<M>(&mut s.phases, 0, tiles).map(|q| &*q);
-        for ty in block.rows.clone() {
+        for ty in tile_rows.clone() {
             let oh = M * ty + i;
             if oh >= g.out_h {
                 break;
             }
-            let first = (ty - block.rows.start) * tiles_w;
-            // SAFETY: this row's columns first_x … first_x + columns lie in the plane
-            // (oh < out_h, first_x + columns ≤ out_w) and belong to this block alone (the
-            // caller's contract).
-            let row = unsafe {
-                std::slice::from_raw_parts_mut(plane.0.add(oh * g.out_w + first_x), columns)
-            };
-            let (whole, rest) = row.split_at_mut(columns / M * M);
+            let first = (ty - tile_rows.start) * tiles_w;
+            let row = &mut plane[oh * g.out_w..(oh + 1) * g.out_w];
+            let (whole, rest) = row.split_at_mut(g.out_w / M * M);
             let q = |k: usize, t: usize| [q0, q1, q2, q3][k][first + t] + bias;
             for (t, x) in whole.chunks_exact_mut(M).enumerate() {
                 let (a, b, c, d) = (q0[first + t], q1[first + t], q2[first + t], q3[first + t]);
@@ -484,51 +447,14 @@ fn output_transform_block_body<'m>(
             }
             // The last, partial tile of a row whose width is not a multiple of 4.
             for (k, x) in rest.iter_mut().enumerate() {
-                x.write(q(k, columns / M));
+                x.write(q(k, g.out_w / M));
             }
-        }
-    }
-}
-
-/// `M[ξ] = U[ξ] · V[ξ]` for one tile position ξ: `v` holds a block's transformed input
-/// (`padded_tiles` columns), `m_xi` receives that position's `o_pad × padded_tiles` product.
-/// `v_pairs` is work space for the bf16 product.
-fn multiply_position(
-    u: &WinogradWeights,
-    xi: usize,
-    v: &[f32],
-    padded_tiles: usize,
-    m_xi: &mut [f32],
-    v_pairs: &mut Vec<u16>,
-) {
-    let (c, o_pad) = (u.in_channels, u.padded_out);
-    let v_xi = &v[xi * c * padded_tiles..(xi + 1) * c * padded_tiles];
-    match &u.paired {
-        None => {
-            let u_xi = &u.panels[xi * o_pad * c..(xi + 1) * o_pad * c];
-            let dims = [o_pad, c, padded_tiles];
-            gemm_panels(Kernel::best(), dims, u_xi, v_xi, m_xi, padded_tiles);
-        }
-        // The same product in bf16: V[ξ] is paired first (half the bytes to read).
-        Some(paired) => {
-            let k2 = c.div_ceil(2);
-            let u_xi = &paired[xi * o_pad * k2 * 2..(xi + 1) * o_pad * k2 * 2];
-            v_pairs.resize(k2 * 2 * padded_tiles, 0);
-            pair_panels(v_xi, c, NR, v_pairs);
-            gemm_panels_bf16([o_pad, k2, padded_tiles], u_xi, v_pairs, m_xi, padded_tiles);
         }
     }
 }
 
 /// Forward convolution by F(4×4, 3×3) with weights already transformed. Requires
 /// [`supports`]; any zero padding.
-///
-/// Layers with few channels are memory-bound when the transformed input and the GEMM output
-/// go through main memory (a few multiplies per float moved), so they run [`by_blocks`]: each
-/// task takes a block of tiles small enough to stay in its core's cache from transform to
-/// output. Layers with many channels have the opposite problem — the transformed weights
-/// (tens of MB) would be re-read for every small block — so they run [`by_bands`]: large
-/// bands, each step parallel.
 pub fn conv2d(
     x: &[f32],
     u: &WinogradWeights,
@@ -539,157 +465,27 @@ pub fn conv2d(
         (u.out_channels, u.in_channels),
         (g.out_channels, g.in_channels)
     );
-    let total = g.batch * g.out_channels * g.out_h * g.out_w;
-    // The output is not zeroed first: the output transform writes every element once.
-    let mut out: Vec<f32> = Vec::with_capacity(total);
-    let y = &mut out.spare_capacity_mut()[..total];
-    match block_width(u, g) {
-        Some(width) => by_blocks(x, u, bias, g, width, y),
-        None => by_bands(x, u, bias, g, y),
-    }
-    // SAFETY: every output row of every channel of every image was written by the output
-    // transform (the blocks or bands cover every tile, and their tiles every pixel).
-    unsafe { out.set_len(total) };
-    out
-}
-
-/// Floats one block's transformed input and GEMM output may take together (768 KB): with
-/// the weights of one position, within a 1–2 MB L2.
-const BLOCK_FLOATS: usize = 7 << 15;
-
-/// Tiles per block when this convolution runs [`by_blocks`]: a multiple of `NR` whose
-/// transformed input and output fit in [`BLOCK_FLOATS`]; `None` when not even `NR` tiles do.
-fn block_width(u: &WinogradWeights, g: &Conv2dGeometry) -> Option<usize> {
-    let per_tile = XI * (u.in_channels + u.padded_out);
-    let budget = std::env::var("WINO_BLOCK_FLOATS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(BLOCK_FLOATS);
-    let fits = budget / per_tile / NR * NR;
-    let tiles_w = g.out_w.div_ceil(M);
-    (fits >= NR).then(|| fits.min(tiles_w.next_multiple_of(NR)))
-}
-
-/// Each task: one block (`width` tiles of one tile row), transformed, multiplied and
-/// transformed back, in work space of its own.
-fn by_blocks(
-    x: &[f32],
-    u: &WinogradWeights,
-    bias: Option<&[f32]>,
-    g: &Conv2dGeometry,
-    width: usize,
-    y: &mut [MaybeUninit<f32>],
-) {
-    let (c, o, o_pad) = (g.in_channels, g.out_channels, u.padded_out);
-    let (tiles_h, tiles_w) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
-    let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
-    let per_row = tiles_w.div_ceil(width);
-    let y_at = PlaneOut(y.as_mut_ptr());
-    (0..g.batch * tiles_h * per_row)
-        .into_par_iter()
-        .for_each_init(
-            || BlockWork::new(width, c, o_pad),
-            |work, task| {
-                // The whole pointer, not its field, is captured (so the closure is Sync).
-                let _ = &y_at;
-                let (n, rest) = (task / (tiles_h * per_row), task % (tiles_h * per_row));
-                let (ty, segment) = (rest / per_row, rest % per_row);
-                let cols = segment * width..((segment + 1) * width).min(tiles_w);
-                let block = TileBlock {
-                    rows: ty..ty + 1,
-                    cols,
-                };
-                let (tiles, padded_tiles) = (block.tiles(), block.tiles().next_multiple_of(NR));
-                work.scratch.tiles_w = block.cols.len();
-                let layout = PanelLayout {
-                    channels: c,
-                    padded_tiles,
-                };
-                let xn = &x[n * c * image..(n + 1) * c * image];
-                let v_out = SharedOut(work.v.as_mut_ptr());
-                for (channel, plane) in xn.chunks_exact(image).enumerate() {
-                    input_transform_block(
-                        plane,
-                        g,
-                        &block,
-                        channel,
-                        &layout,
-                        v_out,
-                        &mut work.scratch,
-                    );
-                }
-                let m_planes =
-                    work.m[..XI * o_pad * padded_tiles].chunks_exact_mut(o_pad * padded_tiles);
-                for (xi, m_xi) in m_planes.enumerate() {
-                    multiply_position(u, xi, &work.v, padded_tiles, m_xi, &mut work.v_pairs);
-                }
-                for oc in 0..o {
-                    let b0 = bias.map_or(0.0, |b| b[oc]);
-                    let m = &work.m;
-                    let of_position = |xi: usize| {
-                        let at = xi * o_pad * padded_tiles + oc * padded_tiles;
-                        &m[at..at + tiles]
-                    };
-                    // SAFETY: y_at + (n·o + oc)·pixels is channel oc of image n in `y`; this task
-                    // alone writes this block's tiles of it.
-                    let plane = PlaneOut(unsafe { y_at.0.add((n * o + oc) * pixels) });
-                    unsafe {
-                        output_transform_block(of_position, g, &block, b0, plane, &mut work.scratch)
-                    };
-                }
-            },
-        );
-}
-
-/// The work space of one [`by_blocks`] task: every buffer sized for a block of `width` tiles.
-struct BlockWork {
-    scratch: Scratch,
-    v: Vec<f32>,
-    m: Vec<f32>,
-    v_pairs: Vec<u16>,
-}
-
-impl BlockWork {
-    fn new(width: usize, c: usize, o_pad: usize) -> Self {
-        let padded = width.next_multiple_of(NR);
-        BlockWork {
-            scratch: Scratch::new(width, ALPHA),
-            v: vec![0.0; XI * c * padded],
-            m: vec![0.0; XI * o_pad * padded],
-            v_pairs: Vec::new(),
-        }
-    }
-}
-
-/// Bands of whole tile rows, as many as fit in [`BAND_FLOATS`]; within a band each step runs
-/// in parallel: the input transform one channel per task, the GEMMs one position per task, the
-/// output transform one output channel per task.
-fn by_bands(
-    x: &[f32],
-    u: &WinogradWeights,
-    bias: Option<&[f32]>,
-    g: &Conv2dGeometry,
-    y: &mut [MaybeUninit<f32>],
-) {
     let (c, o, o_pad) = (g.in_channels, g.out_channels, u.padded_out);
     let (tiles_h, tiles_w) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
     let band_rows = (BAND_FLOATS / (XI * (c + o_pad) * tiles_w)).clamp(1, tiles_h);
     let most_tiles = (band_rows * tiles_w).next_multiple_of(NR);
     let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
+    let kernel = Kernel::best();
+    // The output is not zeroed first: the output transform writes every element once.
+    let total = g.batch * o * pixels;
+    let mut out: Vec<f32> = Vec::with_capacity(total);
     let mut v = scratch::take(XI * c * most_tiles);
     let mut m = scratch::take(XI * o_pad * most_tiles);
     for (xn, yn) in x
         .chunks_exact(c * image)
-        .zip(y.chunks_exact_mut(o * pixels))
+        .zip(out.spare_capacity_mut()[..total].chunks_exact_mut(o * pixels))
     {
         for band in (0..tiles_h).step_by(band_rows) {
-            let block = TileBlock {
-                rows: band..(band + band_rows).min(tiles_h),
-                cols: 0..tiles_w,
-            };
-            let tiles = block.tiles();
+            let rows = band..(band + band_rows).min(tiles_h);
+            let tiles = rows.len() * tiles_w;
             let padded_tiles = tiles.next_multiple_of(NR);
             let layout = PanelLayout {
+                first_row: band,
                 channels: c,
                 padded_tiles,
             };
@@ -699,34 +495,64 @@ fn by_bands(
             xn.par_chunks_exact(image).enumerate().for_each_init(
                 || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (channel, plane)| {
-                    input_transform_block(plane, g, &block, channel, &layout, v_out, s);
+                    input_transform_band(plane, g, rows.clone(), channel, &layout, v_out, s);
                 },
             );
             // 2. 36 GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
             let v = &v[..XI * c * padded_tiles];
-            m[..XI * o_pad * padded_tiles]
+            let m_planes = m[..XI * o_pad * padded_tiles]
                 .par_chunks_mut(o_pad * padded_tiles)
-                .enumerate()
-                .for_each_init(Vec::new, |v_pairs, (xi, m_xi)| {
-                    multiply_position(u, xi, v, padded_tiles, m_xi, v_pairs)
-                });
+                .enumerate();
+            match &u.paired {
+                None => m_planes.for_each(|(xi, m_xi)| {
+                    let u_xi = &u.panels[xi * o_pad * c..(xi + 1) * o_pad * c];
+                    let v_xi = &v[xi * c * padded_tiles..(xi + 1) * c * padded_tiles];
+                    gemm_panels(
+                        kernel,
+                        [o_pad, c, padded_tiles],
+                        u_xi,
+                        v_xi,
+                        m_xi,
+                        padded_tiles,
+                    );
+                }),
+                // The same product in bf16: V[ξ] is paired first (half the bytes to read).
+                Some(paired) => {
+                    let k2 = c.div_ceil(2);
+                    m_planes.for_each_init(Vec::new, |v_pairs, (xi, m_xi)| {
+                        let u_xi = &paired[xi * o_pad * k2 * 2..(xi + 1) * o_pad * k2 * 2];
+                        let v_xi = &v[xi * c * padded_tiles..(xi + 1) * c * padded_tiles];
+                        v_pairs.resize(k2 * 2 * padded_tiles, 0);
+                        pair_panels(v_xi, c, NR, v_pairs);
+                        gemm_panels_bf16(
+                            [o_pad, k2, padded_tiles],
+                            u_xi,
+                            v_pairs,
+                            m_xi,
+                            padded_tiles,
+                        );
+                    })
+                }
+            }
             // 3. Y = Aᵀ M A (+ bias), one output channel per task.
             let m = &m[..XI * o_pad * padded_tiles];
             yn.par_chunks_mut(pixels).enumerate().for_each_init(
                 || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (oc, plane)| {
                     let b0 = bias.map_or(0.0, |b| b[oc]);
-                    let of_position = |xi: usize| {
+                    let band_of = |xi: usize| {
                         let at = xi * o_pad * padded_tiles + oc * padded_tiles;
                         &m[at..at + tiles]
                     };
-                    // SAFETY: `plane` is this task's own output channel.
-                    let plane = PlaneOut(plane.as_mut_ptr());
-                    unsafe { output_transform_block(of_position, g, &block, b0, plane, s) };
+                    output_transform_band(band_of, g, rows.clone(), b0, plane, s);
                 },
             );
         }
     }
+    // SAFETY: every output row of every channel of every image was written by the output
+    // transform (the bands' tile rows cover rows 0..out_h, each row in full).
+    unsafe { out.set_len(total) };
+    out
 }
 
 /// Input gradient of the stride-1 3×3 convolution whose weight was transformed with
