@@ -26,6 +26,7 @@ TABLES = {
     "release_pages": "| run | peak before MiB | peak after MiB |",
     "schedules": "| variant (Tübingen / Starry Night, 512 px) |",
     "change_spectrum": "| frame (512 px evaluations done) | RMS change to come |",
+    "winograd_blocks": "| measured (512 px) | bands, median | blocks, median |",
 }
 
 

@@ -955,6 +955,7 @@ fn the_appendix_quotes_the_benchmark_log() {
         "release_pages",
         "schedules",
         "change_spectrum",
+        "winograd_blocks",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(
