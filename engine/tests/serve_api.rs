@@ -677,6 +677,37 @@ fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
     );
 }
 
+/// The page's time limit is `stylize --time`: split over the schedule's sizes, so a job that
+/// paints coarse to fine hands over in time and ends at the size asked for, not at the first.
+#[test]
+fn a_time_limit_is_shared_between_the_sizes() {
+    let server = Server::start("time-sizes", &[]);
+    let r = server.submit(
+        &photo(),
+        &[painting()],
+        r#"{"size":48,"multiscale":"32:5000,48:5000","time_limit":3}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let status = server.wait_for(&id, "its end", |s| {
+        s["state"] != "queued" && s["state"] != "running"
+    });
+    assert_eq!(status["state"], "done", "{status}");
+    assert_eq!(status["stop_reason"], "time limit", "{status}");
+    let report = server.get(&format!("/api/jobs/{id}/report")).json();
+    let scales = report["scales"].as_array().unwrap();
+    let sizes: Vec<u64> = scales.iter().map(|s| s["size"].as_u64().unwrap()).collect();
+    assert_eq!(sizes, [32, 48], "{report}");
+    for scale in scales {
+        assert_eq!(scale["stop_reason"], "time", "{report}");
+    }
+    assert_eq!(report["settings"]["time_budget_seconds"], 3.0, "{report}");
+    assert_eq!(
+        png_size(&server.get(&format!("/api/jobs/{id}/image")).body),
+        (48, 32)
+    );
+}
+
 /// A forgotten script cannot fill the machine with work: past `--max-queued` waiting jobs,
 /// a new one is refused with 503 until the queue shortens.
 #[test]

@@ -1,12 +1,13 @@
 //! One job's optimisation: `picasso stylize`'s run (its plan, size and memory checks, scales,
 //! colour handling, checkpoints and report), with the page's picture and loss curve fed as it
-//! goes and the job's Stop button and time limit in place of Ctrl-C.
+//! goes and the job's Stop button in place of Ctrl-C. The page's time limit is `stylize --time`:
+//! split over the sizes, so a job always ends at the size asked for.
 
 use super::jobs::{Job, State};
 use super::settings::JobSettings;
 use crate::stylize::parts::{
-    diagnose_advice, finished_image, fit_check, load_scale, starting_image, unusable_start,
-    write_report, Handover, Init, LastGood, MemoryStats, Plan, ScaleStats,
+    deadlines, diagnose_advice, finished_image, fit_check, load_scale, starting_image,
+    unusable_start, write_report, Handover, Init, LastGood, MemoryStats, Plan, ScaleStats,
 };
 use engine::io::save::{encode_rgb8, OutputFormat};
 use engine::io::{save_image, tensor_to_rgb8};
@@ -14,7 +15,7 @@ use engine::models::Vgg;
 use engine::style::{optimise, Control, Objective, StopReason};
 use engine::{Error, Result, Tensor};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The output is saved this often (as `stylize` does), so a crash keeps recent work.
 const CHECKPOINT_EVERY: usize = 20;
@@ -29,17 +30,18 @@ pub struct Painted {
 /// are written to the job's folder.
 pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     let args = &settings.args;
-    let plan = Plan::from_args(args)?;
+    let mut plan = Plan::from_args(args)?;
+    // The report says which budget the job ran under, as `stylize --time`'s does.
+    plan.time_budget = settings.time_limit.map(Duration::from_secs_f64);
     // No GIF: the frame interval does not matter.
     let estimate = fit_check(args, &plan, vgg, 1)?;
     let planned = plan.evaluations.iter().sum();
     job.update(|p| p.evaluations = planned);
     let started = Instant::now();
-    let time_up = || {
-        settings
-            .time_limit
-            .is_some_and(|limit| started.elapsed().as_secs_f64() >= limit)
-    };
+    // Each size hands over at its share of the limit (see `stylize/schedule.rs`).
+    let deadlines = plan
+        .time_budget
+        .map(|budget| deadlines(&plan.sizes, &plan.evaluations, budget));
 
     let mut scales: Vec<ScaleStats> = Vec::new();
     let mut previous: Option<Handover> = None;
@@ -48,10 +50,12 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     let mut kept_earlier = false;
     // After a divergence, the terms that explain it.
     let mut diverged_terms = None;
-    for (&size, &evaluations) in plan.sizes.iter().zip(&plan.evaluations) {
-        if job.stop_requested() || time_up() {
+    for (stage, (&size, &evaluations)) in plan.sizes.iter().zip(&plan.evaluations).enumerate() {
+        if job.stop_requested() {
             break;
         }
+        let deadline = deadlines.as_ref().map(|d| started + d[stage]);
+        let time_up = || deadline.is_some_and(|d| Instant::now() >= d);
         let images = load_scale(args, &plan, size)?.moved_to(vgg.device())?;
         let init = starting_image(&plan.init, previous.as_ref(), &images, args.seed)?
             .to_device(vgg.device())?;
@@ -139,10 +143,12 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
         let finished = finished_image(args, &outcome.image, &images)?;
         save_image(&finished, &args.output, &plan.inputs)?;
         publish(job, &finished)?;
-        let stopped_early = matches!(
-            outcome.reason,
-            StopReason::Interrupted | StopReason::Diverged
-        );
+        // The time limit ends a size, not the job; the Stop button or a divergence ends it.
+        let stopped_early = match outcome.reason {
+            StopReason::Interrupted => job.stop_requested(),
+            StopReason::Diverged => true,
+            _ => false,
+        };
         previous = Some(Handover::new(&outcome.image, &images)?);
         last = Some(outcome);
         if stopped_early {
