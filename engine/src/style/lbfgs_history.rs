@@ -134,9 +134,6 @@ impl History {
         if n == 0 {
             return Ok((g.neg()?, -m.gg));
         }
-        if std::env::var("PRECOND").is_ok() {
-            return self.direction_preconditioned(g, 0.0);
-        }
         // q = cs·S + cy·Y + cg·g, starting from −g.
         let (mut cs, mut cy, mut cg) = (vec![0.0f64; n], vec![0.0f64; n], -1.0f64);
         let mut alpha = vec![0.0f64; n];
@@ -174,74 +171,6 @@ impl History {
         Ok((d, slope))
     }
     // ANCHOR_END: two_loop
-
-    /// EXPERIMENT (reverted; see engine/benches/RESULTS.md, "A preconditioner for L-BFGS"):
-    /// the textbook two-loop with H0 = γ·M, γ = sᵀy / yᵀMy of the newest pair. `PRECOND=κ`
-    /// gives M = I + κ·L/8 (L the 4-neighbour graph Laplacian of each channel; κ > 0 sharpens,
-    /// −1 < κ < 0 smooths); `PRECOND=g:a:σ` gives M = I + a·G_σ (a zero-padded Gaussian blur,
-    /// so M is symmetric positive definite and lifts the low frequencies by up to 1 + a);
-    /// `PRECOND=b:a:b` gives M = I + a·A_b (each b × b block's mean added to its pixels).
-    fn direction_preconditioned(&self, g: &Tensor, kappa: f64) -> Result<(Tensor, f64)> {
-        let n = self.steps.len();
-        let mut q = g.neg()?;
-        let mut alpha = vec![0.0f64; n];
-        for i in (0..n).rev() {
-            alpha[i] = self.steps[i].dot(&q)? * self.rho[i];
-            q = q.add_scaled(-alpha[i], &self.grad_diffs[i])?;
-        }
-        let newest = n - 1;
-        let my = apply_m(&self.grad_diffs[newest], kappa)?;
-        let ymy = self.grad_diffs[newest].dot(&my)?;
-        q = apply_m(&q, kappa)?.scaled(1.0 / (self.rho[newest] * ymy))?;
-        for (i, a) in alpha.iter().enumerate() {
-            let beta = self.grad_diffs[i].dot(&q)? * self.rho[i];
-            q = q.add_scaled(a - beta, &self.steps[i])?;
-        }
-        let slope = g.dot(&q)?;
-        Ok((q, slope))
-    }
-}
-
-/// EXPERIMENT: M·v with M = I + κ·L/8 over the last two axes.
-fn apply_m(v: &Tensor, _kappa: f64) -> Result<Tensor> {
-    let spec = std::env::var("PRECOND").unwrap();
-    if let Some(rest) = spec.strip_prefix("b:") {
-        let parts: Vec<f64> = rest.split(':').map(|p| p.parse().unwrap()).collect();
-        return apply_blocks(v, parts[0], parts[1] as usize);
-    }
-    if let Some(rest) = spec.strip_prefix("g:") {
-        let parts: Vec<f64> = rest.split(':').map(|p| p.parse().unwrap()).collect();
-        return apply_gauss(v, parts[0], parts[1]);
-    }
-    let kappa: f64 = spec.parse().unwrap();
-    let shape = v.shape().to_vec();
-    let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
-    let x = v.to_vec()?;
-    let mut out = x.clone();
-    let k = (kappa / 8.0) as f32;
-    for plane in 0..x.len() / (h * w) {
-        let base = plane * h * w;
-        for i in 0..h {
-            for j in 0..w {
-                let p = base + i * w + j;
-                let mut lap = 0.0f32;
-                if i > 0 {
-                    lap += x[p] - x[p - w];
-                }
-                if i + 1 < h {
-                    lap += x[p] - x[p + w];
-                }
-                if j > 0 {
-                    lap += x[p] - x[p - 1];
-                }
-                if j + 1 < w {
-                    lap += x[p] - x[p + 1];
-                }
-                out[p] = x[p] + k * lap;
-            }
-        }
-    }
-    Tensor::from_vec(out, &shape)
 }
 
 #[cfg(test)]
@@ -386,77 +315,4 @@ mod tests {
         // Steps 1–8 offered 8 pairs, 7 of them good: the oldest 2 were dropped.
         assert_eq!(h.steps.len(), 5, "the history is full");
     }
-}
-
-/// EXPERIMENT: M·v with M = I + a·G_σ (zero-padded separable Gaussian, kernel summing to 1).
-fn apply_gauss(v: &Tensor, a: f64, sigma: f64) -> Result<Tensor> {
-    let shape = v.shape().to_vec();
-    let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
-    let x = v.to_vec()?;
-    let r = (3.0 * sigma).ceil() as isize;
-    let mut k: Vec<f32> = (-r..=r)
-        .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
-        .collect();
-    let sum: f32 = k.iter().sum();
-    k.iter_mut().for_each(|v| *v /= sum);
-    let mut out = x.clone();
-    let mut tmp = vec![0.0f32; h * w];
-    for plane in 0..x.len() / (h * w) {
-        let base = plane * h * w;
-        for i in 0..h {
-            for j in 0..w {
-                let mut acc = 0.0f32;
-                for (t, kv) in k.iter().enumerate() {
-                    let jj = j as isize + t as isize - r;
-                    if jj >= 0 && (jj as usize) < w {
-                        acc += kv * x[base + i * w + jj as usize];
-                    }
-                }
-                tmp[i * w + j] = acc;
-            }
-        }
-        for i in 0..h {
-            for j in 0..w {
-                let mut acc = 0.0f32;
-                for (t, kv) in k.iter().enumerate() {
-                    let ii = i as isize + t as isize - r;
-                    if ii >= 0 && (ii as usize) < h {
-                        acc += kv * tmp[ii as usize * w + j];
-                    }
-                }
-                out[base + i * w + j] = x[base + i * w + j] + a as f32 * acc;
-            }
-        }
-    }
-    Tensor::from_vec(out, &shape)
-}
-
-/// EXPERIMENT: M·v = v + a·(the mean of v over each b × b block): b²·PᵀP of b × b average
-/// pooling P, so symmetric positive semi-definite.
-fn apply_blocks(v: &Tensor, a: f64, b: usize) -> Result<Tensor> {
-    let shape = v.shape().to_vec();
-    let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
-    let x = v.to_vec()?;
-    let mut out = x.clone();
-    for plane in 0..x.len() / (h * w) {
-        let base = plane * h * w;
-        for bi in (0..h).step_by(b) {
-            for bj in (0..w).step_by(b) {
-                let (ie, je) = ((bi + b).min(h), (bj + b).min(w));
-                let mut sum = 0.0f64;
-                for i in bi..ie {
-                    for j in bj..je {
-                        sum += x[base + i * w + j] as f64;
-                    }
-                }
-                let mean = (sum / ((ie - bi) * (je - bj)) as f64 * a) as f32;
-                for i in bi..ie {
-                    for j in bj..je {
-                        out[base + i * w + j] += mean;
-                    }
-                }
-            }
-        }
-    }
-    Tensor::from_vec(out, &shape)
 }
