@@ -27,6 +27,8 @@ TABLES = {
     "schedules": "| variant (Tübingen / Starry Night, 512 px) |",
     "change_spectrum": "| frame (512 px evaluations done) | RMS change to come |",
     "winograd_blocks": "| measured (512 px) | bands, median | blocks, median |",
+    "preconditioner": "| preconditioner M (single size, 512 px) |",
+    "preconditioner_schedule": "| pair (the default schedule) | M |",
 }
 
 

@@ -956,6 +956,8 @@ fn the_appendix_quotes_the_benchmark_log() {
         "schedules",
         "change_spectrum",
         "winograd_blocks",
+        "preconditioner",
+        "preconditioner_schedule",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(
