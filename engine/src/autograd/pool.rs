@@ -45,11 +45,38 @@ impl Tensor {
             Layout::contiguous(&g.output_shape()),
             "avg_pool2d",
             &[self],
-            move |dy, _| {
-                let s = dy.storage().avg_pool2d_backward(dy.layout(), &g)?;
-                Ok(vec![Some(Tensor::from_storage(s, &shape))])
-            },
+            move |dy, _| Ok(vec![Some(dy.avg_pool2d_transposed(&shape, &g)?)]),
         ))
     }
     // ANCHOR_END: avg_pool2d
+
+    /// Average pooling's transpose as a linear map, untracked: each value of this pooled
+    /// tensor shared equally among the kernel² cells of its window in a tensor of
+    /// `input_shape`. It is the pooling's backward pass, and, after the pooling, it puts each
+    /// window's mean (÷ kernel²) back on the window's cells (L-BFGS's preconditioner uses it).
+    pub fn avg_pool2d_transpose(
+        &self,
+        input_shape: &[usize],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Tensor> {
+        let g = Pool2dGeometry::new("avg_pool2d_transpose", input_shape, kernel, stride, padding)?;
+        if self.shape() != g.output_shape().as_slice() {
+            return Err(crate::error::Error::shape(
+                "avg_pool2d_transpose",
+                format!(
+                    "pooling {input_shape:?} gives {:?}, not this tensor's {:?}",
+                    g.output_shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        self.avg_pool2d_transposed(input_shape, &g)
+    }
+
+    fn avg_pool2d_transposed(&self, input_shape: &[usize], g: &Pool2dGeometry) -> Result<Tensor> {
+        let s = self.storage().avg_pool2d_backward(self.layout(), g)?;
+        Ok(Tensor::from_storage(s, input_shape))
+    }
 }

@@ -25,6 +25,7 @@
 use super::bounds::Bounds;
 use super::lbfgs_history::History;
 use super::line_search::{point_on_line, strong_wolfe, Evaluate, SearchLimits};
+use super::preconditioner::CoarseLift;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -59,6 +60,10 @@ pub struct LbfgsConfig {
     /// a quasi-Newton step, and on style transfer it climbs for good (ch09), so
     /// [`Lbfgs::new`] refuses the pair.
     pub bounds: Option<Bounds>,
+    /// Scale the unexplored directions by γ·M rather than γ, M lifting the picture's coarse
+    /// structure (see `preconditioner.rs`); `None` is the classic method. Needs picture-shaped
+    /// parameters, `[n, c, h, w]`.
+    pub preconditioner: Option<CoarseLift>,
 }
 
 impl Default for LbfgsConfig {
@@ -70,6 +75,7 @@ impl Default for LbfgsConfig {
             tolerance_change: 1e-9,
             line_search: LineSearch::None,
             bounds: None,
+            preconditioner: None,
         }
     }
 }
@@ -176,7 +182,7 @@ impl Lbfgs {
         }
         Ok(Lbfgs {
             config,
-            history: History::new(config.history),
+            history: History::new(config.history, config.preconditioner),
             previous_grad: None,
             previous_step: None,
             previous_loss: None,

@@ -10,6 +10,7 @@
 //! history's vectors. Two calls to the device per step whatever the history's length, and the
 //! same code on the CPU, where the batched product reads each remembered vector once.
 
+use super::preconditioner::CoarseLift;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -27,6 +28,10 @@ pub(super) struct History {
     sy: Vec<Vec<f64>>,
     /// `yy[i][j]` = yᵢᵀyⱼ.
     yy: Vec<Vec<f64>>,
+    /// M in the scaling between the two loops, γ·M instead of γ (see `preconditioner.rs`).
+    preconditioner: Option<CoarseLift>,
+    /// yᵀMy of the newest pair, for γ = sᵀy / yᵀMy.
+    newest_ymy: f64,
 }
 
 /// The gradient measured against the history (after its update): sᵢᵀg, yᵢᵀg and gᵀg.
@@ -45,7 +50,7 @@ fn drop_first(table: &mut Vec<Vec<f64>>) {
 }
 
 impl History {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, preconditioner: Option<CoarseLift>) -> Self {
         History {
             capacity,
             steps: Vec::new(),
@@ -53,6 +58,8 @@ impl History {
             rho: Vec::new(),
             sy: Vec::new(),
             yy: Vec::new(),
+            preconditioner,
+            newest_ymy: 0.0,
         }
     }
 
@@ -62,7 +69,7 @@ impl History {
 
     /// Forget every pair (after the active set changed, in a box).
     pub fn clear(&mut self) {
-        *self = History::new(self.capacity);
+        *self = History::new(self.capacity, self.preconditioner);
     }
 
     /// Offer the pair `(s, y)` (kept if its curvature yᵀs is positive, the oldest pair dropped
@@ -118,6 +125,10 @@ impl History {
         self.yy.push([y_y_j, vec![at(y_row, y_col)]].concat());
         measured.gs.push(at(g_row, s_col));
         measured.gy.push(at(g_row, y_col));
+        self.newest_ymy = match &self.preconditioner {
+            Some(m) => y.dot(&m.apply(&y)?)?,
+            None => at(y_row, y_col),
+        };
         self.steps.push(s);
         self.grad_diffs.push(y);
         self.rho.push(1.0 / ys);
@@ -134,20 +145,15 @@ impl History {
         if n == 0 {
             return Ok((g.neg()?, -m.gg));
         }
-        // q = cs·S + cy·Y + cg·g, starting from −g.
-        let (mut cs, mut cy, mut cg) = (vec![0.0f64; n], vec![0.0f64; n], -1.0f64);
-        let mut alpha = vec![0.0f64; n];
-        for i in (0..n).rev() {
-            // sᵢᵀq (q has no s terms yet).
-            let sq = cg * m.gs[i] + (0..n).map(|j| cy[j] * self.sy[i][j]).sum::<f64>();
-            alpha[i] = sq * self.rho[i];
-            cy[i] -= alpha[i];
+        let (alpha, mut cy, mut cg) = self.first_loop(m);
+        if let Some(lift) = &self.preconditioner {
+            return self.second_loop_preconditioned(g, m, lift, &alpha, &cy, cg);
         }
         // Scale by yᵀs / yᵀy of the newest pair: a cheap estimate of the Hessian's size.
-        let newest = n - 1;
-        let h_diag = 1.0 / (self.rho[newest] * self.yy[newest][newest]);
-        cg *= h_diag;
-        cy.iter_mut().for_each(|c| *c *= h_diag);
+        let gamma = self.gamma();
+        cg *= gamma;
+        cy.iter_mut().for_each(|c| *c *= gamma);
+        let mut cs = vec![0.0f64; n];
         for (i, a) in alpha.iter().enumerate() {
             let yq = cg * m.gy[i]
                 + (0..n)
@@ -170,7 +176,62 @@ impl History {
                 .sum::<f64>();
         Ok((d, slope))
     }
+
+    /// The first loop, newest pair first: q = −g − Σ αᵢyᵢ as its coefficients over (y₁…, g),
+    /// with the αᵢ the second loop needs.
+    fn first_loop(&self, m: &Measured) -> (Vec<f64>, Vec<f64>, f64) {
+        let n = self.steps.len();
+        let (mut cy, cg) = (vec![0.0f64; n], -1.0f64);
+        let mut alpha = vec![0.0f64; n];
+        for i in (0..n).rev() {
+            // sᵢᵀq (q has no s terms yet).
+            let sq = cg * m.gs[i] + (0..n).map(|j| cy[j] * self.sy[i][j]).sum::<f64>();
+            alpha[i] = sq * self.rho[i];
+            cy[i] -= alpha[i];
+        }
+        (alpha, cy, cg)
+    }
+
+    /// γ = sᵀy / yᵀMy of the newest pair (M = I without a preconditioner).
+    fn gamma(&self) -> f64 {
+        1.0 / (self.rho[self.steps.len() - 1] * self.newest_ymy)
+    }
     // ANCHOR_END: two_loop
+
+    // ANCHOR: preconditioned
+    /// The second loop after r = γ·M·q. M mixes the pixels, so M·q is no longer a
+    /// combination of the history's vectors: it is formed once (q from its coefficients, then
+    /// M), measured against every yᵢ in one batched product, and kept as one more vector of
+    /// the final combination.
+    fn second_loop_preconditioned(
+        &self,
+        g: &Tensor,
+        m: &Measured,
+        lift: &CoarseLift,
+        alpha: &[f64],
+        cy: &[f64],
+        cg: f64,
+    ) -> Result<(Tensor, f64)> {
+        let n = self.steps.len();
+        let q_coefs: Vec<f64> = cy.iter().copied().chain([cg]).collect();
+        let q_vectors: Vec<&Tensor> = self.grad_diffs.iter().chain([g]).collect();
+        let mq = lift.apply(&Tensor::combination(&q_coefs, &q_vectors)?)?;
+        // yᵢᵀMq for every pair, and gᵀMq for the slope.
+        let products = Tensor::dots(&[&mq], &q_vectors)?;
+        let gamma = self.gamma();
+        let mut cs = vec![0.0f64; n];
+        for (i, a) in alpha.iter().enumerate() {
+            let yr = gamma * products[i] + (0..n).map(|j| cs[j] * self.sy[j][i]).sum::<f64>();
+            let beta = yr * self.rho[i];
+            cs[i] += a - beta;
+        }
+        let coefs: Vec<f64> = cs.iter().copied().chain([gamma]).collect();
+        let vectors: Vec<&Tensor> = self.steps.iter().chain([&mq]).collect();
+        let d = Tensor::combination(&coefs, &vectors)?;
+        let slope = gamma * products[n] + (0..n).map(|j| cs[j] * m.gs[j]).sum::<f64>();
+        Ok((d, slope))
+    }
+    // ANCHOR_END: preconditioned
 }
 
 #[cfg(test)]
@@ -187,8 +248,13 @@ mod tests {
             q = q.add_scaled(-alpha[i], &h.grad_diffs[i]).unwrap();
         }
         let newest = n - 1;
-        let yy = h.grad_diffs[newest].dot(&h.grad_diffs[newest]).unwrap();
-        q = q.scaled(1.0 / (h.rho[newest] * yy)).unwrap();
+        let m = |v: &Tensor| match &h.preconditioner {
+            Some(lift) => lift.apply(v).unwrap(),
+            None => v.clone(),
+        };
+        let y = &h.grad_diffs[newest];
+        let ymy = y.dot(&m(y)).unwrap();
+        q = m(&q).scaled(1.0 / (h.rho[newest] * ymy)).unwrap();
         for (i, a) in alpha.iter().enumerate() {
             let beta = h.grad_diffs[i].dot(&q).unwrap() * h.rho[i];
             q = q.add_scaled(a - beta, &h.steps[i]).unwrap();
@@ -205,7 +271,7 @@ mod tests {
         let (n, pairs) = (3 * 384 * 512, 100);
         let mut rng = crate::rng::Rng::new(7);
         let mut random = || Tensor::rand_uniform(&[n], -1.0, 1.0, &mut rng);
-        let mut h = History::new(pairs);
+        let mut h = History::new(pairs, None);
         for _ in 0..pairs {
             let s = random();
             // y = s + noise: positive curvature, so every pair is kept.
@@ -250,9 +316,9 @@ mod tests {
         );
     }
 
+    /// 50 values as a picture of two 5 × 5 channels, so the preconditioner has partial blocks.
     fn vector(values: Vec<f32>) -> Tensor {
-        let n = values.len();
-        Tensor::from_vec(values, &[n]).unwrap()
+        Tensor::from_vec(values, &[1, 2, 5, 5]).unwrap()
     }
 
     /// Gradients along a run on a convex function with very different curvatures, pairs
@@ -260,6 +326,19 @@ mod tests {
     /// after each, the direction agrees with the two-loop recursion on the same pairs.
     #[test]
     fn direction_matches_the_two_loop_recursion() {
+        check_against_the_two_loop_recursion(None);
+    }
+
+    /// The same with the preconditioner: γ·M between the loops, M·q formed on the device.
+    #[test]
+    fn preconditioned_direction_matches_the_two_loop_recursion() {
+        check_against_the_two_loop_recursion(Some(CoarseLift {
+            block: 2,
+            lift: 3.0,
+        }));
+    }
+
+    fn check_against_the_two_loop_recursion(preconditioner: Option<CoarseLift>) {
         let n = 50;
         let curvature: Vec<f32> = (0..n).map(|i| 1.0 + (i * i) as f32 / 10.0).collect();
         // Not a quadratic (there sᵢᵀyⱼ = sᵢᵀA sⱼ would be symmetric and hide a transposition).
@@ -274,7 +353,7 @@ mod tests {
         let mut x: Vec<f32> = (0..n)
             .map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0)
             .collect();
-        let mut h = History::new(5);
+        let mut h = History::new(5, preconditioner);
         let mut previous: Option<(Vec<f32>, Tensor)> = None;
         for step in 0..9 {
             let g = grad_at(&x);

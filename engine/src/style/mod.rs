@@ -8,6 +8,7 @@ mod lbfgs_history;
 pub mod line_search;
 pub mod masks;
 pub mod objective;
+pub mod preconditioner;
 pub mod total_variation;
 pub mod transfer;
 
@@ -17,5 +18,6 @@ pub use lbfgs::{Converged, Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 pub use objective::{
     Evaluation, FeatureExtractor, LayerWeight, LossTerms, Objective, ObjectiveConfig,
 };
+pub use preconditioner::CoarseLift;
 pub use total_variation::total_variation;
 pub use transfer::{optimise, Control, ImageOptimizer, Outcome, Progress, StopReason};

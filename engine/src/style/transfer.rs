@@ -35,7 +35,8 @@ impl ImageOptimizer {
 
 /// The chosen optimiser with its state.
 enum Stepper {
-    Lbfgs(Lbfgs),
+    // Boxed: L-BFGS's state is several times Adam's, and only one stepper exists per run.
+    Lbfgs(Box<Lbfgs>),
     Adam(Adam),
 }
 
@@ -204,7 +205,7 @@ pub fn optimise(
         None => init.detach(),
     };
     let mut stepper = match optimizer {
-        ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Lbfgs::new(config)?),
+        ImageOptimizer::Lbfgs(config) => Stepper::Lbfgs(Box::new(Lbfgs::new(config)?)),
         ImageOptimizer::Adam { lr, .. } => Stepper::Adam(Adam::new(lr)?),
     };
     let mut evaluator = Evaluator {

@@ -147,6 +147,18 @@ fn run_pool_cases(label: &str) {
             |t| t[0].avg_pool2d(kernel, stride, padding),
         );
     }
+    // L-BFGS's preconditioner: average pooling, its transpose and a scaled sum, on a picture
+    // whose sides are not multiples of the block.
+    let lift = engine::style::CoarseLift {
+        block: 4,
+        lift: 3.0,
+    };
+    check_op(
+        &format!("{label} the coarse-lift preconditioner"),
+        std::slice::from_ref(&x),
+        1e-6,
+        |t| lift.apply(&t[0].detach()),
+    );
     let name = format!("{label} max_pool2d of a transposed view");
     check_op(&name, &[x], 1e-6, |t| {
         t[0].transpose(2, 3)?.max_pool2d(2, 2, 0)

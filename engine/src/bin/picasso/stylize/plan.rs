@@ -1,13 +1,13 @@
 //! Turning the command line into a checked plan before any slow work starts: a typo in a layer
 //! name or an output over an input should fail in milliseconds, not after the network loads.
 
-use super::args::{LineSearchArg, OptimizerArg, StylizeArgs};
+use super::args::{LineSearchArg, OptimizerArg, PreconditionArg, StylizeArgs};
 use super::masks::MaskFiles;
 use super::schedule::{evaluations_per_size, halving_sizes, parse_duration};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, OutputKind, PlannedOutput};
 use engine::style::{
-    Bounds, ImageOptimizer, LayerWeight, LbfgsConfig, LineSearch, ObjectiveConfig,
+    Bounds, CoarseLift, ImageOptimizer, LayerWeight, LbfgsConfig, LineSearch, ObjectiveConfig,
 };
 use engine::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -239,8 +239,19 @@ impl Plan {
                 lr: args.lr.unwrap_or(1.0),
                 line_search,
                 bounds,
+                preconditioner: match args.precondition {
+                    PreconditionArg::None => None,
+                    PreconditionArg::Coarse => Some(CoarseLift::DEFAULT),
+                },
                 ..LbfgsConfig::default()
             }),
+            OptimizerArg::Adam if args.precondition != PreconditionArg::None => {
+                return Err(Error::invalid(
+                    "--precondition",
+                    "applies to --optimizer lbfgs only; Adam scales each pixel by its own \
+                     gradient history already",
+                ))
+            }
             OptimizerArg::Adam if line_search != LineSearch::None => {
                 return Err(Error::invalid(
                     "--line-search",

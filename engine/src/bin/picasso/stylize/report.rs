@@ -5,7 +5,7 @@ use super::ledger::ScaleLedger;
 use super::plan::Plan;
 use engine::io::write_atomic;
 use engine::models::memory::MemoryEstimate;
-use engine::style::{ImageOptimizer, LineSearch, Outcome, StopReason};
+use engine::style::{ImageOptimizer, LbfgsConfig, LineSearch, Outcome, StopReason};
 use engine::Result;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -141,6 +141,12 @@ pub fn write_report(
                     LineSearch::StrongWolfe => "strong-wolfe",
                 },
                 ImageOptimizer::Adam { .. } => "none",
+            },
+            "precondition": match plan.optimizer {
+                ImageOptimizer::Lbfgs(LbfgsConfig { preconditioner: Some(m), .. }) => {
+                    format!("coarse ({} px blocks, lift {})", m.block, m.lift)
+                }
+                _ => "none".into(),
             },
             "content_weight": c.content_weight,
             "style_weight": c.style_weight,

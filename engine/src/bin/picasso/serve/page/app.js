@@ -6,7 +6,8 @@
 // The knobs shown first; the others go under "More settings". `colour` is one menu for the
 // CLI's three colour options, which exclude each other.
 const MAIN_KNOBS = ['size', 'iters', 'time_limit', 'style_weight', 'colour', 'style_scale', 'device'];
-const HIDDEN_KNOBS = ['original_colors', 'luminance_only', 'color_transfer', 'history', 'lr',
+const HIDDEN_KNOBS = ['original_colors', 'luminance_only', 'color_transfer', 'history',
+  'precondition', 'lr',
   'line_search', 'unbounded', 'content_layers', 'style_layers'];
 const COLOUR_CHOICES = [
   ['none', 'the painting’s colours'],
