@@ -29,6 +29,7 @@ TABLES = {
     "winograd_blocks": "| measured (512 px) | bands, median | blocks, median |",
     "preconditioner": "| preconditioner M (single size, 512 px) |",
     "preconditioner_schedule": "| pair (the default schedule) | M |",
+    "precondition_runs": "| pair (default schedule) | `--precondition` |",
 }
 
 

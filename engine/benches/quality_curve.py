@@ -22,6 +22,7 @@ search (its defaults) for --evals evaluations; picasso with its defaults otherwi
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -202,6 +203,9 @@ def main():
     p.add_argument("--evals", type=int, default=300)
     p.add_argument("--pairs", default="tubingen.jpg:starry_night.jpg,chelsea.png:great_wave.jpg")
     p.add_argument("--out", default="/tmp/quality-curve")
+    p.add_argument("--default-flags", default="", metavar="FLAGS",
+                   help="more flags for picasso's default run only, e.g. '--precondition "
+                        "coarse' (the single-scale run stays the classic reference)")
     p.add_argument("--table", metavar="CURVES.json",
                    help="print the book's table from a finished run's curves.json and stop")
     a = p.parse_args()
@@ -231,7 +235,7 @@ def main():
         content = resized(shared / "images/content" / photo, a.size, work / "content.png")
         style = resized(shared / "images/style" / painting, a.size, work / "style.png")
         runs = [
-            picasso_run(a, "default", [], content, style, work),
+            picasso_run(a, "default", shlex.split(a.default_flags), content, style, work),
             picasso_run(a, "single", ["--single-scale", "--iters", str(a.evals)], content,
                         style, work),
             pytorch_run(a, content, style, work),

@@ -958,6 +958,7 @@ fn the_appendix_quotes_the_benchmark_log() {
         "winograd_blocks",
         "preconditioner",
         "preconditioner_schedule",
+        "precondition_runs",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(
