@@ -439,9 +439,7 @@ fn a_failed_job_does_not_take_the_server_down() {
     // Too large for the memory it may use (the CLI's memory check).
     let huge = server.start_job(r#"{"size":4096,"iters":2,"history":1000}"#);
     let good = server.start_job(r#"{"size":32,"iters":2}"#);
-    let failed = server.wait_for(&bad, "failed", |s| {
-        s["state"] != "queued" && s["state"] != "running"
-    });
+    let failed = server.wait_until_ended(&bad);
     assert_eq!(failed["state"], "failed", "{failed}");
     assert!(
         failed["error"]
@@ -449,9 +447,7 @@ fn a_failed_job_does_not_take_the_server_down() {
             .is_some_and(|e| e.contains("relu9_9")),
         "{failed}"
     );
-    let done = server.wait_for(&good, "done", |s| {
-        s["state"] != "queued" && s["state"] != "running"
-    });
+    let done = server.wait_until_ended(&good);
     assert_eq!(done["state"], "done", "{done}");
     let huge = server.get_json(&format!("/api/jobs/{huge}"));
     if huge["state"] == "failed" {
@@ -640,9 +636,7 @@ fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let status = server.wait_for(&id, "its end", |s| {
-        s["state"] != "queued" && s["state"] != "running"
-    });
+    let status = server.wait_until_ended(&id);
     assert_eq!(status["state"], "done", "{status}");
     assert_eq!(status["stop_reason"], "time limit", "{status}");
     assert_eq!(
@@ -682,16 +676,8 @@ fn a_time_limit_ends_a_job_with_several_paintings_as_done() {
 #[test]
 fn a_time_limit_is_shared_between_the_sizes() {
     let server = Server::start("time-sizes", &[]);
-    let r = server.submit(
-        &photo(),
-        &[painting()],
-        r#"{"size":48,"multiscale":"32:5000,48:5000","time_limit":3}"#,
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let status = server.wait_for(&id, "its end", |s| {
-        s["state"] != "queued" && s["state"] != "running"
-    });
+    let id = server.start_job(r#"{"size":48,"multiscale":"32:5000,48:5000","time_limit":3}"#);
+    let status = server.wait_until_ended(&id);
     assert_eq!(status["state"], "done", "{status}");
     assert_eq!(status["stop_reason"], "time limit", "{status}");
     let report = server.get(&format!("/api/jobs/{id}/report")).json();

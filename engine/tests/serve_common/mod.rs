@@ -129,6 +129,13 @@ impl Server {
         }
     }
 
+    /// Poll the job until it has ended (neither queued nor running); its last status.
+    pub fn wait_until_ended(&self, id: &str) -> Value {
+        self.wait_for(id, "its end", |s| {
+            s["state"] != "queued" && s["state"] != "running"
+        })
+    }
+
     /// The folders and files under the results folder, relative to it, sorted.
     pub fn files(&self) -> Vec<String> {
         let mut found = Vec::new();
