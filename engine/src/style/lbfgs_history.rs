@@ -9,6 +9,10 @@
 //! pair and g against the whole history), and the direction is formed by one combination of the
 //! history's vectors. Two calls to the device per step whatever the history's length, and the
 //! same code on the CPU, where the batched product reads each remembered vector once.
+//!
+//! With a preconditioner (γ·M between the loops, `preconditioner.rs`) M·q is not a combination
+//! of those vectors: it is formed between the loops and measured against the yᵢ, a fixed few
+//! more calls and one more pass over the yᵢ per step.
 
 use super::preconditioner::CoarseLift;
 use crate::error::Result;
