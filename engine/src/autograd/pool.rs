@@ -45,7 +45,10 @@ impl Tensor {
             Layout::contiguous(&g.output_shape()),
             "avg_pool2d",
             &[self],
-            move |dy, _| Ok(vec![Some(dy.avg_pool2d_transposed(&shape, &g)?)]),
+            move |dy, _| {
+                let dx = dy.avg_pool2d_transpose(&shape, kernel, stride, padding)?;
+                Ok(vec![Some(dx)])
+            },
         ))
     }
     // ANCHOR_END: avg_pool2d
@@ -72,11 +75,7 @@ impl Tensor {
                 ),
             ));
         }
-        self.avg_pool2d_transposed(input_shape, &g)
-    }
-
-    fn avg_pool2d_transposed(&self, input_shape: &[usize], g: &Pool2dGeometry) -> Result<Tensor> {
-        let s = self.storage().avg_pool2d_backward(self.layout(), g)?;
+        let s = self.storage().avg_pool2d_backward(self.layout(), &g)?;
         Ok(Tensor::from_storage(s, input_shape))
     }
 }

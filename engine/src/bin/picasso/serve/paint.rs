@@ -6,8 +6,8 @@
 use super::jobs::{Job, State};
 use super::settings::JobSettings;
 use crate::stylize::parts::{
-    deadlines, diagnose_advice, finished_image, fit_check, load_scale, starting_image,
-    unusable_start, write_report, Handover, Init, LastGood, MemoryStats, Plan, ScaleStats,
+    diagnose_advice, finished_image, fit_check, load_scale, starting_image, unusable_start,
+    write_report, Handover, Init, LastGood, MemoryStats, Plan, ScaleStats,
 };
 use engine::io::save::{encode_rgb8, OutputFormat};
 use engine::io::{save_image, tensor_to_rgb8};
@@ -39,9 +39,7 @@ pub fn paint(job: &Job, settings: &JobSettings, vgg: &Vgg) -> Result<Painted> {
     job.update(|p| p.evaluations = planned);
     let started = Instant::now();
     // Each size hands over at its share of the limit (see `stylize/schedule.rs`).
-    let deadlines = plan
-        .time_budget
-        .map(|budget| deadlines(&plan.sizes, &plan.evaluations, budget));
+    let deadlines = plan.deadlines();
 
     let mut scales: Vec<ScaleStats> = Vec::new();
     let mut previous: Option<Handover> = None;

@@ -140,9 +140,7 @@ pub fn run(args: StylizeArgs) -> Result<ExitCode> {
     let estimate = fit::check(&args, &plan, &vgg, GIF_FRAME_EVERY)?;
     let budget = args.network.memory_budget();
     let view = ProgressView::new(&plan.sizes, &plan.evaluations, plan.time_budget, args.quiet);
-    let deadlines = plan
-        .time_budget
-        .map(|budget| schedule::deadlines(&plan.sizes, &plan.evaluations, budget));
+    let deadlines = plan.deadlines();
     let budget_note = match plan.time_budget {
         Some(budget) => format!(", time budget {:.0} s", budget.as_secs_f64()),
         None => String::new(),

@@ -6,5 +6,4 @@ pub(crate) use super::fit::check as fit_check;
 pub(crate) use super::images::{finished_image, load_scale, starting_image, Handover};
 pub(crate) use super::plan::{Init, Plan};
 pub(crate) use super::report::{write_report, MemoryStats, ScaleStats};
-pub(crate) use super::schedule::deadlines;
 pub(crate) use super::LastGood;

@@ -3,7 +3,7 @@
 
 use super::args::{LineSearchArg, OptimizerArg, PreconditionArg, StylizeArgs};
 use super::masks::MaskFiles;
-use super::schedule::{evaluations_per_size, halving_sizes, parse_duration};
+use super::schedule::{deadlines, evaluations_per_size, halving_sizes, parse_duration};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
 use engine::io::{check_outputs, OutputKind, PlannedOutput};
 use engine::style::{
@@ -140,6 +140,13 @@ fn parse_stage(item: &str) -> Result<(u32, Option<usize>)> {
 }
 
 impl Plan {
+    /// With a time budget, when each size must hand over, counted from the run's start
+    /// (`schedule::deadlines`); `stylize --time` and the page's time limit both use it.
+    pub fn deadlines(&self) -> Option<Vec<std::time::Duration>> {
+        self.time_budget
+            .map(|budget| deadlines(&self.sizes, &self.evaluations, budget))
+    }
+
     pub fn from_args(args: &StylizeArgs) -> Result<Self> {
         let mut inputs = vec![args.content.clone()];
         inputs.extend(args.styles.iter().cloned());
