@@ -30,6 +30,7 @@ TABLES = {
     "preconditioner": "| preconditioner M (single size, 512 px) |",
     "preconditioner_schedule": "| pair (the default schedule) | M |",
     "precondition_runs": "| pair (default schedule) | `--precondition` |",
+    "preconditioner_levels": "| M (the engine's block means, single size, 512 px) |",
 }
 
 

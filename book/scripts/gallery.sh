@@ -15,8 +15,8 @@ S=engine/assets/images
 
 defaults() {
   # The README's main job exactly: every setting at its default (512 px coarse to fine: 75
-  # evaluations at 256 px, then 300 at 512 px;
-  # the embedded f16 VGG16).
+  # evaluations at 256 px, then 300 at 512 px; L-BFGS with its coarse preconditioner; the
+  # embedded f16 VGG16).
   $P stylize "$C" "$S/starry_night.jpg" -o "$OUT/defaults_tubingen_starry_night.jpg" \
     --report "$OUT/defaults_tubingen_starry_night.json" --quiet
 }
@@ -90,13 +90,14 @@ control() {
 
 bounds() {
   # The clamping gap on the shared comparison problem (docs/objective.md: 256 px, 100 L-BFGS
-  # evaluations, beta 1000, gamma 0, the shared f32 VGG16): what each run reports, and what its
+  # evaluations, beta 1000, gamma 0, the shared f32 VGG16, classic L-BFGS as PyTorch's, without
+  # the preconditioner): what each run reports, and what its
   # saved file scores when read back (one evaluation starting from it). PyTorch's own saved
   # result is scored the same way. Needs ../shared (or PICASSO_SHARED).
   local R="${PICASSO_SHARED:-../shared}/reference" W="${PICASSO_SHARED:-../shared}/weights/vgg16-imagenet.safetensors"
   [ -f "$W" ] || { echo "bounds: no shared data, skipped"; return; }
   local common=("$R/tubingen_starry_content_256.png" "$R/tubingen_starry_style_256.png" --size 256
-    --tv-weight 0 --weights "$W" --device cpu --quiet)
+    --tv-weight 0 --precondition none --weights "$W" --device cpu --quiet)
   for mode in bounded unbounded; do
     flag=(); [ $mode = unbounded ] && flag=(--unbounded)
     $P stylize "${common[@]}" --iters 100 "${flag[@]}" -o "$OUT/bounds_$mode.png" \

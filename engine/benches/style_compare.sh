@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Seconds per style-transfer evaluation: `picasso stylize` against PyTorch, same machine,
-# same run, same objective (VGG16 to relu5_1, content + 5 Gram terms, L-BFGS history 100).
+# same run, same objective (VGG16 to relu5_1, content + 5 Gram terms, L-BFGS history 100 without a
+# preconditioner, as PyTorch's).
 # Usage (from the repository root): engine/benches/style_compare.sh [EVALS] [SIZES...]
 # ROUNDS=N (default 3) alternates the two programs N times per size and reports medians and
 # the median of the round-by-round ratios: these machines' speed drifts by ±20 % from one
@@ -27,7 +28,7 @@ ours() {
   for n in "$EVALS" $((2 * EVALS)); do
     target/release/picasso stylize "$SHARED/images/content/tubingen.jpg" \
       "$SHARED/images/style/starry_night.jpg" -o "$tmp/out.png" --size "$size" \
-      --iters "$n" --single-scale --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
+      --iters "$n" --single-scale --precondition none --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
       --report "$tmp/r$n.json" --quiet ${OURS_FLAGS:-} 2>/dev/null >/dev/null
   done
   python3 -c "

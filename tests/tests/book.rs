@@ -826,6 +826,58 @@ fn the_gallery_tables_of_chapters_9_and_10_are_its_reports() {
     }
 }
 
+/// The README's main job says how long it took when last measured: the seconds of the book's
+/// run of it (`book/scripts/gallery.sh defaults`, whose table the test above holds to its
+/// report), and minutes that agree with them.
+#[test]
+fn the_readmes_main_job_time_is_the_measured_one() {
+    let book = book_dir();
+    let table = fs::read_to_string(book.join("src/outputs/gallery_defaults.md")).unwrap();
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .collect();
+    let column = header.iter().position(|c| *c == "seconds").unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| defaults_tubingen_starry_night |"))
+        .expect("the defaults table has the main job's row");
+    let measured: f64 = row
+        .split('|')
+        .map(str::trim)
+        .nth(column)
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let readme = fs::read_to_string(book.join("../README.md")).unwrap();
+    let said = |before: &str| -> f64 {
+        let at = readme
+            .find(before)
+            .unwrap_or_else(|| panic!("the README's main job says \"…{before}\""));
+        let words: Vec<&str> = readme[..at].split_whitespace().collect();
+        let number = words.last().unwrap().trim_start_matches('(');
+        number
+            .parse()
+            .unwrap_or_else(|_| panic!("{number:?} before {before:?}"))
+    };
+    let seconds = said(" s of optimisation when last measured");
+    assert_eq!(
+        seconds, measured,
+        "the README says {seconds} s, the book's run of the main job took {measured} s \
+         (book/src/outputs/gallery_defaults.md)"
+    );
+    // Loading and saving come on top of the optimisation: up to a minute more.
+    let minutes = said(" minutes\n# on two cores");
+    assert!(
+        minutes * 60.0 >= measured - 30.0 && minutes * 60.0 <= measured + 90.0,
+        "the README says about {minutes} minutes for {measured} s of optimisation"
+    );
+}
+
 /// The time-to-quality tables of chapter 10 and the appendix (the summary, and each curve read
 /// at a few moments) are written by `engine/benches/quality_curve.py` from its measurements
 /// (`engine/benches/quality_curve.json`): both pages include them, and they are what the script
@@ -959,6 +1011,7 @@ fn the_appendix_quotes_the_benchmark_log() {
         "preconditioner",
         "preconditioner_schedule",
         "precondition_runs",
+        "preconditioner_levels",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(

@@ -91,8 +91,13 @@ const CUBLAS_BYTES: f64 = (64u64 << 20) as f64;
 /// What the optimiser keeps between steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptimizerMemory {
-    /// `history` (step, gradient difference) pairs, each two image-sized vectors.
-    Lbfgs { history: usize },
+    /// `history` (step, gradient difference) pairs, each two image-sized vectors; with a
+    /// preconditioner, two more image-sized vectors while the direction is formed (M·q and
+    /// the q it is formed from).
+    Lbfgs {
+        history: usize,
+        preconditioned: bool,
+    },
     /// Two moments, each image-sized.
     Adam,
 }
@@ -349,13 +354,16 @@ fn style_transfer(
 
     let image = content.rgb_bytes();
     let pairs = match run.optimizer {
-        OptimizerMemory::Lbfgs { history } => history.min(run.evaluations) as f64,
+        OptimizerMemory::Lbfgs { history, .. } => history.min(run.evaluations) as f64,
         OptimizerMemory::Adam => 0.0,
     };
     let optimizer = match run.optimizer {
-        OptimizerMemory::Lbfgs { .. } => Phase::default()
+        OptimizerMemory::Lbfgs { preconditioned, .. } => Phase::default()
             .item("L-BFGS history", 2.0 * pairs * image)
-            .item("L-BFGS working vectors", 6.0 * image),
+            .item(
+                "L-BFGS working vectors",
+                if preconditioned { 8.0 } else { 6.0 } * image,
+            ),
         OptimizerMemory::Adam => Phase::default().item("Adam moments and step", 5.0 * image),
     };
     let styles_gram_work: f64 = run
@@ -710,7 +718,10 @@ mod tests {
             .unwrap()
             .total()
         };
-        let lbfgs = |history| OptimizerMemory::Lbfgs { history };
+        let lbfgs = |history| OptimizerMemory::Lbfgs {
+            history,
+            preconditioned: false,
+        };
         let small = at(256, 256, lbfgs(100));
         let large = at(1024, 1024, lbfgs(100));
         // 16× the pixels: less than 16× the memory, as the weights and their transforms are
@@ -724,6 +735,17 @@ mod tests {
             "{pairs} vs {expected}"
         );
         assert!(at(512, 512, OptimizerMemory::Adam) < at(512, 512, lbfgs(100)));
+        // The preconditioner's two vectors (M·q and q).
+        let lifted = OptimizerMemory::Lbfgs {
+            history: 100,
+            preconditioned: true,
+        };
+        let extra = at(512, 512, lifted) - at(512, 512, lbfgs(100));
+        let expected = 2.0 * ImageSize::new(512, 512).rgb_bytes() * 1.05;
+        assert!(
+            (extra as f64 - expected).abs() < 1e-3 * expected,
+            "{extra} vs {expected}"
+        );
         // Fewer evaluations than the history: only as many pairs as steps.
         let mut short = paper_run(ImageSize::new(512, 512), lbfgs(100));
         if let Workload::StyleTransfer(run) = &mut short {
@@ -742,7 +764,10 @@ mod tests {
         let vgg = crate::models::load_embedded_vgg16().unwrap();
         let run = paper_run(
             ImageSize::new(4096, 3072),
-            OptimizerMemory::Lbfgs { history: 100 },
+            OptimizerMemory::Lbfgs {
+                history: 100,
+                preconditioned: true,
+            },
         );
         let gpu = estimate(&vgg, &run, Backend::Cuda).unwrap();
         println!("4096×3072 on a GPU: {}", gpu.describe());

@@ -94,9 +94,10 @@ pub struct StylizeArgs {
     #[arg(long, default_value_t = 100)]
     pub history: usize,
     /// L-BFGS's preconditioner (chapter 9.1): `coarse` moves the picture's large areas further
-    /// before the history has learned their curvature.
-    #[arg(long, value_enum, default_value = "none")]
-    pub precondition: PreconditionArg,
+    /// before the history has learned their curvature; `none` is the classic method (PyTorch's).
+    /// Default: coarse with L-BFGS (Adam has none).
+    #[arg(long, value_enum)]
+    pub precondition: Option<PreconditionArg>,
     /// L-BFGS step length: fixed, or found by a line search (its evaluations count in --iters).
     /// Default: strong-wolfe while the pixels are kept in range (a fixed step that the range
     /// cuts short can climb instead of descend, so none needs --unbounded), none with

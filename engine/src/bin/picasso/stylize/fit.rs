@@ -61,7 +61,14 @@ pub fn check(
     }
 
     let optimizer = match plan.optimizer {
-        ImageOptimizer::Lbfgs(LbfgsConfig { history, .. }) => OptimizerMemory::Lbfgs { history },
+        ImageOptimizer::Lbfgs(LbfgsConfig {
+            history,
+            preconditioner,
+            ..
+        }) => OptimizerMemory::Lbfgs {
+            history,
+            preconditioned: preconditioner.is_some(),
+        },
         ImageOptimizer::Adam { .. } => OptimizerMemory::Adam,
     };
     let estimate_with = |k: Knobs| -> Result<MemoryEstimate> {
@@ -150,11 +157,16 @@ pub fn check(
             if let Some(size) = size {
                 advice.push(format!("{size_flag} {size}"));
             }
-            if let OptimizerMemory::Lbfgs { history } = optimizer {
+            if let OptimizerMemory::Lbfgs {
+                history,
+                preconditioned,
+            } = optimizer
+            {
                 let fewer = largest_fitting(1, history.saturating_sub(1) as u64, |h| {
                     fits(Knobs {
                         optimizer: OptimizerMemory::Lbfgs {
                             history: h as usize,
+                            preconditioned,
                         },
                         ..wanted
                     })

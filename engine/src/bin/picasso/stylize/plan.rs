@@ -247,12 +247,12 @@ impl Plan {
                 line_search,
                 bounds,
                 preconditioner: match args.precondition {
-                    PreconditionArg::None => None,
-                    PreconditionArg::Coarse => Some(CoarseLift::DEFAULT),
+                    Some(PreconditionArg::None) => None,
+                    Some(PreconditionArg::Coarse) | None => Some(CoarseLift::DEFAULT),
                 },
                 ..LbfgsConfig::default()
             }),
-            OptimizerArg::Adam if args.precondition != PreconditionArg::None => {
+            OptimizerArg::Adam if args.precondition == Some(PreconditionArg::Coarse) => {
                 return Err(Error::invalid(
                     "--precondition",
                     "applies to --optimizer lbfgs only; Adam scales each pixel by its own \
