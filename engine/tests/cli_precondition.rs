@@ -22,8 +22,9 @@ fn loss_after_30(dir: &std::path::Path, flags: &[&str]) -> Option<(f64, String)>
 }
 
 /// The point of the default preconditioner, on a real photo and painting: after the same 30
-/// evaluations its picture scores lower than the classic method's (measured: about 10 % at 128 px; at 512 px it reaches
-/// the classic run's final loss in 10–27 % fewer evaluations, engine/benches/RESULTS.md).
+/// evaluations its picture scores lower than the classic method's (measured: about 10 % at
+/// 128 px; at 512 px it reaches the classic run's final loss in 10–27 % fewer evaluations,
+/// engine/benches/RESULTS.md).
 #[test]
 fn the_coarse_preconditioner_gets_further_in_the_same_evaluations() {
     let dir = std::env::temp_dir().join(format!("picasso-cli-precondition-{}", std::process::id()));
