@@ -16,6 +16,8 @@ pub mod packed_gemm;
 pub mod packed_gemm_bf16;
 pub mod pool;
 pub mod pool_2x2;
+#[cfg(target_arch = "x86_64")]
+mod pool_2x2_avx512;
 pub mod reduce;
 pub mod scratch;
 pub mod simd;
