@@ -260,6 +260,7 @@ unsafe fn kernel_avx512(
 /// An `MR × NR` block of accumulators: `C`'s values to add onto (`accumulate`), else zeros.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[inline]
 pub(super) fn load_block(
     c: &[f32],
     ldc: usize,
@@ -284,6 +285,7 @@ pub(super) fn load_block(
 /// Write an `MR × NR` block of accumulators into `C` (row stride `ldc`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[inline]
 pub(super) fn store_block(acc: &[[std::arch::x86_64::__m512; 2]; MR], c: &mut [f32], ldc: usize) {
     use std::arch::x86_64::*;
     for (r, acc_row) in acc.iter().enumerate() {
