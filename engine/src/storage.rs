@@ -284,10 +284,12 @@ impl Storage {
         }
     }
 
-    /// Convolution input gradient (`self` is the output gradient).
+    /// Convolution input gradient (`self` is the output gradient); with `relu_output`, of the
+    /// gradient masked to where that is positive (the backward of a fused ReLU).
     pub fn conv2d_backward_input(
         &self,
         l: &Layout,
+        relu_output: Option<(&Storage, &Layout)>,
         w: (&Arc<Storage>, &Layout),
         g: &Conv2dGeometry,
     ) -> Result<Storage> {
@@ -299,14 +301,41 @@ impl Storage {
                     values: &values,
                     source: Some((&owner, w.1)),
                 };
+                let mask = match relu_output {
+                    Some((Storage::Cpu(y), yl)) => Some(dense(y, yl)),
+                    Some((other, _)) => return Err(mismatch("conv2d backward", self, other)),
+                    None => None,
+                };
                 let dy = dense(dy, l);
                 Ok(Storage::Cpu(cpu::conv::conv2d_backward_input(
-                    &dy, weight, g,
+                    &dy,
+                    mask.as_deref(),
+                    weight,
+                    g,
                 )))
             }
-            (Storage::Cuda(dy), Storage::Cuda(wd)) => Ok(Storage::Cuda(
-                cuda::conv::conv2d_backward_input(dy, l, wd, w.1, g)?,
-            )),
+            (Storage::Cuda(dy), Storage::Cuda(wd)) => {
+                // The GPU masks in a pass of its own first (one more kernel, same numbers).
+                let masked = match relu_output {
+                    Some((Storage::Cuda(y), yl)) => Some(cuda::elementwise::binary(
+                        dy,
+                        l,
+                        y,
+                        yl,
+                        BinaryOp::MaskPositive,
+                    )?),
+                    Some((other, _)) => return Err(mismatch("conv2d backward", self, other)),
+                    None => None,
+                };
+                let contiguous = Layout::contiguous(l.shape());
+                let (dy, l) = match &masked {
+                    Some(m) => (m, &contiguous),
+                    None => (dy, l),
+                };
+                Ok(Storage::Cuda(cuda::conv::conv2d_backward_input(
+                    dy, l, wd, w.1, g,
+                )?))
+            }
             _ => Err(mismatch("conv2d backward", self, w.0)),
         }
     }

@@ -118,3 +118,37 @@ fn fused_conv_relu_equals_conv_then_relu() {
         }
     }
 }
+
+#[test]
+fn fused_conv_relu_with_fixed_weights_equals_conv_then_relu() {
+    // When only the input wants a gradient (style transfer: the network is fixed), the fused
+    // op's backward masks dy inside the input gradient (as the Winograd input transform reads
+    // it, or in a pass of its own before im2col). The gradient must be the one of the two
+    // separate ops, on batches of two so that each image's mask is checked: a Winograd layer,
+    // an im2col layer, and a strided one (no transposed convolution).
+    let mut rng = Rng::new(7);
+    let same = Conv2dParams::default().padding(1);
+    for (x_shape, w_shape, params) in [
+        ([2, 16, 12, 12], [16, 16, 3, 3], same),
+        ([2, 3, 7, 5], [4, 3, 3, 3], same),
+        ([2, 16, 9, 9], [8, 16, 3, 3], same.stride(2)),
+    ] {
+        let x = Tensor::randn(&x_shape, &mut rng).requires_grad();
+        let w = Tensor::randn(&w_shape, &mut rng);
+        let b = Tensor::randn(&[w_shape[0]], &mut rng);
+        let fused = x.conv2d_relu(&w, Some(&b), params).unwrap();
+        let plain = x.conv2d(&w, Some(&b), params).unwrap().relu().unwrap();
+        let values = fused.to_vec().unwrap();
+        assert!(values.contains(&0.0) && values.iter().any(|&v| v > 0.0));
+        let seed = Tensor::randn(fused.shape(), &mut rng);
+        let (gf, gp) = (
+            fused.backward_with(&seed).unwrap(),
+            plain.backward_with(&seed).unwrap(),
+        );
+        assert_eq!(
+            gf.get_or_zeros(&x).unwrap().to_vec().unwrap(),
+            gp.get_or_zeros(&x).unwrap().to_vec().unwrap(),
+            "{x_shape:?} {w_shape:?} gradient of x"
+        );
+    }
+}

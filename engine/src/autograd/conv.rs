@@ -126,15 +126,21 @@ struct SavedConv {
 impl SavedConv {
     /// `[dx, dw, dbias]` from the output gradient `dy`, each only where it is wanted.
     fn backward(&self, dy: &Tensor, out: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        // Through the ReLU first: the gradient passes where the output is positive.
+        // Through the ReLU first: the gradient passes where the output is positive. When only
+        // the input wants a gradient (style transfer), the input gradient applies that mask as
+        // it reads `dy`, and the masked gradient is never stored.
+        let params_want_grads =
+            self.w.requires_grad_flag() || self.b.as_ref().is_some_and(|b| b.requires_grad_flag());
         let masked;
-        let dy = if self.relu {
-            masked = dy.zip_raw(out, BinaryOp::MaskPositive)?;
-            &masked
-        } else {
-            dy
+        let (dy, relu_output) = match (self.relu, params_want_grads) {
+            (false, _) => (dy, None),
+            (true, false) => (dy, Some(out)),
+            (true, true) => {
+                masked = dy.zip_raw(out, BinaryOp::MaskPositive)?;
+                (&masked, None)
+            }
         };
-        let dx = wanted(&self.x, || self.input_grad(dy))?;
+        let dx = wanted(&self.x, || self.input_grad(dy, relu_output))?;
         let dw = wanted(&self.w, || self.weight_grad(dy))?;
         let mut grads = vec![dx, dw];
         if let Some(b) = &self.b {
@@ -145,10 +151,14 @@ impl SavedConv {
     // ANCHOR_END: saved_conv
 
     // ANCHOR: conv_grads
-    /// `dx`: `dy` spread back through the kernel taps (transposed weight GEMM, then col2im).
-    fn input_grad(&self, dy: &Tensor) -> Result<Tensor> {
+    /// `dx`: `dy` spread back through the kernel taps (transposed weight GEMM, then col2im);
+    /// with `relu_output`, only where that is positive.
+    fn input_grad(&self, dy: &Tensor, relu_output: Option<&Tensor>) -> Result<Tensor> {
         let (w, g) = (shared_view(&self.w), &self.g);
-        let s = dy.storage().conv2d_backward_input(dy.layout(), w, g)?;
+        let mask = relu_output.map(view);
+        let s = dy
+            .storage()
+            .conv2d_backward_input(dy.layout(), mask, w, g)?;
         Ok(Tensor::from_storage(s, &g.input_shape()))
     }
 

@@ -252,12 +252,30 @@ fn conv2d_image(
 
 // ANCHOR: backward_input
 /// Gradient with respect to the input: `dcol = wᵀ · dy` per tile, then col2im scatters each
-/// column back onto the pixels it came from.
-pub fn conv2d_backward_input(dy: &[f32], weight: Weight, g: &Conv2dGeometry) -> Vec<f32> {
+/// column back onto the pixels it came from. With `relu_output`, `dy` counts only where that
+/// is positive: the Winograd path applies the mask as it reads `dy`, the others first.
+pub fn conv2d_backward_input(
+    dy: &[f32],
+    relu_output: Option<&[f32]>,
+    weight: Weight,
+    g: &Conv2dGeometry,
+) -> Vec<f32> {
     if let Some(gt) = transposed_geometry(g).filter(use_winograd) {
         let u = weight.winograd(g.out_channels, g.in_channels, true);
-        return conv_winograd::conv2d_input_grad(dy, &u, &gt);
+        return conv_winograd::conv2d_input_grad(dy, relu_output, &u, &gt);
     }
+    let masked: Vec<f32>;
+    let dy = match relu_output {
+        Some(y) => {
+            masked = dy
+                .iter()
+                .zip(y)
+                .map(|(&d, &y)| if y > 0.0 { d } else { 0.0 })
+                .collect();
+            &masked[..]
+        }
+        None => dy,
+    };
     let w = weight.values;
     let (o, k) = (g.out_channels, g.patch_len());
     let pixels = g.out_h * g.out_w;

@@ -300,10 +300,18 @@ struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
-/// `V = Bᵀ d B` for every tile of the band's tile rows `tile_rows` of one channel `plane`,
+/// One channel of a convolution's input: its values, counted only where `mask` is positive
+/// when there is one (the input gradient of a convolution followed by a ReLU).
+#[derive(Clone, Copy)]
+struct Input<'a> {
+    plane: &'a [f32],
+    mask: Option<&'a [f32]>,
+}
+
+/// `V = Bᵀ d B` for every tile of the band's tile rows `tile_rows` of one channel `input`,
 /// written into the band's panels.
 fn input_transform_band(
-    plane: &[f32],
+    input: Input,
     g: &Conv2dGeometry,
     tile_rows: Range<usize>,
     channel: usize,
@@ -312,13 +320,13 @@ fn input_transform_band(
     s: &mut Scratch,
 ) {
     with_wide_vectors!(input_transform_band_body(
-        plane, g, tile_rows, channel, layout, out, s
+        input, g, tile_rows, channel, layout, out, s
     ))
 }
 
 #[inline(always)]
 fn input_transform_band_body(
-    plane: &[f32],
+    input: Input,
     g: &Conv2dGeometry,
     tile_rows: Range<usize>,
     channel: usize,
@@ -340,10 +348,18 @@ fn input_transform_band_body(
             row.fill(0.0);
             continue;
         }
-        let src = &plane[ih as usize * g.in_w..(ih as usize + 1) * g.in_w];
-        let n = g.in_w.min(width.saturating_sub(pw));
+        let (start, n) = (ih as usize * g.in_w, g.in_w.min(width.saturating_sub(pw)));
+        let src = &input.plane[start..start + n];
         row[..pw].fill(0.0);
-        row[pw..pw + n].copy_from_slice(&src[..n]);
+        match input.mask {
+            None => row[pw..pw + n].copy_from_slice(src),
+            Some(mask) => {
+                let mask = &mask[start..start + n];
+                for ((r, &v), &m) in row[pw..pw + n].iter_mut().zip(src).zip(mask) {
+                    *r = if m > 0.0 { v } else { 0.0 };
+                }
+            }
+        }
         row[pw + n..].fill(0.0);
     }
     // 2. Along all rows at once: tile t of row r reads x = 4t … 4t + 5. Split the rows into
@@ -461,6 +477,17 @@ pub fn conv2d(
     bias: Option<&[f32]>,
     g: &Conv2dGeometry,
 ) -> Vec<f32> {
+    convolve(x, None, u, bias, g)
+}
+
+/// [`conv2d`] of `x` where `mask > 0`, zero elsewhere, when a `mask` (as long as `x`) is given.
+fn convolve(
+    x: &[f32],
+    mask: Option<&[f32]>,
+    u: &WinogradWeights,
+    bias: Option<&[f32]>,
+    g: &Conv2dGeometry,
+) -> Vec<f32> {
     assert_eq!(
         (u.out_channels, u.in_channels),
         (g.out_channels, g.in_channels)
@@ -476,10 +503,19 @@ pub fn conv2d(
     let mut out: Vec<f32> = Vec::with_capacity(total);
     let mut v = scratch::take(XI * c * most_tiles);
     let mut m = scratch::take(XI * o_pad * most_tiles);
-    for (xn, yn) in x
+    if let Some(mask) = mask {
+        assert_eq!(
+            mask.len(),
+            x.len(),
+            "winograd conv2d: mask and input differ in length"
+        );
+    }
+    for (n, (xn, yn)) in x
         .chunks_exact(c * image)
         .zip(out.spare_capacity_mut()[..total].chunks_exact_mut(o * pixels))
+        .enumerate()
     {
+        let mask_n = mask.map(|m| &m[n * c * image..(n + 1) * c * image]);
         for band in (0..tiles_h).step_by(band_rows) {
             let rows = band..(band + band_rows).min(tiles_h);
             let tiles = rows.len() * tiles_w;
@@ -495,7 +531,9 @@ pub fn conv2d(
             xn.par_chunks_exact(image).enumerate().for_each_init(
                 || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (channel, plane)| {
-                    input_transform_band(plane, g, rows.clone(), channel, &layout, v_out, s);
+                    let mask = mask_n.map(|m| &m[channel * image..(channel + 1) * image]);
+                    let input = Input { plane, mask };
+                    input_transform_band(input, g, rows.clone(), channel, &layout, v_out, s);
                 },
             );
             // 2. 36 GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
@@ -561,6 +599,14 @@ pub fn conv2d(
 /// The gradient of a convolution is a convolution: `dx` is `dy` correlated with the weight
 /// whose in/out channel axes are swapped and whose kernels are rotated by 180°, with padding
 /// `2 − p`. `gt` is the geometry of that convolution (input `dy`, output shaped like `x`).
-pub fn conv2d_input_grad(dy: &[f32], flipped: &WinogradWeights, gt: &Conv2dGeometry) -> Vec<f32> {
-    conv2d(dy, flipped, None, gt)
+/// With `relu_output` (as long as `dy`), `dy` counts only where that is positive: the
+/// backward pass of a ReLU fused into the forward convolution, applied as the input transform
+/// reads `dy` instead of in a pass of its own.
+pub fn conv2d_input_grad(
+    dy: &[f32],
+    relu_output: Option<&[f32]>,
+    flipped: &WinogradWeights,
+    gt: &Conv2dGeometry,
+) -> Vec<f32> {
+    convolve(dy, relu_output, flipped, None, gt)
 }
