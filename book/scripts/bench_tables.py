@@ -31,6 +31,7 @@ TABLES = {
     "preconditioner_schedule": "| pair (the default schedule) | M |",
     "precondition_runs": "| pair (default schedule) | `--precondition` |",
     "preconditioner_levels": "| M (the engine's block means, single size, 512 px) |",
+    "pool_gemm_mask": "| change (session 12, 512 px) |",
 }
 
 

@@ -1012,6 +1012,7 @@ fn the_appendix_quotes_the_benchmark_log() {
         "preconditioner_schedule",
         "precondition_runs",
         "preconditioner_levels",
+        "pool_gemm_mask",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(

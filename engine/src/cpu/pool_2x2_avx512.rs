@@ -23,6 +23,7 @@ unsafe fn beats(best: __m512, v: __m512) -> __mmask16 {
     larger_or_nan & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(best, best)
 }
 
+// ANCHOR: unpool_row
 /// The first `16·⌊n/16⌋` windows of `pool_2x2::unpool_row` (`n = gy.len()`); returns how many
 /// it did, leaving the rest to the portable loop.
 ///
@@ -73,3 +74,4 @@ pub(super) unsafe fn unpool_row(
     }
     whole
 }
+// ANCHOR_END: unpool_row
