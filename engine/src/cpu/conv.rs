@@ -267,6 +267,11 @@ pub fn conv2d_backward_input(
     let masked: Vec<f32>;
     let dy = match relu_output {
         Some(y) => {
+            assert_eq!(
+                y.len(),
+                dy.len(),
+                "conv2d backward: relu_output and dy differ in length"
+            );
             masked = dy
                 .iter()
                 .zip(y)
