@@ -13,6 +13,7 @@ use super::conv_winograd::{self, WinogradWeights};
 use super::winograd_cache::{self, WeightOwner};
 use crate::geometry::Conv2dGeometry;
 use crate::layout::Layout;
+use crate::ops::BinaryOp;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -272,11 +273,8 @@ pub fn conv2d_backward_input(
                 dy.len(),
                 "conv2d backward: relu_output and dy differ in length"
             );
-            masked = dy
-                .iter()
-                .zip(y)
-                .map(|(&d, &y)| if y > 0.0 { d } else { 0.0 })
-                .collect();
+            let flat = Layout::contiguous(&[dy.len()]);
+            masked = super::elementwise::binary(dy, &flat, y, &flat, BinaryOp::MaskPositive);
             &masked[..]
         }
         None => dy,
