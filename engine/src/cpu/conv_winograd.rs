@@ -26,12 +26,16 @@ use super::packed_gemm::{gemm_panels, Kernel, MR, NR};
 use super::packed_gemm_bf16::{gemm_panels_bf16, in_bf16, pair_panels};
 use super::scratch;
 use super::simd::with_wide_vectors;
-use super::winograd_tiles::{F4x4, F6x6, Tile};
 use crate::geometry::Conv2dGeometry;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+/// Output tile side (m) and input tile side (m + r − 1).
+const M: usize = 4;
+const ALPHA: usize = 6;
+/// Tile positions ξ: one GEMM each.
+const XI: usize = ALPHA * ALPHA;
 /// Floats allowed for the transformed input and GEMM output of one band of tile rows (16 MB).
 const BAND_FLOATS: usize = 1 << 22;
 
@@ -47,56 +51,9 @@ pub fn pays_off(g: &Conv2dGeometry) -> bool {
     g.in_channels >= 16 && g.out_channels >= 16 && g.out_h * g.out_w >= 8 * 8
 }
 
-/// Which tile size computes a convolution (see [`super::winograd_tiles`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TileSize {
-    F4x4,
-    F6x6,
-}
-
-impl TileSize {
-    /// The bigger tile where its transformed weights cost little memory: up to 256 input and
-    /// output channels (VGG's first three blocks, where the images are largest), F(4×4) for
-    /// the wide, deep layers, whose 64-value kernels would add hundreds of megabytes.
-    pub fn for_weight(out_channels: usize, in_channels: usize) -> TileSize {
-        match std::env::var("PICASSO_WINOGRAD_TILE").as_deref() {
-            Ok("4") => return TileSize::F4x4,
-            Ok("6") => return TileSize::F6x6,
-            _ => {}
-        }
-        if out_channels.max(in_channels) <= 256 {
-            TileSize::F6x6
-        } else {
-            TileSize::F4x4
-        }
-    }
-
-    /// Outputs per tile side, m.
-    pub fn outputs(self) -> usize {
-        match self {
-            TileSize::F4x4 => 4,
-            TileSize::F6x6 => 6,
-        }
-    }
-
-    /// Values per transformed tile (α², α = m + 2).
-    pub fn positions(self) -> usize {
-        (self.outputs() + 2).pow(2)
-    }
-
-    fn of<const M: usize>() -> TileSize {
-        if M == 6 {
-            TileSize::F6x6
-        } else {
-            TileSize::F4x4
-        }
-    }
-}
-
 /// The weights of one convolution, transformed and laid out as GEMM panels:
 /// `[ξ][o / MR][c][MR]`, output channels padded with zeros to a multiple of `MR`.
 pub struct WinogradWeights {
-    tile: TileSize,
     out_channels: usize,
     in_channels: usize,
     padded_out: usize,
@@ -112,37 +69,18 @@ impl WinogradWeights {
     /// input-gradient convolution: channel axes swapped and every kernel rotated by 180°
     /// (see [`conv2d_input_grad`]).
     pub fn new(w: &[f32], o: usize, c: usize, flipped: bool) -> Self {
-        Self::with_tile(w, o, c, flipped, TileSize::for_weight(o, c))
-    }
-
-    /// [`WinogradWeights::new`] with the tile size chosen by the caller.
-    pub fn with_tile(w: &[f32], o: usize, c: usize, flipped: bool, tile: TileSize) -> Self {
-        match tile {
-            TileSize::F4x4 => Self::transformed::<F4x4, 4, 6>(w, o, c, flipped),
-            TileSize::F6x6 => Self::transformed::<F6x6, 6, 8>(w, o, c, flipped),
-        }
-    }
-
-    fn transformed<T: Tile<M, A>, const M: usize, const A: usize>(
-        w: &[f32],
-        o: usize,
-        c: usize,
-        flipped: bool,
-    ) -> Self {
         let (out_channels, in_channels) = if flipped { (c, o) } else { (o, c) };
         let padded_out = out_channels.next_multiple_of(MR);
-        let xi_count = A * A;
         // One task per panel of MR output channels: it writes that panel's region of each
-        // of the α² planes, which no other task touches.
-        let mut panels = vec![0.0f32; xi_count * padded_out * in_channels];
+        // of the 36 planes, which no other task touches.
+        let mut panels = vec![0.0f32; XI * padded_out * in_channels];
         let plane_len = padded_out * in_channels;
         let shared = SharedOut(panels.as_mut_ptr());
         (0..padded_out / MR).into_par_iter().for_each(|panel| {
             let _ = &shared;
             for oo in panel * MR..((panel + 1) * MR).min(out_channels) {
-                let mut u = [[0.0f32; A]; A];
                 for cc in 0..in_channels {
-                    transform_kernel::<T, M, A>(&mut u, |i, j| {
+                    let u = transform_kernel(|i, j| {
                         if flipped {
                             w[(cc * c + oo) * 9 + (2 - i) * 3 + (2 - j)]
                         } else {
@@ -150,7 +88,7 @@ impl WinogradWeights {
                         }
                     });
                     let at = panel * in_channels * MR + cc * MR + oo % MR;
-                    for (xi, &value) in u.as_flattened().iter().enumerate() {
+                    for (xi, value) in u.into_iter().enumerate() {
                         // SAFETY: `at` lies in this task's panel region of plane ξ, inside
                         // `panels` (at < plane_len), and no other task writes there.
                         unsafe { *shared.0.add(xi * plane_len + at) = value };
@@ -159,13 +97,12 @@ impl WinogradWeights {
             }
         });
         let paired = in_bf16(flipped).then(|| {
-            let mut paired = vec![0u16; xi_count * padded_out * in_channels.div_ceil(2) * 2];
+            let mut paired = vec![0u16; XI * padded_out * in_channels.div_ceil(2) * 2];
             pair_panels(&panels, in_channels, MR, &mut paired);
             std::mem::take(&mut panels);
             paired
         });
         WinogradWeights {
-            tile: TileSize::of::<M>(),
             out_channels,
             in_channels,
             padded_out,
@@ -185,18 +122,60 @@ impl WinogradWeights {
 }
 
 // ANCHOR: kernel_transform
-/// `U = G g Gᵀ` (α×α) for one 3×3 kernel `g(i, j)`.
-fn transform_kernel<T: Tile<M, A>, const M: usize, const A: usize>(
-    u: &mut [[f32; A]; A],
-    g: impl Fn(usize, usize) -> f32,
-) {
+/// `U = G g Gᵀ` (6×6, row-major) for one 3×3 kernel `g(i, j)`, with
+/// G = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]].
+fn transform_kernel(g: impl Fn(usize, usize) -> f32) -> [f32; XI] {
+    let apply_g = |a: f32, b: f32, c: f32| {
+        [
+            a / 4.0,
+            -(a + b + c) / 6.0,
+            -(a - b + c) / 6.0,
+            a / 24.0 + b / 12.0 + c / 6.0,
+            a / 24.0 - b / 12.0 + c / 6.0,
+            c,
+        ]
+    };
     // Columns first (G g), then rows ((G g) Gᵀ).
-    let columns: [[f32; A]; 3] = std::array::from_fn(|j| T::g([g(0, j), g(1, j), g(2, j)]));
-    for (i, row) in u.iter_mut().enumerate() {
-        *row = T::g([columns[0][i], columns[1][i], columns[2][i]]);
+    let columns: [[f32; ALPHA]; 3] = std::array::from_fn(|j| apply_g(g(0, j), g(1, j), g(2, j)));
+    let mut u = [0.0f32; XI];
+    for i in 0..ALPHA {
+        let row = apply_g(columns[0][i], columns[1][i], columns[2][i]);
+        u[i * ALPHA..(i + 1) * ALPHA].copy_from_slice(&row);
     }
+    u
 }
 // ANCHOR_END: kernel_transform
+
+// ANCHOR: tile_transforms
+/// `Bᵀ d` for one column of six values, with
+/// Bᵀ = [[4,0,−5,0,1,0], [0,−4,−4,1,1,0], [0,4,−4,−1,1,0], [0,−2,−1,2,1,0], [0,2,−1,−2,1,0],
+/// [0,4,0,−5,0,1]].
+#[inline(always)]
+fn bt(d: [f32; ALPHA]) -> [f32; ALPHA] {
+    [
+        4.0 * d[0] - 5.0 * d[2] + d[4],
+        -4.0 * (d[1] + d[2]) + d[3] + d[4],
+        4.0 * (d[1] - d[2]) - d[3] + d[4],
+        2.0 * (d[3] - d[1]) - d[2] + d[4],
+        2.0 * (d[1] - d[3]) - d[2] + d[4],
+        4.0 * d[1] - 5.0 * d[3] + d[5],
+    ]
+}
+
+/// `Aᵀ m` for one column of six values, with
+/// Aᵀ = [[1,1,1,1,1,0], [0,1,−1,2,−2,0], [0,1,1,4,4,0], [0,1,−1,8,−8,1]].
+#[inline(always)]
+fn at(m: [f32; ALPHA]) -> [f32; M] {
+    let (sum, diff) = (m[1] + m[2], m[1] - m[2]);
+    let (sum2, diff2) = (m[3] + m[4], m[3] - m[4]);
+    [
+        m[0] + sum + sum2,
+        diff + 2.0 * diff2,
+        sum + 4.0 * sum2,
+        diff + 8.0 * diff2 + m[5],
+    ]
+}
+// ANCHOR_END: tile_transforms
 
 /// Work space of one task.
 struct Scratch {
@@ -213,39 +192,38 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// Room for `input_rows` rows (at least the α of one tile row) of tiles F(m×m); enough
-    /// too for the output transform of `(input_rows − 2) / m` tile rows.
-    fn new(tiles_w: usize, input_rows: usize, m: usize) -> Self {
-        let alpha = m + 2;
-        let groups = input_rows.max(alpha) * (tiles_w + 1);
+    /// Room for `input_rows` rows (at least the six of one tile row); enough too for the
+    /// output transform of `(input_rows − 2) / 4` tile rows.
+    fn new(tiles_w: usize, input_rows: usize) -> Self {
+        let groups = input_rows.max(ALPHA) * (tiles_w + 1);
         Scratch {
             tiles_w,
-            rows: vec![0.0; m * groups],
-            phases: vec![0.0; m * groups],
-            first: vec![0.0; alpha * groups],
-            second: vec![0.0; alpha * alpha * tiles_w],
+            rows: vec![0.0; M * groups],
+            phases: vec![0.0; M * groups],
+            first: vec![0.0; ALPHA * groups],
+            second: vec![0.0; XI * tiles_w],
         }
     }
 }
 
-/// `out[k][t] = f(inputs[0][t], …, inputs[N − 1][t])[k]` for every `t`: one of the
-/// transforms' 1-D passes over a whole row (or band) of tiles.
+/// `out[k][t] = f(inputs[0][t], …, inputs[5][t])[k]` for every `t`: one of the transforms'
+/// 1-D passes over a whole row (or band) of tiles.
 ///
 /// It works in blocks of 16: load each input's block into a local array, compute, store each
 /// output's block. The compiler cannot prove that twelve slices never overlap, so a plain loop
 /// over them stays scalar; local arrays cannot overlap, so the blocks become vector code.
 #[inline(always)]
-fn pass<const N: usize, const K: usize>(
-    inputs: [&[f32]; N],
+fn pass<const K: usize>(
+    inputs: [&[f32]; ALPHA],
     mut outputs: [&mut [f32]; K],
-    f: impl Fn([f32; N]) -> [f32; K],
+    f: impl Fn([f32; ALPHA]) -> [f32; K],
 ) {
     const LANES: usize = 16;
     let n = outputs[0].len();
     let inputs = inputs.map(|x| &x[..n]);
     let whole = n / LANES * LANES;
     for t in (0..whole).step_by(LANES) {
-        let x: [[f32; LANES]; N] = std::array::from_fn(|r| {
+        let x: [[f32; LANES]; ALPHA] = std::array::from_fn(|r| {
             let mut block = [0.0; LANES];
             block.copy_from_slice(&inputs[r][t..t + LANES]);
             block
@@ -332,7 +310,7 @@ struct Input<'a> {
 
 /// `V = Bᵀ d B` for every tile of the band's tile rows `tile_rows` of one channel `input`,
 /// written into the band's panels.
-fn input_transform_band<T: Tile<M, A>, const M: usize, const A: usize>(
+fn input_transform_band(
     input: Input,
     g: &Conv2dGeometry,
     tile_rows: Range<usize>,
@@ -341,12 +319,13 @@ fn input_transform_band<T: Tile<M, A>, const M: usize, const A: usize>(
     out: SharedOut,
     s: &mut Scratch,
 ) {
-    let body = input_transform_band_body::<T, M, A>;
-    with_wide_vectors!(body(input, g, tile_rows, channel, layout, out, s))
+    with_wide_vectors!(input_transform_band_body(
+        input, g, tile_rows, channel, layout, out, s
+    ))
 }
 
 #[inline(always)]
-fn input_transform_band_body<T: Tile<M, A>, const M: usize, const A: usize>(
+fn input_transform_band_body(
     input: Input,
     g: &Conv2dGeometry,
     tile_rows: Range<usize>,
@@ -359,9 +338,9 @@ fn input_transform_band_body<T: Tile<M, A>, const M: usize, const A: usize>(
     let (ph, pw) = g.params.padding;
     let stride = tiles_w + 1;
     let width = M * stride;
-    // Tile row ty reads input rows m·ty … m·ty + m + 1: neighbours share two rows, so every
-    // input row of the band is transformed along its length once, before any column is.
-    let input_rows = M * tile_rows.len() + (A - M);
+    // Tile row ty reads input rows 4·ty … 4·ty + 5: neighbours share two rows, so every input
+    // row of the band is transformed along its length once, before any column is.
+    let input_rows = M * tile_rows.len() + 2;
     // 1. The band's input rows, zero-padded, back to back.
     for (r, row) in s.rows.chunks_exact_mut(width).take(input_rows).enumerate() {
         let ih = (M * tile_rows.start + r) as isize - ph as isize;
@@ -383,42 +362,36 @@ fn input_transform_band_body<T: Tile<M, A>, const M: usize, const A: usize>(
         }
         row[pw + n..].fill(0.0);
     }
-    // 2. Along all rows at once: tile t of row r reads x = mt … mt + m + 1. Split the rows
-    //    into their m phases (groups of m floats, group r·(tiles_w + 1) + t) so that each of
-    //    the α inputs is a contiguous array: x = mt + m and mt + m + 1 are phases 0 and 1 of
-    //    the next group. The last group of each row computes a value nobody reads.
+    // 2. Along all rows at once: tile t of row r reads x = 4t … 4t + 5. Split the rows into
+    //    their four phases (groups of four floats, group r·(tiles_w + 1) + t) so that each of
+    //    the six inputs is a contiguous array: x = 4t + 4 and 4t + 5 are phases 0 and 1 of the
+    //    next group. The last group of each row computes a value nobody reads.
     let groups = input_rows * stride;
     {
-        let mut phases = slices_mut::<M>(&mut s.phases, 0, groups);
+        let [p0, p1, p2, p3] = slices_mut::<M>(&mut s.phases, 0, groups);
         for (g, x) in s.rows[..M * groups].chunks_exact(M).enumerate() {
-            for (phase, &value) in phases.iter_mut().zip(x) {
-                phase[g] = value;
-            }
+            (p0[g], p1[g], p2[g], p3[g]) = (x[0], x[1], x[2], x[3]);
         }
     }
     let n = groups - 1;
     let p = |k: usize, shift: usize| &s.phases[k * groups + shift..][..n];
-    let inputs: [&[f32]; A] = std::array::from_fn(|r| p(r % M, r / M));
-    let outputs = slices_mut::<A>(&mut s.first, 0, groups).map(|a| &mut a[..n]);
-    pass(inputs, outputs, T::bt);
+    let inputs = [p(0, 0), p(1, 0), p(2, 0), p(3, 0), p(0, 1), p(1, 1)];
+    let outputs = slices_mut::<ALPHA>(&mut s.first, 0, groups).map(|a| &mut a[..n]);
+    pass(inputs, outputs, bt);
     for ty in tile_rows.clone() {
         let top = M * (ty - tile_rows.start);
-        // 3. Down the columns: Bᵀ over the α rows' results, for each column j. `second`
-        //    holds the results column by column: array αj + i is position ξ = αi + j.
-        for j in 0..A {
+        // 3. Down the columns: Bᵀ over the six rows' results, for each column j. `second`
+        //    holds the results column by column: array 6j + i is position ξ = 6i + j.
+        for j in 0..ALPHA {
             let inputs =
                 std::array::from_fn(|r| &s.first[j * groups + (top + r) * stride..][..tiles_w]);
-            pass(
-                inputs,
-                slices_mut::<A>(&mut s.second, j * A, tiles_w),
-                T::bt,
-            );
+            pass(inputs, slices_mut(&mut s.second, j * ALPHA, tiles_w), bt);
         }
         // 4. Into the panels, NR tiles per contiguous run.
         let first_tile = (ty - layout.first_row) * tiles_w;
-        for xi in 0..A * A {
-            let (i, j) = (xi / A, xi % A);
-            let values = &s.second[(j * A + i) * tiles_w..][..tiles_w];
+        for xi in 0..XI {
+            let (i, j) = (xi / ALPHA, xi % ALPHA);
+            let values = &s.second[(j * ALPHA + i) * tiles_w..][..tiles_w];
             let mut tx = 0;
             while tx < tiles_w {
                 let tile = first_tile + tx;
@@ -436,9 +409,9 @@ fn input_transform_band_body<T: Tile<M, A>, const M: usize, const A: usize>(
 }
 
 /// `Y = Aᵀ M A` (+ bias) for the band's tile rows `tile_rows` of one output channel: reads
-/// the α² arrays `m(ξ)` (one value per tile of the band, row after row) and writes the band's
+/// the 36 arrays `m(ξ)` (one value per tile of the band, row after row) and writes the band's
 /// output rows of `plane`.
-fn output_transform_band<'m, T: Tile<M, A>, const M: usize, const A: usize>(
+fn output_transform_band<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
     tile_rows: Range<usize>,
@@ -446,12 +419,11 @@ fn output_transform_band<'m, T: Tile<M, A>, const M: usize, const A: usize>(
     plane: &mut [MaybeUninit<f32>],
     s: &mut Scratch,
 ) {
-    let body = output_transform_band_body::<T, M, A>;
-    with_wide_vectors!(body(m, g, tile_rows, bias, plane, s))
+    with_wide_vectors!(output_transform_band_body(m, g, tile_rows, bias, plane, s))
 }
 
 #[inline(always)]
-fn output_transform_band_body<'m, T: Tile<M, A>, const M: usize, const A: usize>(
+fn output_transform_band_body<'m>(
     m: impl Fn(usize) -> &'m [f32],
     g: &Conv2dGeometry,
     tile_rows: Range<usize>,
@@ -462,17 +434,17 @@ fn output_transform_band_body<'m, T: Tile<M, A>, const M: usize, const A: usize>
     let tiles_w = s.tiles_w;
     let tiles = tile_rows.len() * tiles_w;
     // Both passes run over every tile of the band at once (long arrays, few loop starts).
-    // 1. Down the columns: Aᵀ over rows ξ = αr + j; array mj + i of `first` is (i, j).
-    for j in 0..A {
-        let inputs = std::array::from_fn(|r| &m(r * A + j)[..tiles]);
-        pass(inputs, slices_mut::<M>(&mut s.first, j * M, tiles), T::at);
+    // 1. Down the columns: Aᵀ over rows ξ = 6r + j; array 4j + i of `first` is (i, j).
+    for j in 0..ALPHA {
+        let inputs = std::array::from_fn(|r| &m(r * ALPHA + j)[..tiles]);
+        pass(inputs, slices_mut(&mut s.first, j * M, tiles), at);
     }
-    // 2. Along the output rows: · A gives m outputs per tile, as m phase arrays, which are
-    //    then interleaved (plus the bias) into each tile row's output row i.
+    // 2. Along the output rows: · A gives four outputs per tile, as four phase arrays, which
+    //    are then interleaved (plus the bias) into each tile row's output row i.
     for i in 0..M {
         let inputs = std::array::from_fn(|j| &s.first[(j * M + i) * tiles..][..tiles]);
-        pass(inputs, slices_mut::<M>(&mut s.phases, 0, tiles), T::at);
-        let q = slices_mut::<M>(&mut s.phases, 0, tiles).map(|q| &*q);
+        pass(inputs, slices_mut::<M>(&mut s.phases, 0, tiles), at);
+        let [q0, q1, q2, q3] = slices_mut::<M>(&mut s.phases, 0, tiles).map(|q| &*q);
         for ty in tile_rows.clone() {
             let oh = M * ty + i;
             if oh >= g.out_h {
@@ -481,21 +453,24 @@ fn output_transform_band_body<'m, T: Tile<M, A>, const M: usize, const A: usize>
             let first = (ty - tile_rows.start) * tiles_w;
             let row = &mut plane[oh * g.out_w..(oh + 1) * g.out_w];
             let (whole, rest) = row.split_at_mut(g.out_w / M * M);
+            let q = |k: usize, t: usize| [q0, q1, q2, q3][k][first + t] + bias;
             for (t, x) in whole.chunks_exact_mut(M).enumerate() {
-                for (x, q) in x.iter_mut().zip(&q) {
-                    x.write(q[first + t] + bias);
-                }
+                let (a, b, c, d) = (q0[first + t], q1[first + t], q2[first + t], q3[first + t]);
+                x[0].write(a + bias);
+                x[1].write(b + bias);
+                x[2].write(c + bias);
+                x[3].write(d + bias);
             }
-            // The last, partial tile of a row whose width is not a multiple of m.
-            for (x, q) in rest.iter_mut().zip(&q) {
-                x.write(q[first + g.out_w / M] + bias);
+            // The last, partial tile of a row whose width is not a multiple of 4.
+            for (k, x) in rest.iter_mut().enumerate() {
+                x.write(q(k, g.out_w / M));
             }
         }
     }
 }
 
-/// Forward convolution by Winograd with weights already transformed (in the tile size they
-/// were transformed for). Requires [`supports`]; any zero padding.
+/// Forward convolution by F(4×4, 3×3) with weights already transformed. Requires
+/// [`supports`]; any zero padding.
 pub fn conv2d(
     x: &[f32],
     u: &WinogradWeights,
@@ -513,37 +488,21 @@ fn convolve(
     bias: Option<&[f32]>,
     g: &Conv2dGeometry,
 ) -> Vec<f32> {
-    match u.tile {
-        TileSize::F4x4 => convolve_in::<F4x4, 4, 6>(x, mask, u, bias, g),
-        TileSize::F6x6 => convolve_in::<F6x6, 6, 8>(x, mask, u, bias, g),
-    }
-}
-
-/// [`convolve`] in tiles F(M×M, 3×3).
-fn convolve_in<T: Tile<M, A>, const M: usize, const A: usize>(
-    x: &[f32],
-    mask: Option<&[f32]>,
-    u: &WinogradWeights,
-    bias: Option<&[f32]>,
-    g: &Conv2dGeometry,
-) -> Vec<f32> {
-    const { assert!(A == M + 2) };
-    let xi_count = A * A;
     assert_eq!(
         (u.out_channels, u.in_channels),
         (g.out_channels, g.in_channels)
     );
     let (c, o, o_pad) = (g.in_channels, g.out_channels, u.padded_out);
     let (tiles_h, tiles_w) = (g.out_h.div_ceil(M), g.out_w.div_ceil(M));
-    let band_rows = (BAND_FLOATS / (xi_count * (c + o_pad) * tiles_w)).clamp(1, tiles_h);
+    let band_rows = (BAND_FLOATS / (XI * (c + o_pad) * tiles_w)).clamp(1, tiles_h);
     let most_tiles = (band_rows * tiles_w).next_multiple_of(NR);
     let (image, pixels) = (g.in_h * g.in_w, g.out_h * g.out_w);
     let kernel = Kernel::best();
     // The output is not zeroed first: the output transform writes every element once.
     let total = g.batch * o * pixels;
     let mut out: Vec<f32> = Vec::with_capacity(total);
-    let mut v = scratch::take(xi_count * c * most_tiles);
-    let mut m = scratch::take(xi_count * o_pad * most_tiles);
+    let mut v = scratch::take(XI * c * most_tiles);
+    let mut m = scratch::take(XI * o_pad * most_tiles);
     if let Some(mask) = mask {
         assert_eq!(
             mask.len(),
@@ -570,17 +529,16 @@ fn convolve_in<T: Tile<M, A>, const M: usize, const A: usize>(
             //    `tiles` keep stale values: their GEMM columns are never read.
             let v_out = SharedOut(v.as_mut_ptr());
             xn.par_chunks_exact(image).enumerate().for_each_init(
-                || Scratch::new(tiles_w, M * band_rows + 2, M),
+                || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (channel, plane)| {
                     let mask = mask_n.map(|m| &m[channel * image..(channel + 1) * image]);
                     let input = Input { plane, mask };
-                    let transform = input_transform_band::<T, M, A>;
-                    transform(input, g, rows.clone(), channel, &layout, v_out, s);
+                    input_transform_band(input, g, rows.clone(), channel, &layout, v_out, s);
                 },
             );
-            // 2. α² GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
-            let v = &v[..xi_count * c * padded_tiles];
-            let m_planes = m[..xi_count * o_pad * padded_tiles]
+            // 2. 36 GEMMs M[ξ] = U[ξ] · V[ξ], one per task.
+            let v = &v[..XI * c * padded_tiles];
+            let m_planes = m[..XI * o_pad * padded_tiles]
                 .par_chunks_mut(o_pad * padded_tiles)
                 .enumerate();
             match &u.paired {
@@ -615,17 +573,16 @@ fn convolve_in<T: Tile<M, A>, const M: usize, const A: usize>(
                 }
             }
             // 3. Y = Aᵀ M A (+ bias), one output channel per task.
-            let m = &m[..xi_count * o_pad * padded_tiles];
+            let m = &m[..XI * o_pad * padded_tiles];
             yn.par_chunks_mut(pixels).enumerate().for_each_init(
-                || Scratch::new(tiles_w, M * band_rows + 2, M),
+                || Scratch::new(tiles_w, M * band_rows + 2),
                 |s, (oc, plane)| {
                     let b0 = bias.map_or(0.0, |b| b[oc]);
                     let band_of = |xi: usize| {
                         let at = xi * o_pad * padded_tiles + oc * padded_tiles;
                         &m[at..at + tiles]
                     };
-                    let transform = output_transform_band::<T, M, A>;
-                    transform(band_of, g, rows.clone(), b0, plane, s);
+                    output_transform_band(band_of, g, rows.clone(), b0, plane, s);
                 },
             );
         }

@@ -23,7 +23,6 @@ pub mod scratch;
 pub mod simd;
 pub mod vector;
 pub mod winograd_cache;
-pub mod winograd_tiles;
 
 /// Below this many elements, splitting work across threads costs more than it saves.
 pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 15;
