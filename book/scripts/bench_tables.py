@@ -32,6 +32,10 @@ TABLES = {
     "precondition_runs": "| pair (default schedule) | `--precondition` |",
     "preconditioner_levels": "| M (the engine's block means, single size, 512 px) |",
     "pool_gemm_mask": "| change (session 12, 512 px) |",
+    "winograd_tiles": "| tile (512 px) | `vgg_conv` pass ms, 2 rounds |",
+    "band_weights": "| change (512 px, 30 evaluations) | rounds |",
+    "bf16_again": "| `--bf16` (session 13, 512 px, 30 evaluations) |",
+    "bf16_curves": "| pair (quality curve, session 13) |",
 }
 
 

@@ -1013,6 +1013,10 @@ fn the_appendix_quotes_the_benchmark_log() {
         "precondition_runs",
         "preconditioner_levels",
         "pool_gemm_mask",
+        "winograd_tiles",
+        "band_weights",
+        "bf16_again",
+        "bf16_curves",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(
