@@ -45,3 +45,35 @@ fn memory_estimate_bounds_the_measured_peak() {
         );
     }
 }
+
+/// With `--bf16 backward` the input gradient's transformed weights are kept as bf16 pairs, half
+/// the bytes of f32: the estimate must shrink with them, and still bound the peak.
+#[test]
+fn the_estimate_counts_bf16_weights_at_half_size() {
+    if !cfg!(target_os = "linux") || !engine::cpu::packed_gemm_bf16::available() {
+        println!("skipping: needs /proc and a CPU with AVX-512 BF16");
+        return;
+    }
+    let dir = TempDir::new("cli-memory-bf16");
+    let case = ["--size", "192", "--iters", "40"];
+    let Some((f32_estimate, _)) =
+        estimate_and_peak(&dir, &[&case[..], &["--bf16", "off"]].concat())
+    else {
+        return;
+    };
+    let Some((estimate, peak)) =
+        estimate_and_peak(&dir, &[&case[..], &["--bf16", "backward"]].concat())
+    else {
+        return;
+    };
+    let ratio = estimate as f64 / peak as f64;
+    println!("bf16 backward: estimate {estimate} bytes (f32: {f32_estimate}), peak {peak}, ratio {ratio:.2}");
+    assert!(
+        estimate < f32_estimate,
+        "the estimate ignores --bf16: {estimate} bytes, as with f32 ({f32_estimate})"
+    );
+    assert!(
+        (1.0..=1.4).contains(&ratio),
+        "estimated {estimate} bytes but the run peaked at {peak} (ratio {ratio:.2})"
+    );
+}

@@ -9,7 +9,8 @@
 //!
 //! - **fixed**: the network's weights (and the embedded file they were decoded from), the
 //!   convolution algorithm's transformed weights (Winograd keeps 36 values per 3×3 kernel, for
-//!   the forward pass and, flipped, for the input gradient) and its work buffers;
+//!   the forward pass and, flipped, for the input gradient; in half the bytes for the products
+//!   that run in bf16) and its work buffers;
 //! - **activations kept for the backward pass**: every layer's output from the input to the
 //!   deepest layer asked for, plus the normalised input and the loss terms' intermediates;
 //! - **gradients during the backward pass**: each requested layer's gradient waits until the
@@ -31,6 +32,7 @@
 use super::vgg::{LayerInfo, LayerKind, Vgg};
 use crate::cpu::conv_winograd;
 use crate::cpu::packed_gemm::{MR, NR};
+use crate::cpu::packed_gemm_bf16::in_bf16;
 use crate::error::Result;
 use crate::geometry::{Conv2dGeometry, Conv2dParams};
 use std::fmt;
@@ -572,7 +574,9 @@ impl ConvUse {
                 continue;
             }
             cached.push(i);
-            bytes += WINOGRAD_TILE * o.next_multiple_of(MR) as f64 * c as f64 * F32;
+            // Weights that multiply in bf16 are kept as bf16 pairs: half the bytes.
+            let per_value = if in_bf16(direction) { F32 / 2.0 } else { F32 };
+            bytes += WINOGRAD_TILE * o.next_multiple_of(MR) as f64 * c as f64 * per_value;
         }
         bytes.min(WINOGRAD_CACHE_LIMIT)
     }
