@@ -574,9 +574,14 @@ impl ConvUse {
                 continue;
             }
             cached.push(i);
-            // Weights that multiply in bf16 are kept as bf16 pairs: half the bytes.
-            let per_value = if in_bf16(direction) { F32 / 2.0 } else { F32 };
-            bytes += WINOGRAD_TILE * o.next_multiple_of(MR) as f64 * c as f64 * per_value;
+            // Weights that multiply in bf16 are kept as bf16 pairs along the input channels
+            // (an odd count padded with a zero): 2 bytes a value.
+            let (depth, per_value) = if in_bf16(direction) {
+                (c.div_ceil(2) * 2, 2.0)
+            } else {
+                (c, F32)
+            };
+            bytes += WINOGRAD_TILE * o.next_multiple_of(MR) as f64 * depth as f64 * per_value;
         }
         bytes.min(WINOGRAD_CACHE_LIMIT)
     }
