@@ -36,6 +36,9 @@ TABLES = {
     "band_weights": "| change (512 px, 30 evaluations) | rounds |",
     "bf16_again": "| `--bf16` (session 13, 512 px, 30 evaluations) |",
     "bf16_curves": "| pair (quality curve, session 13) |",
+    "history_bf16_step": "| history of 100 pairs at 512 × 384 |",
+    "history_bf16_runs": "| round (512 px, 160 evaluations) |",
+    "history_bf16_quality": "| pair (default schedule) | history |",
 }
 
 

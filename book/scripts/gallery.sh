@@ -97,7 +97,7 @@ bounds() {
   local R="${PICASSO_SHARED:-../shared}/reference" W="${PICASSO_SHARED:-../shared}/weights/vgg16-imagenet.safetensors"
   [ -f "$W" ] || { echo "bounds: no shared data, skipped"; return; }
   local common=("$R/tubingen_starry_content_256.png" "$R/tubingen_starry_style_256.png" --size 256
-    --tv-weight 0 --precondition none --weights "$W" --device cpu --quiet)
+    --tv-weight 0 --precondition none --history-precision f32 --weights "$W" --device cpu --quiet)
   for mode in bounded unbounded; do
     flag=(); [ $mode = unbounded ] && flag=(--unbounded)
     $P stylize "${common[@]}" --iters 100 "${flag[@]}" -o "$OUT/bounds_$mode.png" \

@@ -109,7 +109,7 @@ run() {
       flag=$([ $prec = tf32 ] && echo --tf32 || true)
       for n in "$EVALS" $((2 * EVALS)); do
         "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/o.png" --size "$size" --iters "$n" --single-scale \
-          --precondition none --tv-weight 0 --unbounded --history "$HISTORY" --device "$DEVICE" $flag \
+          --precondition none --history-precision f32 --tv-weight 0 --unbounded --history "$HISTORY" --device "$DEVICE" $flag \
           --report "$tmp/r$n.json" --quiet >/dev/null 2>"$tmp/err" ||
           { echo "picasso failed: $(tail -1 "$tmp/err")"; }
       done
@@ -144,7 +144,7 @@ if a and b:
   echo "== 3. picasso stylize, $E2E_EVALS evaluations at 512 px, end to end"
   start=$(date +%s%N)
   "$bundle/picasso" stylize "$photo" "$painting" -o "$tmp/e2e.png" --size 512 --iters "$E2E_EVALS" --single-scale \
-    --precondition none --device "$DEVICE" --report "$tmp/e2e.json" --quiet >/dev/null 2>"$tmp/err" || echo "failed: $(tail -1 "$tmp/err")"
+    --precondition none --history-precision f32 --device "$DEVICE" --report "$tmp/e2e.json" --quiet >/dev/null 2>"$tmp/err" || echo "failed: $(tail -1 "$tmp/err")"
   wall=$(bash engine/benches/gpu_check.sh elapsed "$start")
   # The measured line, then the estimate from this run's ledger (history 100, the default).
   rm -f "$tmp/ledger.json"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Full-resolution loss against wall-clock time: picasso's default (coarse to fine, L-BFGS with
-its preconditioner), picasso single-scale with the classic L-BFGS (`--precondition none`, the
-algorithm PyTorch runs), and PyTorch's L-BFGS, run back to back on the same machine.
+its preconditioner and its history in bf16), picasso single-scale with the classic L-BFGS
+(`--precondition none --history-precision f32`, the algorithm PyTorch runs), and PyTorch's
+L-BFGS, run back to back on the same machine.
 
 For each photo/painting pair, all three paint the same problem: the shared objective of
 shared/docs/objective.md (alpha 1, beta 1000, gamma 0) at SIZE px on the shared f32 VGG16,
@@ -238,8 +239,9 @@ def main():
         runs = [
             picasso_run(a, "default", shlex.split(a.default_flags), content, style, work),
             # The reference: the classic method at one size, as every program before did.
-            picasso_run(a, "single", ["--single-scale", "--precondition", "none", "--iters",
-                                      str(a.evals)], content, style, work),
+            picasso_run(a, "single", ["--single-scale", "--precondition", "none",
+                                      "--history-precision", "f32", "--iters", str(a.evals)],
+                        content, style, work),
             pytorch_run(a, content, style, work),
         ]
         from PIL import Image

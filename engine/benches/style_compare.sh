@@ -28,7 +28,7 @@ ours() {
   for n in "$EVALS" $((2 * EVALS)); do
     target/release/picasso stylize "$SHARED/images/content/tubingen.jpg" \
       "$SHARED/images/style/starry_night.jpg" -o "$tmp/out.png" --size "$size" \
-      --iters "$n" --single-scale --precondition none --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
+      --iters "$n" --single-scale --precondition none --history-precision f32 --tv-weight 0 --unbounded --weights "$SHARED/weights/vgg16-imagenet.safetensors" \
       --report "$tmp/r$n.json" --quiet ${OURS_FLAGS:-} 2>/dev/null >/dev/null
   done
   python3 -c "

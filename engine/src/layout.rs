@@ -14,6 +14,28 @@ pub struct Layout {
 }
 // ANCHOR_END: layout
 
+// ANCHOR: packing
+/// How a dense vector's values sit in its buffer of 32-bit words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    /// One f32 per word.
+    F32,
+    /// Two bf16 per word, the even element in the low 16 bits: half the memory of f32 for
+    /// about three significant digits (L-BFGS's history keeps its vectors so).
+    Bf16Pairs,
+}
+// ANCHOR_END: packing
+
+impl Packing {
+    /// Words that hold `n` values.
+    pub fn words(self, n: usize) -> usize {
+        match self {
+            Packing::F32 => n,
+            Packing::Bf16Pairs => n.div_ceil(2),
+        }
+    }
+}
+
 // ANCHOR: contiguous_strides
 /// Row-major strides for a shape: the last axis moves fastest.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {

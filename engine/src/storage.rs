@@ -14,7 +14,7 @@ use crate::cuda::{CudaBuffer, CudaDevice};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::geometry::{Conv2dGeometry, Pool2dGeometry};
-use crate::layout::Layout;
+use crate::layout::{Layout, Packing};
 use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -457,40 +457,84 @@ impl Storage {
         }
     }
 
-    /// Every product `rows[i]·cols[j]` in f64, row-major (one round trip on a GPU).
-    pub fn dots(rows: &[(&Storage, &Layout)], cols: &[(&Storage, &Layout)]) -> Result<Vec<f64>> {
-        let Some(first) = rows.first().or(cols.first()) else {
+    /// Every product `rows[i]·cols[j]` in f64, row-major (one round trip on a GPU): rows of
+    /// `len` f32 values, columns of `len` values packed as each says.
+    pub fn dots(
+        rows: &[(&Storage, &Layout)],
+        cols: &[(&Storage, &Layout, Packing)],
+        len: usize,
+    ) -> Result<Vec<f64>> {
+        let Some(first) = rows.first().map(|r| r.0).or(cols.first().map(|c| c.0)) else {
             return Ok(Vec::new());
         };
-        match first.0 {
+        let unpacked: Vec<(&Storage, &Layout)> = cols.iter().map(|c| (c.0, c.1)).collect();
+        let packings: Vec<Packing> = cols.iter().map(|c| c.2).collect();
+        match first {
             Storage::Cpu(_) => {
-                let (rows, cols) = (host_views("dots", rows)?, host_views("dots", cols)?);
+                let rows = host_views("dots", rows)?;
                 let row_slices: Vec<&[f32]> = rows.iter().map(|x| x.as_ref()).collect();
-                let col_slices: Vec<&[f32]> = cols.iter().map(|x| x.as_ref()).collect();
-                Ok(cpu::vector::dots(&row_slices, &col_slices))
+                let words = host_views("dots", &unpacked)?;
+                let col_values = values(&words, &packings, len);
+                Ok(cpu::vector::dots(&row_slices, &col_values))
             }
             Storage::Cuda(_) => {
-                cuda::vector::dots(&cuda_views("dots", rows)?, &cuda_views("dots", cols)?)
+                let cols = cuda_views("dots", &unpacked)?;
+                let cols: Vec<_> = cols
+                    .iter()
+                    .zip(&packings)
+                    .map(|((b, l), p)| (*b, *l, *p))
+                    .collect();
+                cuda::vector::dots(&cuda_views("dots", rows)?, &cols, len)
             }
         }
     }
 
-    /// `Σ coefs[j]·vectors[j]`, each element formed in f64 and rounded once.
-    pub fn combination(coefs: &[f64], vectors: &[(&Storage, &Layout)]) -> Result<Storage> {
+    /// `Σ coefs[j]·vectors[j]` over vectors of `len` values, packed as each says; each element
+    /// formed in f64 and rounded once.
+    pub fn combination(
+        coefs: &[f64],
+        vectors: &[(&Storage, &Layout, Packing)],
+        len: usize,
+    ) -> Result<Storage> {
         let first = vectors
             .first()
             .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?
             .0;
+        let unpacked: Vec<(&Storage, &Layout)> = vectors.iter().map(|v| (v.0, v.1)).collect();
+        let packings: Vec<Packing> = vectors.iter().map(|v| v.2).collect();
         match first {
             Storage::Cpu(_) => {
-                let host = host_views("combination", vectors)?;
-                let slices: Vec<&[f32]> = host.iter().map(|v| v.as_ref()).collect();
-                Ok(Storage::Cpu(cpu::vector::combination(coefs, &slices)))
+                let words = host_views("combination", &unpacked)?;
+                let values = values(&words, &packings, len);
+                Ok(Storage::Cpu(cpu::vector::combination(coefs, &values)))
             }
-            Storage::Cuda(_) => Ok(Storage::Cuda(cuda::vector::combination(
-                coefs,
-                &cuda_views("combination", vectors)?,
-            )?)),
+            Storage::Cuda(_) => {
+                let views = cuda_views("combination", &unpacked)?;
+                let views: Vec<_> = views
+                    .iter()
+                    .zip(&packings)
+                    .map(|((b, l), p)| (*b, *l, *p))
+                    .collect();
+                Ok(Storage::Cuda(cuda::vector::combination(
+                    coefs, &views, len,
+                )?))
+            }
+        }
+    }
+
+    /// The elements seen through `l`, rounded to bf16 and packed two to a word.
+    pub fn pack_bf16(&self, l: &Layout) -> Result<Storage> {
+        match self {
+            Storage::Cpu(d) => Ok(Storage::Cpu(cpu::vector::pack_bf16(&dense(d, l)))),
+            Storage::Cuda(d) => Ok(Storage::Cuda(cuda::vector::pack_bf16(d, l)?)),
+        }
+    }
+
+    /// The `len` values of bf16 pairs (the words seen through `l`), widened to f32.
+    pub fn unpack_bf16(&self, l: &Layout, len: usize) -> Result<Storage> {
+        match self {
+            Storage::Cpu(d) => Ok(Storage::Cpu(cpu::vector::unpack_bf16(&dense(d, l), len))),
+            Storage::Cuda(d) => Ok(Storage::Cuda(cuda::vector::unpack_bf16(d, l, len)?)),
         }
     }
 
@@ -564,6 +608,22 @@ fn host_views<'a>(
         .map(|(s, l)| match s {
             Storage::Cpu(d) => Ok(dense(d, l)),
             other => Err(mismatch(op, list[0].0, other)),
+        })
+        .collect()
+}
+
+/// Host words read as vectors of `len` values, each packed as `packings` says.
+fn values<'a>(
+    words: &'a [Cow<'a, [f32]>],
+    packings: &[Packing],
+    len: usize,
+) -> Vec<cpu::vector::Values<'a>> {
+    words
+        .iter()
+        .zip(packings)
+        .map(|(w, p)| match p {
+            Packing::F32 => cpu::vector::Values::F32(w),
+            Packing::Bf16Pairs => cpu::vector::Values::Bf16Pairs { words: w, len },
         })
         .collect()
 }

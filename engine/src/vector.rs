@@ -3,17 +3,68 @@
 //! gradients, not through them), and only the scalar answers leave the tensors' device.
 
 use crate::error::{Error, Result};
-use crate::layout::Layout;
+use crate::layout::{Layout, Packing};
+use crate::storage::Storage;
 use crate::tensor::Tensor;
 
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
-    if a.shape() == b.shape() {
+    same_shapes(op, a.shape(), b.shape())
+}
+
+fn same_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<()> {
+    if a == b {
         Ok(())
     } else {
-        Err(Error::shape(
-            op,
-            format!("shapes {:?} and {:?} differ", a.shape(), b.shape()),
-        ))
+        Err(Error::shape(op, format!("shapes {a:?} and {b:?} differ")))
+    }
+}
+
+// ANCHOR: bf16_vector
+/// A vector kept in bf16, two values to each 32-bit word of an f32 tensor's buffer (which
+/// holds their bits, never computes with them): half the memory of f32, and half the bytes
+/// for a batched product or a combination to read, for about three significant digits.
+/// L-BFGS keeps its history so; its arithmetic stays f64 and f32.
+#[derive(Clone, Debug)]
+pub struct Bf16Vector {
+    words: Tensor,
+    shape: Vec<usize>,
+}
+// ANCHOR_END: bf16_vector
+
+impl Bf16Vector {
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The values, widened to f32 (exactly: every bf16 is an f32).
+    pub fn to_f32(&self) -> Result<Tensor> {
+        let len = self.shape.iter().product();
+        let words = &self.words;
+        let storage = words.storage().unpack_bf16(words.layout(), len)?;
+        Ok(Tensor::from_storage(storage, &self.shape))
+    }
+}
+
+/// One vector of a batched product or a combination.
+#[derive(Clone, Copy, Debug)]
+pub enum Vector<'a> {
+    F32(&'a Tensor),
+    Bf16(&'a Bf16Vector),
+}
+
+impl Vector<'_> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            Vector::F32(t) => t.shape(),
+            Vector::Bf16(v) => v.shape(),
+        }
+    }
+
+    fn view(&self) -> (&Storage, &Layout, Packing) {
+        match self {
+            Vector::F32(t) => (&**t.storage(), t.layout(), Packing::F32),
+            Vector::Bf16(v) => (&**v.words.storage(), v.words.layout(), Packing::Bf16Pairs),
+        }
     }
 }
 
@@ -28,32 +79,62 @@ impl Tensor {
     /// Every product `rows[i]·cols[j]` (tensors of one shape, on one device), row-major, in
     /// f64: L-BFGS's products over its whole history in one call, one round trip on a GPU.
     pub fn dots(rows: &[&Tensor], cols: &[&Tensor]) -> Result<Vec<f64>> {
-        if let Some(first) = rows.first().or(cols.first()) {
-            for t in rows.iter().chain(cols) {
-                same_shape("dots", first, t)?;
-            }
+        let cols: Vec<Vector> = cols.iter().map(|&t| Vector::F32(t)).collect();
+        Tensor::dots_with(rows, &cols)
+    }
+
+    /// [`Tensor::dots`] with columns that may be kept in bf16.
+    pub fn dots_with(rows: &[&Tensor], cols: &[Vector]) -> Result<Vec<f64>> {
+        let Some(shape) = rows
+            .first()
+            .map(|t| t.shape())
+            .or(cols.first().map(|v| v.shape()))
+        else {
+            return Ok(Vec::new());
+        };
+        for s in rows
+            .iter()
+            .map(|t| t.shape())
+            .chain(cols.iter().map(|v| v.shape()))
+        {
+            same_shapes("dots", shape, s)?;
         }
-        fn views<'a>(list: &[&'a Tensor]) -> Vec<(&'a crate::storage::Storage, &'a Layout)> {
-            list.iter().map(|t| (&**t.storage(), t.layout())).collect()
-        }
-        crate::storage::Storage::dots(&views(rows), &views(cols))
+        let row_views: Vec<_> = rows.iter().map(|t| (&**t.storage(), t.layout())).collect();
+        let col_views: Vec<_> = cols.iter().map(Vector::view).collect();
+        Storage::dots(&row_views, &col_views, shape.iter().product())
     }
 
     /// `Σ coefs[j]·vectors[j]` (tensors of one shape, on one device), each element formed in
     /// f64 and rounded once. Untracked.
     pub fn combination(coefs: &[f64], vectors: &[&Tensor]) -> Result<Tensor> {
-        let first = vectors
+        let vectors: Vec<Vector> = vectors.iter().map(|&t| Vector::F32(t)).collect();
+        Tensor::combination_with(coefs, &vectors)
+    }
+
+    /// [`Tensor::combination`] of vectors that may be kept in bf16; the result is f32.
+    pub fn combination_with(coefs: &[f64], vectors: &[Vector]) -> Result<Tensor> {
+        let shape = vectors
             .first()
-            .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?;
-        for t in vectors {
-            same_shape("combination", first, t)?;
+            .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?
+            .shape();
+        for v in vectors {
+            same_shapes("combination", shape, v.shape())?;
         }
-        let views: Vec<_> = vectors
-            .iter()
-            .map(|t| (&**t.storage(), t.layout()))
-            .collect();
-        let storage = crate::storage::Storage::combination(coefs, &views)?;
-        Ok(Tensor::from_storage(storage, first.shape()))
+        let views: Vec<_> = vectors.iter().map(Vector::view).collect();
+        let storage = Storage::combination(coefs, &views, shape.iter().product())?;
+        Ok(Tensor::from_storage(storage, shape))
+    }
+
+    /// This tensor's values rounded to bf16 (to nearest, ties to even) and kept in half the
+    /// memory. Untracked.
+    pub fn to_bf16(&self) -> Result<Bf16Vector> {
+        Ok(Bf16Vector {
+            words: Tensor::from_storage(
+                self.storage().pack_bf16(self.layout())?,
+                &[Packing::Bf16Pairs.words(self.numel())],
+            ),
+            shape: self.shape().to_vec(),
+        })
     }
 
     /// Σ |aᵢ| (the L¹ norm), in f64.

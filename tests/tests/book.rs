@@ -1017,6 +1017,9 @@ fn the_appendix_quotes_the_benchmark_log() {
         "band_weights",
         "bf16_again",
         "bf16_curves",
+        "history_bf16_step",
+        "history_bf16_runs",
+        "history_bf16_quality",
     ] {
         let include = format!("{{{{#include outputs/bench_{name}.md}}}}");
         assert!(

@@ -4,9 +4,93 @@
 //! depend on the number of threads.
 
 use super::copy::dense;
+use super::packed_gemm_bf16::to_bf16;
 use super::simd::with_wide_vectors;
 use crate::layout::Layout;
 use rayon::prelude::*;
+
+// ANCHOR: values
+/// A dense vector as the batched products and combinations read it: f32 values, or bf16
+/// values packed two to a 32-bit word by [`pack_bf16`] (half the bytes to read).
+#[derive(Clone, Copy, Debug)]
+pub enum Values<'a> {
+    F32(&'a [f32]),
+    Bf16Pairs { words: &'a [f32], len: usize },
+}
+
+impl<'a> Values<'a> {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Values::F32(v) => v.len(),
+            Values::Bf16Pairs { len, .. } => *len,
+        }
+    }
+
+    /// Values `range` as f32: the vector itself, or widened into `scratch`.
+    #[inline(always)]
+    fn piece<'b>(&self, range: std::ops::Range<usize>, scratch: &'b mut [f32]) -> &'b [f32]
+    where
+        'a: 'b,
+    {
+        match *self {
+            Values::F32(v) => &v[range],
+            Values::Bf16Pairs { words, .. } => {
+                let out = &mut scratch[..range.len()];
+                widen_bf16(&halves(words)[range], out);
+                out
+            }
+        }
+    }
+}
+// ANCHOR_END: values
+
+/// `x` rounded to bf16 (to nearest, ties to even), two values to a 32-bit word: value i is the
+/// i-th 16-bit half of the words in memory (on the little-endian CPUs and GPUs the engine runs
+/// on, the low half of word i / 2 when i is even). The words are bit patterns, moved and read
+/// back, never computed with; an odd count leaves the last word's second half zero.
+pub fn pack_bf16(x: &[f32]) -> Vec<f32> {
+    let mut words = vec![0.0f32; x.len().div_ceil(2)];
+    for (h, &v) in halves_mut(&mut words).iter_mut().zip(x) {
+        *h = to_bf16(v);
+    }
+    words
+}
+
+/// The `len` values of a packed vector, as f32 (exactly: every bf16 is an f32).
+pub fn unpack_bf16(words: &[f32], len: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; len];
+    widen_bf16(&halves(words)[..len], &mut out);
+    out
+}
+
+/// bf16 values widened to f32: a bf16 is the top half of an f32, so the widening is a shift
+/// (16 at a time in one AVX-512 register).
+#[inline(always)]
+fn widen_bf16(values: &[u16], out: &mut [f32]) {
+    for (o, &h) in out.iter_mut().zip(values) {
+        *o = f32::from_bits((h as u32) << 16);
+    }
+}
+
+/// The 16-bit halves of `words`, in memory order.
+fn halves(words: &[f32]) -> &[u16] {
+    // SAFETY: every bit pattern is a valid u16, and u16's alignment divides f32's, so the whole
+    // slice is reinterpreted, with nothing left before or after it.
+    let (before, halves, after) = unsafe { words.align_to::<u16>() };
+    debug_assert!(before.is_empty() && after.is_empty());
+    halves
+}
+
+fn halves_mut(words: &mut [f32]) -> &mut [u16] {
+    // SAFETY: as in `halves`; any u16 written leaves each word a valid f32 bit pattern.
+    let (before, halves, after) = unsafe { words.align_to_mut::<u16>() };
+    debug_assert!(before.is_empty() && after.is_empty());
+    halves
+}
 
 /// Σ aᵢ·bᵢ, accumulated in f64.
 pub fn dot(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> f64 {
@@ -59,7 +143,8 @@ pub fn free_mask(x: &[f32], lx: &Layout, g: &[f32], lg: &Layout, lo: f32, hi: f3
 
 // ANCHOR: dots
 /// Every product `rows[i]·cols[j]` (dense vectors of one length), row-major, in f64: L-BFGS's
-/// products over its whole history at once.
+/// products over its whole history at once. A packed column gives the products of its values
+/// widened to f32, the same as its unpacked copy would.
 ///
 /// Memory is the cost here (a history of 100 pairs at 512 px is 470 MB), so each vector is
 /// read once: the vectors are cut into pieces that fit in the CPU's cache, and each piece of
@@ -67,8 +152,12 @@ pub fn free_mask(x: &[f32], lx: &Layout, g: &[f32], lg: &Layout, lo: f32, hi: f3
 /// among threads and their sums added in piece order, so results do not depend on the number
 /// of threads; within a piece each sum runs in eight lanes, so a product may differ from
 /// [`dot`]'s in the last bits.
-pub fn dots(rows: &[&[f32]], cols: &[&[f32]]) -> Vec<f64> {
-    let n = rows.first().or(cols.first()).map_or(0, |v| v.len());
+pub fn dots(rows: &[&[f32]], cols: &[Values]) -> Vec<f64> {
+    let n = rows
+        .first()
+        .map(|v| v.len())
+        .or(cols.first().map(|v| v.len()))
+        .unwrap_or(0);
     let width = rows.len() * cols.len();
     let per_piece: Vec<Vec<f64>> = (0..n.div_ceil(PIECE))
         .into_par_iter()
@@ -94,8 +183,9 @@ const LANES: usize = 8;
 
 /// The products of every row with every column over `range`, row-major.
 #[inline(always)]
-fn piece_dots(rows: &[&[f32]], cols: &[&[f32]], range: std::ops::Range<usize>) -> Vec<f64> {
+fn piece_dots(rows: &[&[f32]], cols: &[Values], range: std::ops::Range<usize>) -> Vec<f64> {
     let mut out = vec![0.0f64; rows.len() * cols.len()];
+    let mut scratch = [0.0f32; PIECE];
     // The rows' pieces widened to f64 once, then taken against every column three at a time:
     // each column element is loaded and widened once for three sums.
     let wide: Vec<Vec<f64>> = rows
@@ -104,7 +194,7 @@ fn piece_dots(rows: &[&[f32]], cols: &[&[f32]], range: std::ops::Range<usize>) -
         .collect();
     for (group, first_row) in wide.chunks(3).zip((0..).step_by(3)) {
         for (j, col) in cols.iter().enumerate() {
-            let col = &col[range.clone()];
+            let col = col.piece(range.clone(), &mut scratch);
             let mut put = |sums: &[f64]| {
                 for (k, s) in sums.iter().enumerate() {
                     out[(first_row + k) * cols.len() + j] = *s;
@@ -159,11 +249,12 @@ fn pairwise_sum(mut lanes: [f64; LANES]) -> f64 {
 }
 
 // ANCHOR: combination
-/// `Σ coefs[j]·vectors[j]` (dense vectors of one length): L-BFGS's direction from its history.
+/// `Σ coefs[j]·vectors[j]` (dense vectors of one length, packed or not): L-BFGS's direction
+/// from its history.
 /// Each element is summed in f64 in the order of the vectors and rounded once. A piece of the
 /// output's sums stays in the L1 cache while every vector's piece is added to it, so each
 /// vector is read once.
-pub fn combination(coefs: &[f64], vectors: &[&[f32]]) -> Vec<f32> {
+pub fn combination(coefs: &[f64], vectors: &[Values]) -> Vec<f32> {
     let n = vectors.first().map_or(0, |v| v.len());
     let mut out = vec![0.0f32; n];
     out.par_chunks_mut(SUM_PIECE)
@@ -180,11 +271,15 @@ pub fn combination(coefs: &[f64], vectors: &[&[f32]]) -> Vec<f32> {
 const SUM_PIECE: usize = 2048;
 
 #[inline(always)]
-fn piece_combination(coefs: &[f64], vectors: &[&[f32]], start: usize, out: &mut [f32]) {
+fn piece_combination(coefs: &[f64], vectors: &[Values], start: usize, out: &mut [f32]) {
     let mut acc = [0.0f64; SUM_PIECE];
     let acc = &mut acc[..out.len()];
+    let mut scratch = [0.0f32; SUM_PIECE];
     for (&c, v) in coefs.iter().zip(vectors) {
-        for (a, &x) in acc.iter_mut().zip(&v[start..start + out.len()]) {
+        for (a, &x) in acc
+            .iter_mut()
+            .zip(v.piece(start..start + out.len(), &mut scratch))
+        {
             *a += c * x as f64;
         }
     }
@@ -221,7 +316,7 @@ mod tests {
         for row_count in 1..=5 {
             let rows = vectors(row_count, n, 100 + row_count as u32);
             let row_refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
-            let col_refs: Vec<&[f32]> = cols.iter().map(|c| c.as_slice()).collect();
+            let col_refs: Vec<Values> = cols.iter().map(|c| Values::F32(c)).collect();
             let got = dots(&row_refs, &col_refs);
             assert_eq!(got.len(), row_count * cols.len());
             for (i, row) in rows.iter().enumerate() {
@@ -244,11 +339,40 @@ mod tests {
         let n = SUM_PIECE + 3;
         let vs = vectors(4, n, 9);
         let coefs = [0.5, -2.0, 1e-3, 3.25];
-        let refs: Vec<&[f32]> = vs.iter().map(|v| v.as_slice()).collect();
+        let refs: Vec<Values> = vs.iter().map(|v| Values::F32(v)).collect();
         let got = combination(&coefs, &refs);
         for (i, g) in got.iter().enumerate() {
             let want: f64 = coefs.iter().zip(&vs).map(|(c, v)| c * v[i] as f64).sum();
             assert_eq!(*g, want as f32, "element {i}");
+        }
+    }
+
+    /// A packed vector holds each value rounded to the nearest bf16, and the products and
+    /// combinations read from it are those of its unpacked copy, to the bit: at lengths that
+    /// end inside a piece, on an odd element, and across pieces.
+    #[test]
+    fn packed_vectors_read_as_their_unpacked_copies() {
+        for n in [1, 7, PIECE + SUM_PIECE + 5, 2 * PIECE] {
+            let vs = vectors(5, n, 31 + n as u32);
+            let words: Vec<Vec<f32>> = vs.iter().map(|v| pack_bf16(v)).collect();
+            let unpacked: Vec<Vec<f32>> = words.iter().map(|w| unpack_bf16(w, n)).collect();
+            for (v, u) in vs.iter().zip(&unpacked) {
+                assert_eq!(words[0].len(), n.div_ceil(2));
+                for (x, r) in v.iter().zip(u) {
+                    assert_eq!(*r, super::super::packed_gemm_bf16::from_bf16(to_bf16(*x)));
+                }
+            }
+            let packed: Vec<Values> = words
+                .iter()
+                .map(|w| Values::Bf16Pairs { words: w, len: n })
+                .collect();
+            let plain: Vec<Values> = unpacked.iter().map(|u| Values::F32(u)).collect();
+            // Columns of both kinds at once, as L-BFGS mixes its packed history with g.
+            let mixed: Vec<Values> = vec![packed[0], plain[1], packed[2], packed[3], plain[4]];
+            let rows: Vec<&[f32]> = vs[..3].iter().map(|v| v.as_slice()).collect();
+            assert_eq!(dots(&rows, &mixed), dots(&rows, &plain), "n = {n}");
+            let coefs = [0.5, -2.0, 1e-3, 3.25, -0.75];
+            assert_eq!(combination(&coefs, &mixed), combination(&coefs, &plain));
         }
     }
 }

@@ -70,9 +70,46 @@ extern "C" __global__ void free_mask(const FreeMaskArgs a) {
     }
 }
 
+// ANCHOR: bf16_pairs
+// Value i of a vector kept as f32 (packed == 0), or as bf16 two to a 32-bit word, value 2k in
+// the low half of word k (packed == 1): a bf16 is the top half of an f32, so it widens by a shift.
+__device__ __forceinline__ float value_at(u64 address, u64 packed, u64 i) {
+    if (!packed) return ((const float*)address)[i];
+    unsigned word = (unsigned)__float_as_int(((const float*)address)[i >> 1]);
+    return __int_as_float((int)((i & 1) ? (word & 0xffff0000u) : (word << 16)));
+}
+
+// f32 to bf16, to nearest with ties to even (NaN stays NaN): cpu/packed_gemm_bf16.rs's to_bf16.
+__device__ __forceinline__ unsigned to_bf16(float x) {
+    unsigned bits = (unsigned)__float_as_int(x);
+    if (is_nan(x)) return (bits >> 16) | 0x0040u;
+    return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+}
+// ANCHOR_END: bf16_pairs
+
+struct PackArgs {
+    const float* from;
+    float* to;
+    u64 n;  // values
+};
+
+// Word k of the packed vector: values 2k and 2k + 1 (0 past the end).
+extern "C" __global__ void pack_bf16(const PackArgs a) {
+    FOR_EACH_INDEX(k, (a.n + 1) / 2) {
+        unsigned low = to_bf16(a.from[2 * k]);
+        unsigned high = 2 * k + 1 < a.n ? to_bf16(a.from[2 * k + 1]) : 0u;
+        a.to[k] = __int_as_float((int)(low | (high << 16)));
+    }
+}
+
+extern "C" __global__ void unpack_bf16(const PackArgs a) {
+    FOR_EACH_INDEX(i, a.n) a.to[i] = value_at((u64)a.from, 1, i);
+}
+
 struct DotsArgs {
     const u64* rows;  // addresses of the row vectors
     const u64* cols;  // addresses of the column vectors
+    const u64* col_packed;  // 1 where a column is packed as bf16 pairs
     double* partial;  // [rows · cols][parts]
     u64 n;
     u64 n_rows;
@@ -88,10 +125,10 @@ extern "C" __global__ void dots_partial(const DotsArgs a) {
     for (u64 b = blockIdx.x; b < a.n_rows * a.n_cols * a.parts; b += gridDim.x) {
         u64 pair = b / a.parts, k = b % a.parts;
         const float* x = (const float*)a.rows[pair / a.n_cols];
-        const float* y = (const float*)a.cols[pair % a.n_cols];
+        u64 y = a.cols[pair % a.n_cols], packed = a.col_packed[pair % a.n_cols];
         double acc = 0.0;
         for (u64 i = k * blockDim.x + threadIdx.x; i < a.n; i += a.parts * blockDim.x) {
-            acc += (double)x[i] * (double)y[i];
+            acc += (double)x[i] * (double)value_at(y, packed, i);
         }
         double sum = block_fold(acc, false);
         if (threadIdx.x == 0) a.partial[b] = sum;
@@ -123,6 +160,7 @@ extern "C" __global__ void fold_segments(const SegmentArgs a) {
 
 struct CombinationArgs {
     const u64* vectors;  // addresses of the vectors
+    const u64* packed;   // 1 where a vector is packed as bf16 pairs
     const double* coefs;
     float* out;
     u64 n;
@@ -133,7 +171,7 @@ struct CombinationArgs {
 extern "C" __global__ void combination(const CombinationArgs a) {
     FOR_EACH_INDEX(i, a.n) {
         double acc = 0.0;
-        for (u64 j = 0; j < a.count; ++j) acc += a.coefs[j] * (double)((const float*)a.vectors[j])[i];
+        for (u64 j = 0; j < a.count; ++j) acc += a.coefs[j] * (double)value_at(a.vectors[j], a.packed[j], i);
         a.out[i] = (float)acc;
     }
 }

@@ -7,7 +7,7 @@ use super::copy::{dense, Dense};
 use super::kernels::KernelSource;
 use super::launch::{kernel_args, MAX_BLOCKS, THREADS_PER_BLOCK};
 use crate::error::{Error, Result};
-use crate::layout::Layout;
+use crate::layout::{Layout, Packing};
 
 pub const SOURCE: KernelSource = KernelSource {
     name: "vector",
@@ -19,6 +19,8 @@ pub const SOURCE: KernelSource = KernelSource {
         "dots_partial",
         "fold_segments",
         "combination",
+        "pack_bf16",
+        "unpack_bf16",
     ],
 };
 
@@ -59,6 +61,7 @@ struct FreeMaskArgs {
 struct DotsArgs {
     rows: u64,
     cols: u64,
+    col_packed: u64,
     partial: u64,
     n: u64,
     n_rows: u64,
@@ -81,10 +84,19 @@ struct SegmentArgs {
 #[derive(Clone, Copy)]
 struct CombinationArgs {
     vectors: u64,
+    packed: u64,
     coefs: u64,
     out: u64,
     n: u64,
     count: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PackArgs {
+    from: u64,
+    to: u64,
+    n: u64,
 }
 
 kernel_args!(
@@ -93,7 +105,8 @@ kernel_args!(
     FreeMaskArgs,
     DotsArgs,
     SegmentArgs,
-    CombinationArgs
+    CombinationArgs,
+    PackArgs
 );
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -186,26 +199,27 @@ fn words_on(device: &std::sync::Arc<super::CudaDevice>, words: &[u64]) -> Result
     CudaBuffer::from_host(device, &floats)
 }
 
-/// Dense views of `vectors`, all on one device and of one length; the device and the length.
+/// Dense views of `vectors`, all on one device, each the words of `len` values packed as it
+/// says.
 fn dense_all<'a>(
     op: &'static str,
-    vectors: &[(&'a CudaBuffer, &Layout)],
-) -> Result<(Vec<Dense<'a>>, usize)> {
+    vectors: &[(&'a CudaBuffer, &Layout, Packing)],
+    len: usize,
+) -> Result<Vec<Dense<'a>>> {
     let dense: Vec<Dense> = vectors
         .iter()
-        .map(|(b, l)| dense(b, l))
+        .map(|(b, l, _)| dense(b, l))
         .collect::<Result<_>>()?;
-    let n = dense.first().map_or(0, |d| d.len());
-    for d in &dense {
+    for (d, (_, _, packing)) in dense.iter().zip(vectors) {
         dense[0].buffer().same_device(d.buffer(), op)?;
-        if d.len() != n {
+        if d.len() != packing.words(len) {
             return Err(Error::shape(
                 op,
-                format!("lengths {n} and {} differ", d.len()),
+                format!("{} words for {len} values packed as {packing:?}", d.len()),
             ));
         }
     }
-    Ok((dense, n))
+    Ok(dense)
 }
 
 /// Blocks a GPU needs to be busy (a few per streaming multiprocessor of a large one).
@@ -219,28 +233,39 @@ fn blocks_per_pair(pairs: usize, n: usize) -> usize {
 }
 
 // ANCHOR: dots
-/// Every product `rows[i]·cols[j]`, row-major, in f64: one round trip for them all.
-pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) -> Result<Vec<f64>> {
+/// Every product `rows[i]·cols[j]`, row-major, in f64: one round trip for them all. Rows of
+/// `len` f32, columns of `len` values packed as each says.
+pub fn dots(
+    rows: &[(&CudaBuffer, &Layout)],
+    cols: &[(&CudaBuffer, &Layout, Packing)],
+    len: usize,
+) -> Result<Vec<f64>> {
     if rows.is_empty() || cols.is_empty() {
         return Ok(Vec::new());
     }
-    let all: Vec<_> = rows.iter().chain(cols).copied().collect();
-    let (dense, n) = dense_all("dots", &all)?;
+    let all: Vec<_> = rows
+        .iter()
+        .map(|(b, l)| (*b, *l, Packing::F32))
+        .chain(cols.iter().copied())
+        .collect();
+    let dense = dense_all("dots", &all, len)?;
     let device = dense[0].buffer().device().clone();
     let addresses: Vec<u64> = dense.iter().map(|d| d.address()).collect();
     let (row_addresses, col_addresses) = addresses.split_at(rows.len());
-    let (row_list, col_list) = (
+    let (row_list, col_list, packed_list) = (
         words_on(&device, row_addresses)?,
         words_on(&device, col_addresses)?,
+        words_on(&device, &packed_flags(cols.iter().map(|c| c.2)))?,
     );
     let pairs = rows.len() * cols.len();
-    let parts = blocks_per_pair(pairs, n);
+    let parts = blocks_per_pair(pairs, len);
     let partial = doubles(&row_list, pairs * parts)?;
     let args = DotsArgs {
         rows: row_list.address(),
         cols: col_list.address(),
+        col_packed: packed_list.address(),
         partial: partial.address(),
-        n: n as u64,
+        n: len as u64,
         n_rows: rows.len() as u64,
         n_cols: cols.len() as u64,
         parts: parts as u64,
@@ -254,8 +279,20 @@ pub fn dots(rows: &[(&CudaBuffer, &Layout)], cols: &[(&CudaBuffer, &Layout)]) ->
 }
 // ANCHOR_END: dots
 
-/// `Σ coefs[j]·vectors[j]`, each element formed in f64 and rounded once; no round trip.
-pub fn combination(coefs: &[f64], vectors: &[(&CudaBuffer, &Layout)]) -> Result<CudaBuffer> {
+/// 1 for each vector packed as bf16 pairs, 0 for f32: what the kernels branch on.
+fn packed_flags(packings: impl Iterator<Item = Packing>) -> Vec<u64> {
+    packings
+        .map(|p| u64::from(p == Packing::Bf16Pairs))
+        .collect()
+}
+
+/// `Σ coefs[j]·vectors[j]` over vectors of `len` values packed as each says, each element
+/// formed in f64 and rounded once; no round trip.
+pub fn combination(
+    coefs: &[f64],
+    vectors: &[(&CudaBuffer, &Layout, Packing)],
+    len: usize,
+) -> Result<CudaBuffer> {
     if coefs.len() != vectors.len() || vectors.is_empty() {
         return Err(Error::invalid(
             "combination",
@@ -266,21 +303,59 @@ pub fn combination(coefs: &[f64], vectors: &[(&CudaBuffer, &Layout)]) -> Result<
             ),
         ));
     }
-    let (dense, n) = dense_all("combination", vectors)?;
+    let dense = dense_all("combination", vectors, len)?;
     let device = dense[0].buffer().device().clone();
     let addresses: Vec<u64> = dense.iter().map(|d| d.address()).collect();
     let list = words_on(&device, &addresses)?;
+    let packed = words_on(&device, &packed_flags(vectors.iter().map(|v| v.2)))?;
     let bits: Vec<u64> = coefs.iter().map(|c| c.to_bits()).collect();
     let coefs_on = words_on(&device, &bits)?;
-    let out = CudaBuffer::uninit(&device, n, "combination")?;
+    let out = CudaBuffer::uninit(&device, len, "combination")?;
     let args = CombinationArgs {
         vectors: list.address(),
+        packed: packed.address(),
         coefs: coefs_on.address(),
         out: out.address(),
-        n: n as u64,
+        n: len as u64,
         count: vectors.len() as u64,
     };
-    device.launch(&SOURCE, "combination", n as u64, args)?;
+    device.launch(&SOURCE, "combination", len as u64, args)?;
+    Ok(out)
+}
+
+/// The elements of `x` rounded to bf16 and packed two to a word (`cpu/vector.rs`'s
+/// `pack_bf16`).
+pub fn pack_bf16(x: &CudaBuffer, l: &Layout) -> Result<CudaBuffer> {
+    let x = dense(x, l)?;
+    let n = x.len();
+    let device = x.buffer().device().clone();
+    let out = CudaBuffer::uninit(&device, Packing::Bf16Pairs.words(n), "pack_bf16")?;
+    let args = PackArgs {
+        from: x.address(),
+        to: out.address(),
+        n: n as u64,
+    };
+    device.launch(&SOURCE, "pack_bf16", out.len() as u64, args)?;
+    Ok(out)
+}
+
+/// The `len` values of bf16 pairs, widened to f32.
+pub fn unpack_bf16(words: &CudaBuffer, l: &Layout, len: usize) -> Result<CudaBuffer> {
+    let words = dense(words, l)?;
+    if words.len() != Packing::Bf16Pairs.words(len) {
+        return Err(Error::shape(
+            "unpack_bf16",
+            format!("{} words for {len} bf16 values", words.len()),
+        ));
+    }
+    let device = words.buffer().device().clone();
+    let out = CudaBuffer::uninit(&device, len, "unpack_bf16")?;
+    let args = PackArgs {
+        from: words.address(),
+        to: out.address(),
+        n: len as u64,
+    };
+    device.launch(&SOURCE, "unpack_bf16", len as u64, args)?;
     Ok(out)
 }
 

@@ -93,11 +93,13 @@ const CUBLAS_BYTES: f64 = (64u64 << 20) as f64;
 /// What the optimiser keeps between steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptimizerMemory {
-    /// `history` (step, gradient difference) pairs, each two image-sized vectors; with a
-    /// preconditioner, two more image-sized vectors while the direction is formed (M·q and
-    /// the q it is formed from).
+    /// `history` (step, gradient difference) pairs, each two image-sized vectors (half-sized
+    /// in bf16, which also needs the newest pair rounded back to f32 while it is measured);
+    /// with a preconditioner, two more image-sized vectors while the direction is formed (M·q
+    /// and the q it is formed from).
     Lbfgs {
         history: usize,
+        bf16_history: bool,
         preconditioned: bool,
     },
     /// Two moments, each image-sized.
@@ -360,12 +362,20 @@ fn style_transfer(
         OptimizerMemory::Adam => 0.0,
     };
     let optimizer = match run.optimizer {
-        OptimizerMemory::Lbfgs { preconditioned, .. } => Phase::default()
-            .item("L-BFGS history", 2.0 * pairs * image)
-            .item(
-                "L-BFGS working vectors",
-                if preconditioned { 8.0 } else { 6.0 } * image,
-            ),
+        OptimizerMemory::Lbfgs {
+            preconditioned,
+            bf16_history,
+            ..
+        } => {
+            let (pair_bytes, rounded_pair) = if bf16_history { (1.0, 2.0) } else { (2.0, 0.0) };
+            let preconditioner = if preconditioned { 2.0 } else { 0.0 };
+            Phase::default()
+                .item("L-BFGS history", pair_bytes * pairs * image)
+                .item(
+                    "L-BFGS working vectors",
+                    (6.0 + preconditioner + rounded_pair) * image,
+                )
+        }
         OptimizerMemory::Adam => Phase::default().item("Adam moments and step", 5.0 * image),
     };
     let styles_gram_work: f64 = run
@@ -729,6 +739,7 @@ mod tests {
         };
         let lbfgs = |history| OptimizerMemory::Lbfgs {
             history,
+            bf16_history: false,
             preconditioned: false,
         };
         let small = at(256, 256, lbfgs(100));
@@ -746,6 +757,7 @@ mod tests {
         assert!(at(512, 512, OptimizerMemory::Adam) < at(512, 512, lbfgs(100)));
         // The preconditioner's two vectors (M·q and q).
         let lifted = OptimizerMemory::Lbfgs {
+            bf16_history: false,
             history: 100,
             preconditioned: true,
         };
@@ -754,6 +766,19 @@ mod tests {
         assert!(
             (extra as f64 - expected).abs() < 1e-3 * expected,
             "{extra} vs {expected}"
+        );
+        // A history in bf16: each pair half the bytes, and the newest pair rounded back to
+        // f32 (two images) while it is measured.
+        let halved = OptimizerMemory::Lbfgs {
+            bf16_history: true,
+            history: 100,
+            preconditioned: false,
+        };
+        let saved = at(512, 512, lbfgs(100)) - at(512, 512, halved);
+        let expected = (100.0 - 2.0) * ImageSize::new(512, 512).rgb_bytes() * 1.05;
+        assert!(
+            (saved as f64 - expected).abs() < 1e-3 * expected,
+            "{saved} vs {expected}"
         );
         // Fewer evaluations than the history: only as many pairs as steps.
         let mut short = paper_run(ImageSize::new(512, 512), lbfgs(100));
@@ -774,6 +799,7 @@ mod tests {
         let run = paper_run(
             ImageSize::new(4096, 3072),
             OptimizerMemory::Lbfgs {
+                bf16_history: false,
                 history: 100,
                 preconditioned: true,
             },

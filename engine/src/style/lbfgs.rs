@@ -24,6 +24,7 @@
 
 use super::bounds::Bounds;
 use super::lbfgs_history::History;
+pub use super::lbfgs_history::HistoryPrecision;
 use super::line_search::{point_on_line, strong_wolfe, Evaluate, SearchLimits};
 use super::preconditioner::CoarseLift;
 use crate::error::{Error, Result};
@@ -46,6 +47,9 @@ pub enum LineSearch {
 pub struct LbfgsConfig {
     /// How many (s, y) pairs to remember. Memory is params × 2 × history, on the device.
     pub history: usize,
+    /// How the pairs are kept: f32 (the classic method) or bf16, in half the memory and half
+    /// the time a step spends reading them (see `lbfgs_history.rs`).
+    pub history_precision: HistoryPrecision,
     /// Step length along the search direction.
     pub lr: f32,
     /// Stop when the largest gradient entry falls below this.
@@ -70,6 +74,7 @@ impl Default for LbfgsConfig {
     fn default() -> Self {
         LbfgsConfig {
             history: 100,
+            history_precision: HistoryPrecision::F32,
             lr: 1.0,
             tolerance_grad: 1e-7,
             tolerance_change: 1e-9,
@@ -182,7 +187,11 @@ impl Lbfgs {
         }
         Ok(Lbfgs {
             config,
-            history: History::new(config.history, config.preconditioner),
+            history: History::new(
+                config.history,
+                config.history_precision,
+                config.preconditioner,
+            ),
             previous_grad: None,
             previous_step: None,
             previous_loss: None,

@@ -13,20 +13,68 @@
 //! With a preconditioner (γ·M between the loops, `preconditioner.rs`) M·q is not a combination
 //! of those vectors: it is formed between the loops and measured against the yᵢ, a fixed few
 //! more calls and one more pass over the yᵢ per step.
+//!
+//! Those passes read the whole history, which at 512 px is 470 MB in f32: memory bandwidth, not
+//! arithmetic, is their cost. Kept in bf16 (`HistoryPrecision::Bf16`) each pair is rounded to
+//! about three significant digits when it is offered, then measured and used as rounded, so the
+//! recursion is exactly L-BFGS's on the rounded pairs (still positive definite), in half the
+//! memory and half the bytes read.
 
 use super::preconditioner::CoarseLift;
 use crate::error::Result;
 use crate::tensor::Tensor;
+use crate::vector::{Bf16Vector, Vector};
 
 /// A pair is only kept when yᵀs exceeds this: positive curvature keeps H positive definite.
 const MIN_CURVATURE: f64 = 1e-10;
+
+// ANCHOR: history_precision
+/// How L-BFGS keeps its (s, y) pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HistoryPrecision {
+    /// f32, as the parameters: the classic method.
+    #[default]
+    F32,
+    /// bf16, rounded when offered: half the memory and half the bytes each step reads.
+    Bf16,
+}
+// ANCHOR_END: history_precision
+
+/// One remembered vector, as the history keeps it.
+#[derive(Clone, Debug)]
+enum Kept {
+    F32(Tensor),
+    Bf16(Bf16Vector),
+}
+
+impl Kept {
+    /// `v` kept at `precision`, with the f32 values it now stands for.
+    fn new(v: Tensor, precision: HistoryPrecision) -> Result<(Kept, Tensor)> {
+        match precision {
+            HistoryPrecision::F32 => Ok((Kept::F32(v.clone()), v)),
+            HistoryPrecision::Bf16 => {
+                let packed = v.to_bf16()?;
+                let rounded = packed.to_f32()?;
+                Ok((Kept::Bf16(packed), rounded))
+            }
+        }
+    }
+
+    fn vector(&self) -> Vector<'_> {
+        match self {
+            Kept::F32(t) => Vector::F32(t),
+            Kept::Bf16(v) => Vector::Bf16(v),
+        }
+    }
+}
 
 /// The last pairs (s, y), oldest first, on the parameters' device; on the host, `1/yᵢᵀsᵢ` and
 /// the inner products the recursion needs.
 pub(super) struct History {
     capacity: usize,
-    steps: Vec<Tensor>,
-    grad_diffs: Vec<Tensor>,
+    precision: HistoryPrecision,
+    steps: Vec<Kept>,
+    grad_diffs: Vec<Kept>,
     rho: Vec<f64>,
     /// `sy[i][j]` = sᵢᵀyⱼ.
     sy: Vec<Vec<f64>>,
@@ -54,9 +102,14 @@ fn drop_first(table: &mut Vec<Vec<f64>>) {
 }
 
 impl History {
-    pub fn new(capacity: usize, preconditioner: Option<CoarseLift>) -> Self {
+    pub fn new(
+        capacity: usize,
+        precision: HistoryPrecision,
+        preconditioner: Option<CoarseLift>,
+    ) -> Self {
         History {
             capacity,
+            precision,
             steps: Vec::new(),
             grad_diffs: Vec::new(),
             rho: Vec::new(),
@@ -73,22 +126,32 @@ impl History {
 
     /// Forget every pair (after the active set changed, in a box).
     pub fn clear(&mut self) {
-        *self = History::new(self.capacity, self.preconditioner);
+        *self = History::new(self.capacity, self.precision, self.preconditioner);
     }
 
     /// Offer the pair `(s, y)` (kept if its curvature yᵀs is positive, the oldest pair dropped
     /// when full) and measure `g` against the history: one batched product on the device,
-    /// rows (g, y, s) against columns (s₁…, y₁…, s, y, g).
+    /// rows (g, y, s) against columns (s₁…, y₁…, s, y, g). The pair is measured as the
+    /// history would keep it (rounded, in bf16).
     pub fn update(&mut self, pair: Option<(Tensor, Tensor)>, g: &Tensor) -> Result<Measured> {
         let m = self.steps.len();
-        let mut cols: Vec<&Tensor> = self.steps.iter().chain(&self.grad_diffs).collect();
+        let pair = match pair {
+            Some((s, y)) => Some((Kept::new(s, self.precision)?, Kept::new(y, self.precision)?)),
+            None => None,
+        };
+        let mut cols: Vec<Vector> = self
+            .steps
+            .iter()
+            .chain(&self.grad_diffs)
+            .map(Kept::vector)
+            .collect();
         let mut rows = vec![g];
-        if let Some((s, y)) = &pair {
-            cols.extend([s, y]);
+        if let Some(((_, s), (_, y))) = &pair {
+            cols.extend([Vector::F32(s), Vector::F32(y)]);
             rows.extend([y, s]);
         }
-        cols.push(g);
-        let products = Tensor::dots(&rows, &cols)?;
+        cols.push(Vector::F32(g));
+        let products = Tensor::dots_with(&rows, &cols)?;
         let width = cols.len();
         let at = |row: usize, col: usize| products[row * width + col];
         let (g_row, y_row, s_row) = (0, 1, 2);
@@ -97,7 +160,7 @@ impl History {
             gy: (0..m).map(|j| at(g_row, m + j)).collect(),
             gg: at(g_row, width - 1),
         };
-        let Some((s, y)) = pair else {
+        let Some(((s, _), (y, y_values))) = pair else {
             return Ok(measured);
         };
         let (s_col, y_col) = (2 * m, 2 * m + 1);
@@ -130,7 +193,7 @@ impl History {
         measured.gs.push(at(g_row, s_col));
         measured.gy.push(at(g_row, y_col));
         self.newest_ymy = match &self.preconditioner {
-            Some(m) => y.dot(&m.apply(&y)?)?,
+            Some(m) => y_values.dot(&m.apply(&y_values)?)?,
             None => at(y_row, y_col),
         };
         self.steps.push(s);
@@ -167,13 +230,14 @@ impl History {
             cs[i] += a - beta;
         }
         let coefs: Vec<f64> = cs.iter().chain(&cy).copied().chain([cg]).collect();
-        let vectors: Vec<&Tensor> = self
+        let vectors: Vec<Vector> = self
             .steps
             .iter()
             .chain(&self.grad_diffs)
-            .chain([g])
+            .map(Kept::vector)
+            .chain([Vector::F32(g)])
             .collect();
-        let d = Tensor::combination(&coefs, &vectors)?;
+        let d = Tensor::combination_with(&coefs, &vectors)?;
         let slope = cg * m.gg
             + (0..n)
                 .map(|j| cs[j] * m.gs[j] + cy[j] * m.gy[j])
@@ -218,10 +282,15 @@ impl History {
     ) -> Result<(Tensor, f64)> {
         let n = self.steps.len();
         let q_coefs: Vec<f64> = cy.iter().copied().chain([cg]).collect();
-        let q_vectors: Vec<&Tensor> = self.grad_diffs.iter().chain([g]).collect();
-        let mq = lift.apply(&Tensor::combination(&q_coefs, &q_vectors)?)?;
+        let q_vectors: Vec<Vector> = self
+            .grad_diffs
+            .iter()
+            .map(Kept::vector)
+            .chain([Vector::F32(g)])
+            .collect();
+        let mq = lift.apply(&Tensor::combination_with(&q_coefs, &q_vectors)?)?;
         // yᵢᵀMq for every pair, and gᵀMq for the slope.
-        let products = Tensor::dots(&[&mq], &q_vectors)?;
+        let products = Tensor::dots_with(&[&mq], &q_vectors)?;
         let gamma = self.gamma();
         let mut cs = vec![0.0f64; n];
         for (i, a) in alpha.iter().enumerate() {
@@ -230,8 +299,13 @@ impl History {
             cs[i] += a - beta;
         }
         let coefs: Vec<f64> = cs.iter().copied().chain([gamma]).collect();
-        let vectors: Vec<&Tensor> = self.steps.iter().chain([&mq]).collect();
-        let d = Tensor::combination(&coefs, &vectors)?;
+        let vectors: Vec<Vector> = self
+            .steps
+            .iter()
+            .map(Kept::vector)
+            .chain([Vector::F32(&mq)])
+            .collect();
+        let d = Tensor::combination_with(&coefs, &vectors)?;
         let slope = gamma * products[n] + (0..n).map(|j| cs[j] * m.gs[j]).sum::<f64>();
         Ok((d, slope))
     }
@@ -242,26 +316,36 @@ impl History {
 mod tests {
     use super::*;
 
+    /// A kept vector's values in f32.
+    fn values(kept: &Kept) -> Tensor {
+        match kept {
+            Kept::F32(t) => t.clone(),
+            Kept::Bf16(v) => v.to_f32().unwrap(),
+        }
+    }
+
     /// The textbook two-loop recursion on the vectors themselves (the code this replaced).
     fn two_loop(h: &History, grad: &Tensor) -> Tensor {
         let mut q = grad.neg().unwrap();
         let n = h.steps.len();
+        let steps: Vec<Tensor> = h.steps.iter().map(values).collect();
+        let grad_diffs: Vec<Tensor> = h.grad_diffs.iter().map(values).collect();
         let mut alpha = vec![0.0f64; n];
         for i in (0..n).rev() {
-            alpha[i] = h.steps[i].dot(&q).unwrap() * h.rho[i];
-            q = q.add_scaled(-alpha[i], &h.grad_diffs[i]).unwrap();
+            alpha[i] = steps[i].dot(&q).unwrap() * h.rho[i];
+            q = q.add_scaled(-alpha[i], &grad_diffs[i]).unwrap();
         }
         let newest = n - 1;
         let m = |v: &Tensor| match &h.preconditioner {
             Some(lift) => lift.apply(v).unwrap(),
             None => v.clone(),
         };
-        let y = &h.grad_diffs[newest];
+        let y = &grad_diffs[newest];
         let ymy = y.dot(&m(y)).unwrap();
         q = m(&q).scaled(1.0 / (h.rho[newest] * ymy)).unwrap();
         for (i, a) in alpha.iter().enumerate() {
-            let beta = h.grad_diffs[i].dot(&q).unwrap() * h.rho[i];
-            q = q.add_scaled(a - beta, &h.steps[i]).unwrap();
+            let beta = grad_diffs[i].dot(&q).unwrap() * h.rho[i];
+            q = q.add_scaled(a - beta, &steps[i]).unwrap();
         }
         q
     }
@@ -275,14 +359,17 @@ mod tests {
         let (n, pairs) = (3 * 384 * 512, 100);
         let mut rng = crate::rng::Rng::new(7);
         let mut random = || Tensor::rand_uniform(&[1, 3, 384, 512], -1.0, 1.0, &mut rng);
-        let mut h = History::new(pairs, None);
-        for _ in 0..pairs {
-            let s = random();
-            // y = s + noise: positive curvature, so every pair is kept.
-            let y = s.add_scaled(0.1, &random()).unwrap();
-            h.update(Some((s, y)), &random()).unwrap();
-        }
         let g = random();
+        let s = random();
+        let y = s.neg().unwrap();
+        let offered: Vec<(Tensor, Tensor)> = (0..pairs)
+            .map(|_| {
+                let s = random();
+                // y = s + noise: positive curvature, so every pair is kept.
+                let y = s.add_scaled(0.1, &random()).unwrap();
+                (s, y)
+            })
+            .collect();
         let time = |f: &mut dyn FnMut()| {
             let start = std::time::Instant::now();
             for _ in 0..3 {
@@ -290,45 +377,52 @@ mod tests {
             }
             start.elapsed().as_secs_f64() / 3.0
         };
-        let old = time(&mut || {
-            two_loop(&h, &g);
-        });
-        // A step's full work: a pair offered (rows g, y, s against the whole history; this one
-        // of negative curvature, so the history stays as it is), then the direction.
-        let s = random();
-        let y = s.neg().unwrap();
-        let new = time(&mut || {
-            let measured = h.update(Some((s.clone(), y.clone())), &g).unwrap();
-            h.direction(&g, &measured).unwrap();
-        });
-        // The same with the preconditioner, and the M·y a kept pair adds (for its yᵀMy).
-        h.preconditioner = Some(CoarseLift::DEFAULT);
-        let preconditioned = time(&mut || {
-            let measured = h.update(Some((s.clone(), y.clone())), &g).unwrap();
-            h.direction(&g, &measured).unwrap();
-        });
-        let kept_pair = time(&mut || {
-            g.dot(&CoarseLift::DEFAULT.apply(&g).unwrap()).unwrap();
-        });
-        h.preconditioner = None;
-        let cols: Vec<&Tensor> = h
-            .steps
-            .iter()
-            .chain(&h.grad_diffs)
-            .chain([&s, &y, &g])
-            .collect();
-        let products = time(&mut || {
-            Tensor::dots(&[&g, &y, &s], &cols).unwrap();
-        });
-        let coefs = vec![0.5; cols.len()];
-        let combination = time(&mut || {
-            Tensor::combination(&coefs, &cols).unwrap();
-        });
-        println!(
-            "direction at n = {n}, {pairs} pairs: two-loop {old:.3} s, batched {new:.3} s \
-             (products {products:.3} s, combination {combination:.3} s), preconditioned \
-             {preconditioned:.3} s (+ {kept_pair:.4} s for yᵀMy when a pair is kept)"
-        );
+        for precision in [HistoryPrecision::F32, HistoryPrecision::Bf16] {
+            let mut h = History::new(pairs, precision, None);
+            for (s, y) in &offered {
+                h.update(Some((s.clone(), y.clone())), &random()).unwrap();
+            }
+            let old = time(&mut || {
+                two_loop(&h, &g);
+            });
+            // A step's full work: a pair offered (rows g, y, s against the whole history;
+            // this one of negative curvature, so the history stays as it is), then the
+            // direction.
+            let new = time(&mut || {
+                let measured = h.update(Some((s.clone(), y.clone())), &g).unwrap();
+                h.direction(&g, &measured).unwrap();
+            });
+            // The same with the preconditioner, and the M·y a kept pair adds (for its yᵀMy).
+            h.preconditioner = Some(CoarseLift::DEFAULT);
+            let preconditioned = time(&mut || {
+                let measured = h.update(Some((s.clone(), y.clone())), &g).unwrap();
+                h.direction(&g, &measured).unwrap();
+            });
+            let kept_pair = time(&mut || {
+                g.dot(&CoarseLift::DEFAULT.apply(&g).unwrap()).unwrap();
+            });
+            h.preconditioner = None;
+            let cols: Vec<Vector> = h
+                .steps
+                .iter()
+                .chain(&h.grad_diffs)
+                .map(Kept::vector)
+                .chain([Vector::F32(&s), Vector::F32(&y), Vector::F32(&g)])
+                .collect();
+            let products = time(&mut || {
+                Tensor::dots_with(&[&g, &y, &s], &cols).unwrap();
+            });
+            let coefs = vec![0.5; cols.len()];
+            let combination = time(&mut || {
+                Tensor::combination_with(&coefs, &cols).unwrap();
+            });
+            println!(
+                "direction at n = {n}, {pairs} pairs kept in {precision:?}: two-loop {old:.3} s, \
+                 batched {new:.3} s (products {products:.3} s, combination {combination:.3} s), \
+                 preconditioned {preconditioned:.3} s (+ {kept_pair:.4} s for yᵀMy when a pair \
+                 is kept)"
+            );
+        }
     }
 
     /// 50 values as a picture of two 5 × 5 channels, so the preconditioner has partial blocks.
@@ -341,19 +435,53 @@ mod tests {
     /// after each, the direction agrees with the two-loop recursion on the same pairs.
     #[test]
     fn direction_matches_the_two_loop_recursion() {
-        check_against_the_two_loop_recursion(None);
+        check_against_the_two_loop_recursion(HistoryPrecision::F32, None);
     }
 
     /// The same with the preconditioner: γ·M between the loops, M·q formed on the device.
     #[test]
     fn preconditioned_direction_matches_the_two_loop_recursion() {
-        check_against_the_two_loop_recursion(Some(CoarseLift {
-            block: 2,
-            lift: 3.0,
-        }));
+        check_against_the_two_loop_recursion(HistoryPrecision::F32, Some(PRECONDITIONER));
     }
 
-    fn check_against_the_two_loop_recursion(preconditioner: Option<CoarseLift>) {
+    /// With the pairs kept in bf16 the direction is the two-loop recursion's on the rounded
+    /// pairs, with and without the preconditioner.
+    #[test]
+    fn bf16_history_direction_matches_the_two_loop_recursion_on_its_pairs() {
+        check_against_the_two_loop_recursion(HistoryPrecision::Bf16, None);
+        check_against_the_two_loop_recursion(HistoryPrecision::Bf16, Some(PRECONDITIONER));
+    }
+
+    /// Kept in bf16, the pairs are rounded: a pair's values differ from what was offered by
+    /// at most half a bf16 step (at most 2⁻⁸ of the value), and some do differ.
+    #[test]
+    fn bf16_history_keeps_each_pair_rounded() {
+        let mut rng = crate::rng::Rng::new(3);
+        let s = Tensor::rand_uniform(&[1, 2, 5, 5], -1.0, 1.0, &mut rng);
+        let y = s.scaled(2.0).unwrap();
+        let g = Tensor::rand_uniform(&[1, 2, 5, 5], -1.0, 1.0, &mut rng);
+        let mut h = History::new(3, HistoryPrecision::Bf16, None);
+        h.update(Some((s.clone(), y)), &g).unwrap();
+        let (offered, kept) = (s.to_vec().unwrap(), values(&h.steps[0]).to_vec().unwrap());
+        assert!(matches!(h.steps[0], Kept::Bf16(_)));
+        assert!(
+            offered.iter().zip(&kept).any(|(a, b)| a != b),
+            "nothing was rounded"
+        );
+        for (a, b) in offered.iter().zip(&kept) {
+            assert!((a - b).abs() <= a.abs() / 256.0, "{a} kept as {b}");
+        }
+    }
+
+    const PRECONDITIONER: CoarseLift = CoarseLift {
+        block: 2,
+        lift: 3.0,
+    };
+
+    fn check_against_the_two_loop_recursion(
+        precision: HistoryPrecision,
+        preconditioner: Option<CoarseLift>,
+    ) {
         let n = 50;
         let curvature: Vec<f32> = (0..n).map(|i| 1.0 + (i * i) as f32 / 10.0).collect();
         // Not a quadratic (there sᵢᵀyⱼ = sᵢᵀA sⱼ would be symmetric and hide a transposition).
@@ -368,7 +496,7 @@ mod tests {
         let mut x: Vec<f32> = (0..n)
             .map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0)
             .collect();
-        let mut h = History::new(5, preconditioner);
+        let mut h = History::new(5, precision, preconditioner);
         let mut previous: Option<(Vec<f32>, Tensor)> = None;
         for step in 0..9 {
             let g = grad_at(&x);

@@ -14,7 +14,7 @@ pub mod transfer;
 
 pub use bounds::Bounds;
 pub use gram::gram_matrix;
-pub use lbfgs::{Converged, Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
+pub use lbfgs::{Converged, HistoryPrecision, Iteration, Lbfgs, LbfgsConfig, LineSearch, Sample};
 pub use objective::{
     Evaluation, FeatureExtractor, LayerWeight, LossTerms, Objective, ObjectiveConfig,
 };

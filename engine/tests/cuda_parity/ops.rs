@@ -4,6 +4,7 @@
 
 use super::common::{assert_close, check_op, cuda, random, values};
 use super::settings::{turn, wide_indices};
+use engine::vector::Vector;
 use engine::{Device, Error, Tensor};
 
 const TIGHT: f32 = 1e-5;
@@ -323,6 +324,33 @@ fn vector_arithmetic_for_optimisers() {
             m_cpu.to_vec().unwrap(),
             m_gpu.to_vec().unwrap(),
             "combination n={n}"
+        );
+        // The same with columns kept in bf16 (L-BFGS's history with --history-precision
+        // bf16): packed, read back and used in products and combinations alike on both.
+        let (pb, pc) = (b.to_bf16().unwrap(), c.to_bf16().unwrap());
+        let (gpb, gpc) = (gb.to_bf16().unwrap(), gc.to_bf16().unwrap());
+        assert_eq!(
+            pc.to_f32().unwrap().to_vec().unwrap(),
+            gpc.to_f32().unwrap().to_vec().unwrap(),
+            "bf16 rounding n={n}"
+        );
+        let cols = [Vector::Bf16(&pb), Vector::Bf16(&pc), Vector::F32(&a)];
+        let gcols = [Vector::Bf16(&gpb), Vector::Bf16(&gpc), Vector::F32(&ga)];
+        let (dots_cpu, dots_gpu) = (
+            Tensor::dots_with(&rows, &cols).unwrap(),
+            Tensor::dots_with(&grows, &gcols).unwrap(),
+        );
+        for (k, (x, y)) in dots_cpu.iter().zip(&dots_gpu).enumerate() {
+            close(*x, *y, &format!("dots over bf16 columns [{k}]"));
+        }
+        let (m_cpu, m_gpu) = (
+            Tensor::combination_with(&coefs, &cols).unwrap(),
+            Tensor::combination_with(&coefs, &gcols).unwrap(),
+        );
+        assert_eq!(
+            m_cpu.to_vec().unwrap(),
+            m_gpu.to_vec().unwrap(),
+            "combination over bf16 vectors n={n}"
         );
     }
     let mut poisoned = values(5000, 22);

@@ -55,6 +55,7 @@ const KNOBS: &[Knob] = &[
     knob("color_transfer", Kind::Choice, None, None),
     knob("optimizer", Kind::Choice, None, None),
     knob("history", Kind::Integer, Some(1.0), Some(1000.0)),
+    knob("history_precision", Kind::Choice, None, None),
     knob("precondition", Kind::Choice, None, None),
     knob("line_search", Kind::Choice, None, None),
     knob("lr", Kind::Number, Some(0.0), None),

@@ -30,6 +30,25 @@ pub enum PreconditionArg {
     Coarse,
 }
 
+/// How L-BFGS keeps its (s, y) pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HistoryPrecisionArg {
+    /// f32, as the picture: the classic method.
+    F32,
+    /// bf16, each pair rounded to about three digits when kept: half the memory, and each step
+    /// reads half the bytes.
+    Bf16,
+}
+
+impl From<HistoryPrecisionArg> for engine::style::HistoryPrecision {
+    fn from(arg: HistoryPrecisionArg) -> Self {
+        match arg {
+            HistoryPrecisionArg::F32 => Self::F32,
+            HistoryPrecisionArg::Bf16 => Self::Bf16,
+        }
+    }
+}
+
 /// Which of the 3×3 convolutions' matrix products use bf16 dot products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Bf16Arg {
@@ -93,6 +112,11 @@ pub struct StylizeArgs {
     /// L-BFGS history size: fewer saves memory at high resolution.
     #[arg(long, default_value_t = 100)]
     pub history: usize,
+    /// How L-BFGS keeps its history (chapter 9.1): `bf16` in half the memory, each step
+    /// reading half the bytes; `f32` is the classic method (PyTorch's). Default: bf16 with
+    /// L-BFGS (Adam keeps no history).
+    #[arg(long, value_enum)]
+    pub history_precision: Option<HistoryPrecisionArg>,
     /// L-BFGS's preconditioner (chapter 9.1): `coarse` moves the picture's large areas further
     /// before the history has learned their curvature; `none` is the classic method (PyTorch's).
     /// Default: coarse with L-BFGS (Adam has none).

@@ -12,7 +12,7 @@ use engine::models::memory::{
     StyleTransferRun, Workload,
 };
 use engine::models::Vgg;
-use engine::style::{ImageOptimizer, LbfgsConfig};
+use engine::style::{HistoryPrecision, ImageOptimizer, LbfgsConfig};
 use engine::{Error, Result};
 
 /// GIF frames are shrunk to this long side when taken (see `GifOptions`).
@@ -63,10 +63,12 @@ pub fn check(
     let optimizer = match plan.optimizer {
         ImageOptimizer::Lbfgs(LbfgsConfig {
             history,
+            history_precision,
             preconditioner,
             ..
         }) => OptimizerMemory::Lbfgs {
             history,
+            bf16_history: history_precision == HistoryPrecision::Bf16,
             preconditioned: preconditioner.is_some(),
         },
         ImageOptimizer::Adam { .. } => OptimizerMemory::Adam,
@@ -159,6 +161,7 @@ pub fn check(
             }
             if let OptimizerMemory::Lbfgs {
                 history,
+                bf16_history,
                 preconditioned,
             } = optimizer
             {
@@ -166,6 +169,7 @@ pub fn check(
                     fits(Knobs {
                         optimizer: OptimizerMemory::Lbfgs {
                             history: h as usize,
+                            bf16_history,
                             preconditioned,
                         },
                         ..wanted

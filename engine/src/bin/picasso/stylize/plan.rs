@@ -1,7 +1,7 @@
 //! Turning the command line into a checked plan before any slow work starts: a typo in a layer
 //! name or an output over an input should fail in milliseconds, not after the network loads.
 
-use super::args::{LineSearchArg, OptimizerArg, PreconditionArg, StylizeArgs};
+use super::args::{HistoryPrecisionArg, LineSearchArg, OptimizerArg, PreconditionArg, StylizeArgs};
 use super::masks::MaskFiles;
 use super::schedule::{deadlines, evaluations_per_size, halving_sizes, parse_duration};
 use engine::io::image::{read_dimensions, DEFAULT_MAX_PIXELS};
@@ -243,6 +243,10 @@ impl Plan {
         let optimizer = match args.optimizer {
             OptimizerArg::Lbfgs => ImageOptimizer::Lbfgs(LbfgsConfig {
                 history: args.history,
+                history_precision: args
+                    .history_precision
+                    .unwrap_or(HistoryPrecisionArg::Bf16)
+                    .into(),
                 lr: args.lr.unwrap_or(1.0),
                 line_search,
                 bounds,
@@ -252,6 +256,12 @@ impl Plan {
                 },
                 ..LbfgsConfig::default()
             }),
+            OptimizerArg::Adam if args.history_precision.is_some() => {
+                return Err(Error::invalid(
+                    "--history-precision",
+                    "applies to --optimizer lbfgs only; Adam keeps no history of steps",
+                ))
+            }
             OptimizerArg::Adam if args.precondition == Some(PreconditionArg::Coarse) => {
                 return Err(Error::invalid(
                     "--precondition",

@@ -148,6 +148,10 @@ pub fn write_report(
                 }
                 _ => "none".into(),
             },
+            "history_precision": match plan.optimizer {
+                ImageOptimizer::Lbfgs(config) => format!("{:?}", config.history_precision).to_lowercase(),
+                ImageOptimizer::Adam { .. } => "none".into(),
+            },
             "content_weight": c.content_weight,
             "style_weight": c.style_weight,
             "tv_weight": c.tv_weight,

@@ -7,7 +7,7 @@
 // CLI's three colour options, which exclude each other.
 const MAIN_KNOBS = ['size', 'iters', 'time_limit', 'style_weight', 'colour', 'style_scale', 'device'];
 const HIDDEN_KNOBS = ['original_colors', 'luminance_only', 'color_transfer', 'history',
-  'precondition', 'lr',
+  'history_precision', 'precondition', 'lr',
   'line_search', 'unbounded', 'content_layers', 'style_layers'];
 const COLOUR_CHOICES = [
   ['none', 'the painting’s colours'],
