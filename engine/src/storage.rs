@@ -467,25 +467,18 @@ impl Storage {
         let Some(first) = rows.first().map(|r| r.0).or(cols.first().map(|c| c.0)) else {
             return Ok(Vec::new());
         };
-        let unpacked: Vec<(&Storage, &Layout)> = cols.iter().map(|c| (c.0, c.1)).collect();
-        let packings: Vec<Packing> = cols.iter().map(|c| c.2).collect();
         match first {
             Storage::Cpu(_) => {
                 let rows = host_views("dots", rows)?;
                 let row_slices: Vec<&[f32]> = rows.iter().map(|x| x.as_ref()).collect();
-                let words = host_views("dots", &unpacked)?;
-                let col_values = values(&words, &packings, len);
-                Ok(cpu::vector::dots(&row_slices, &col_values))
+                let words = host_words("dots", cols)?;
+                Ok(cpu::vector::dots(&row_slices, &values(&words, len)))
             }
-            Storage::Cuda(_) => {
-                let cols = cuda_views("dots", &unpacked)?;
-                let cols: Vec<_> = cols
-                    .iter()
-                    .zip(&packings)
-                    .map(|((b, l), p)| (*b, *l, *p))
-                    .collect();
-                cuda::vector::dots(&cuda_views("dots", rows)?, &cols, len)
-            }
+            Storage::Cuda(_) => cuda::vector::dots(
+                &cuda_views("dots", rows)?,
+                &cuda_packed_views("dots", cols)?,
+                len,
+            ),
         }
     }
 
@@ -500,25 +493,19 @@ impl Storage {
             .first()
             .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?
             .0;
-        let unpacked: Vec<(&Storage, &Layout)> = vectors.iter().map(|v| (v.0, v.1)).collect();
-        let packings: Vec<Packing> = vectors.iter().map(|v| v.2).collect();
         match first {
             Storage::Cpu(_) => {
-                let words = host_views("combination", &unpacked)?;
-                let values = values(&words, &packings, len);
-                Ok(Storage::Cpu(cpu::vector::combination(coefs, &values)))
+                let words = host_words("combination", vectors)?;
+                Ok(Storage::Cpu(cpu::vector::combination(
+                    coefs,
+                    &values(&words, len),
+                )))
             }
-            Storage::Cuda(_) => {
-                let views = cuda_views("combination", &unpacked)?;
-                let views: Vec<_> = views
-                    .iter()
-                    .zip(&packings)
-                    .map(|((b, l), p)| (*b, *l, *p))
-                    .collect();
-                Ok(Storage::Cuda(cuda::vector::combination(
-                    coefs, &views, len,
-                )?))
-            }
+            Storage::Cuda(_) => Ok(Storage::Cuda(cuda::vector::combination(
+                coefs,
+                &cuda_packed_views("combination", vectors)?,
+                len,
+            )?)),
         }
     }
 
@@ -612,18 +599,39 @@ fn host_views<'a>(
         .collect()
 }
 
-/// Host words read as vectors of `len` values, each packed as `packings` says.
-fn values<'a>(
-    words: &'a [Cow<'a, [f32]>],
-    packings: &[Packing],
-    len: usize,
-) -> Vec<cpu::vector::Values<'a>> {
+/// The host words behind packed vectors, each with its packing.
+fn host_words<'a>(
+    op: &'static str,
+    list: &[(&'a Storage, &Layout, Packing)],
+) -> Result<Vec<(Cow<'a, [f32]>, Packing)>> {
+    list.iter()
+        .map(|(s, l, p)| match s {
+            Storage::Cpu(d) => Ok((dense(d, l), *p)),
+            other => Err(mismatch(op, list[0].0, other)),
+        })
+        .collect()
+}
+
+/// Host words read as vectors of `len` values.
+fn values<'a>(words: &'a [(Cow<'a, [f32]>, Packing)], len: usize) -> Vec<cpu::vector::Values<'a>> {
     words
         .iter()
-        .zip(packings)
         .map(|(w, p)| match p {
             Packing::F32 => cpu::vector::Values::F32(w),
             Packing::Bf16Pairs => cpu::vector::Values::Bf16Pairs { words: w, len },
+        })
+        .collect()
+}
+
+/// The CUDA buffers behind packed vectors, each with its packing.
+fn cuda_packed_views<'a>(
+    op: &'static str,
+    list: &[(&'a Storage, &'a Layout, Packing)],
+) -> Result<Vec<(&'a CudaBuffer, &'a Layout, Packing)>> {
+    list.iter()
+        .map(|(s, l, p)| match s {
+            Storage::Cuda(d) => Ok((d, *l, *p)),
+            other => Err(mismatch(op, list[0].0, other)),
         })
         .collect()
 }
