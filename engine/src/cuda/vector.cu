@@ -71,11 +71,13 @@ extern "C" __global__ void free_mask(const FreeMaskArgs a) {
 }
 
 // ANCHOR: bf16_pairs
-// Value i of a vector kept as f32 (packed == 0), or as bf16 two to a 32-bit word, value 2k in
-// the low half of word k (packed == 1): a bf16 is the top half of an f32, so it widens by a shift.
-__device__ __forceinline__ float value_at(u64 address, u64 packed, u64 i) {
-    if (!packed) return ((const float*)address)[i];
-    unsigned word = (unsigned)__float_as_int(((const float*)address)[i >> 1]);
+// Value i of a vector at `tagged`: its address, whose lowest bit (always 0 in an address of
+// 4-byte words) is set when the vector is kept as bf16 two to a 32-bit word, value 2k in the
+// low half of word k. A bf16 is the top half of an f32, so it widens by a shift.
+__device__ __forceinline__ float value_at(u64 tagged, u64 i) {
+    const float* address = (const float*)(tagged & ~(u64)1);
+    if (!(tagged & 1)) return address[i];
+    unsigned word = (unsigned)__float_as_int(address[i >> 1]);
     return __int_as_float((int)((i & 1) ? (word & 0xffff0000u) : (word << 16)));
 }
 
@@ -103,13 +105,12 @@ extern "C" __global__ void pack_bf16(const PackArgs a) {
 }
 
 extern "C" __global__ void unpack_bf16(const PackArgs a) {
-    FOR_EACH_INDEX(i, a.n) a.to[i] = value_at((u64)a.from, 1, i);
+    FOR_EACH_INDEX(i, a.n) a.to[i] = value_at((u64)a.from | 1, i);
 }
 
 struct DotsArgs {
     const u64* rows;  // addresses of the row vectors
-    const u64* cols;  // addresses of the column vectors
-    const u64* col_packed;  // 1 where a column is packed as bf16 pairs
+    const u64* cols;  // addresses of the column vectors, tagged as value_at reads them
     double* partial;  // [rows · cols][parts]
     u64 n;
     u64 n_rows;
@@ -125,10 +126,10 @@ extern "C" __global__ void dots_partial(const DotsArgs a) {
     for (u64 b = blockIdx.x; b < a.n_rows * a.n_cols * a.parts; b += gridDim.x) {
         u64 pair = b / a.parts, k = b % a.parts;
         const float* x = (const float*)a.rows[pair / a.n_cols];
-        u64 y = a.cols[pair % a.n_cols], packed = a.col_packed[pair % a.n_cols];
+        u64 y = a.cols[pair % a.n_cols];
         double acc = 0.0;
         for (u64 i = k * blockDim.x + threadIdx.x; i < a.n; i += a.parts * blockDim.x) {
-            acc += (double)x[i] * (double)value_at(y, packed, i);
+            acc += (double)x[i] * (double)value_at(y, i);
         }
         double sum = block_fold(acc, false);
         if (threadIdx.x == 0) a.partial[b] = sum;
@@ -159,8 +160,7 @@ extern "C" __global__ void fold_segments(const SegmentArgs a) {
 }
 
 struct CombinationArgs {
-    const u64* vectors;  // addresses of the vectors
-    const u64* packed;   // 1 where a vector is packed as bf16 pairs
+    const u64* vectors;  // addresses of the vectors, tagged as value_at reads them
     const double* coefs;
     float* out;
     u64 n;
@@ -171,7 +171,7 @@ struct CombinationArgs {
 extern "C" __global__ void combination(const CombinationArgs a) {
     FOR_EACH_INDEX(i, a.n) {
         double acc = 0.0;
-        for (u64 j = 0; j < a.count; ++j) acc += a.coefs[j] * (double)value_at(a.vectors[j], a.packed[j], i);
+        for (u64 j = 0; j < a.count; ++j) acc += a.coefs[j] * (double)value_at(a.vectors[j], i);
         a.out[i] = (float)acc;
     }
 }

@@ -61,7 +61,6 @@ struct FreeMaskArgs {
 struct DotsArgs {
     rows: u64,
     cols: u64,
-    col_packed: u64,
     partial: u64,
     n: u64,
     n_rows: u64,
@@ -84,7 +83,6 @@ struct SegmentArgs {
 #[derive(Clone, Copy)]
 struct CombinationArgs {
     vectors: u64,
-    packed: u64,
     coefs: u64,
     out: u64,
     n: u64,
@@ -250,12 +248,11 @@ pub fn dots(
         .collect();
     let dense = dense_all("dots", &all, len)?;
     let device = dense[0].buffer().device().clone();
-    let addresses: Vec<u64> = dense.iter().map(|d| d.address()).collect();
+    let addresses = tagged_addresses(&dense, &all);
     let (row_addresses, col_addresses) = addresses.split_at(rows.len());
-    let (row_list, col_list, packed_list) = (
+    let (row_list, col_list) = (
         words_on(&device, row_addresses)?,
         words_on(&device, col_addresses)?,
-        words_on(&device, &packed_flags(cols.iter().map(|c| c.2)))?,
     );
     let pairs = rows.len() * cols.len();
     let parts = blocks_per_pair(pairs, len);
@@ -263,7 +260,6 @@ pub fn dots(
     let args = DotsArgs {
         rows: row_list.address(),
         cols: col_list.address(),
-        col_packed: packed_list.address(),
         partial: partial.address(),
         n: len as u64,
         n_rows: rows.len() as u64,
@@ -279,10 +275,15 @@ pub fn dots(
 }
 // ANCHOR_END: dots
 
-/// 1 for each vector packed as bf16 pairs, 0 for f32: what the kernels branch on.
-fn packed_flags(packings: impl Iterator<Item = Packing>) -> Vec<u64> {
-    packings
-        .map(|p| u64::from(p == Packing::Bf16Pairs))
+/// Each vector's device address, its lowest bit set when its values are packed as bf16 pairs:
+/// buffers hold 4-byte words, so that bit is otherwise always 0, and the kernels learn each
+/// vector's packing from the list they already read (`value_at` in `vector.cu`), with nothing
+/// more to upload.
+fn tagged_addresses(dense: &[Dense], vectors: &[(&CudaBuffer, &Layout, Packing)]) -> Vec<u64> {
+    dense
+        .iter()
+        .zip(vectors)
+        .map(|(d, (_, _, packing))| d.address() | u64::from(*packing == Packing::Bf16Pairs))
         .collect()
 }
 
@@ -305,15 +306,12 @@ pub fn combination(
     }
     let dense = dense_all("combination", vectors, len)?;
     let device = dense[0].buffer().device().clone();
-    let addresses: Vec<u64> = dense.iter().map(|d| d.address()).collect();
-    let list = words_on(&device, &addresses)?;
-    let packed = words_on(&device, &packed_flags(vectors.iter().map(|v| v.2)))?;
+    let list = words_on(&device, &tagged_addresses(&dense, vectors))?;
     let bits: Vec<u64> = coefs.iter().map(|c| c.to_bits()).collect();
     let coefs_on = words_on(&device, &bits)?;
     let out = CudaBuffer::uninit(&device, len, "combination")?;
     let args = CombinationArgs {
         vectors: list.address(),
-        packed: packed.address(),
         coefs: coefs_on.address(),
         out: out.address(),
         n: len as u64,
