@@ -40,7 +40,7 @@ fn run(dir: &TempDir, precision: Option<&str>) -> Option<Run> {
 }
 
 #[test]
-fn a_bf16_history_takes_half_the_memory_for_the_same_picture() {
+fn a_bf16_history_takes_less_memory_for_the_same_picture() {
     let dir = TempDir::new("cli-history-precision");
     let Some(f32_run) = run(&dir, Some("f32")) else {
         return;
