@@ -76,15 +76,10 @@ impl Tensor {
             .dot(self.layout(), other.storage(), other.layout())
     }
 
-    /// Every product `rows[i]·cols[j]` (tensors of one shape, on one device), row-major, in
-    /// f64: L-BFGS's products over its whole history in one call, one round trip on a GPU.
-    pub fn dots(rows: &[&Tensor], cols: &[&Tensor]) -> Result<Vec<f64>> {
-        let cols: Vec<Vector> = cols.iter().map(|&t| Vector::F32(t)).collect();
-        Tensor::dots_with(rows, &cols)
-    }
-
-    /// [`Tensor::dots`] with columns that may be kept in bf16.
-    pub fn dots_with(rows: &[&Tensor], cols: &[Vector]) -> Result<Vec<f64>> {
+    /// Every product `rows[i]·cols[j]` (vectors of one shape, on one device; the columns f32
+    /// or kept in bf16), row-major, in f64: L-BFGS's products over its whole history in one
+    /// call, one round trip on a GPU.
+    pub fn dots(rows: &[&Tensor], cols: &[Vector]) -> Result<Vec<f64>> {
         let Some(shape) = rows
             .first()
             .map(|t| t.shape())
@@ -104,15 +99,9 @@ impl Tensor {
         Storage::dots(&row_views, &col_views, shape.iter().product())
     }
 
-    /// `Σ coefs[j]·vectors[j]` (tensors of one shape, on one device), each element formed in
-    /// f64 and rounded once. Untracked.
-    pub fn combination(coefs: &[f64], vectors: &[&Tensor]) -> Result<Tensor> {
-        let vectors: Vec<Vector> = vectors.iter().map(|&t| Vector::F32(t)).collect();
-        Tensor::combination_with(coefs, &vectors)
-    }
-
-    /// [`Tensor::combination`] of vectors that may be kept in bf16; the result is f32.
-    pub fn combination_with(coefs: &[f64], vectors: &[Vector]) -> Result<Tensor> {
+    /// `Σ coefs[j]·vectors[j]` (vectors of one shape, on one device, f32 or kept in bf16),
+    /// each element formed in f64 and rounded once; the result is f32. Untracked.
+    pub fn combination(coefs: &[f64], vectors: &[Vector]) -> Result<Tensor> {
         let shape = vectors
             .first()
             .ok_or_else(|| Error::invalid("combination", "needs at least one vector"))?

@@ -14,8 +14,8 @@
 //! of those vectors: it is formed between the loops and measured against the yᵢ, a fixed few
 //! more calls and one more pass over the yᵢ per step.
 //!
-//! Those passes read the whole history, which at 512 px is 470 MB in f32: memory bandwidth, not
-//! arithmetic, is their cost. Kept in bf16 (`HistoryPrecision::Bf16`) each pair is rounded to
+//! Those passes read the whole history, which at 512 × 384 px is 470 MB in f32: memory bandwidth,
+//! more than arithmetic, is their cost. Kept in bf16 (`HistoryPrecision::Bf16`) each pair is rounded to
 //! about three significant digits when it is offered, then measured and used as rounded, so the
 //! recursion is exactly L-BFGS's on the rounded pairs (still positive definite), in half the
 //! memory and half the bytes read.
@@ -151,7 +151,7 @@ impl History {
             rows.extend([y, s]);
         }
         cols.push(Vector::F32(g));
-        let products = Tensor::dots_with(&rows, &cols)?;
+        let products = Tensor::dots(&rows, &cols)?;
         let width = cols.len();
         let at = |row: usize, col: usize| products[row * width + col];
         let (g_row, y_row, s_row) = (0, 1, 2);
@@ -237,7 +237,7 @@ impl History {
             .map(Kept::vector)
             .chain([Vector::F32(g)])
             .collect();
-        let d = Tensor::combination_with(&coefs, &vectors)?;
+        let d = Tensor::combination(&coefs, &vectors)?;
         let slope = cg * m.gg
             + (0..n)
                 .map(|j| cs[j] * m.gs[j] + cy[j] * m.gy[j])
@@ -288,9 +288,9 @@ impl History {
             .map(Kept::vector)
             .chain([Vector::F32(g)])
             .collect();
-        let mq = lift.apply(&Tensor::combination_with(&q_coefs, &q_vectors)?)?;
+        let mq = lift.apply(&Tensor::combination(&q_coefs, &q_vectors)?)?;
         // yᵢᵀMq for every pair, and gᵀMq for the slope.
-        let products = Tensor::dots_with(&[&mq], &q_vectors)?;
+        let products = Tensor::dots(&[&mq], &q_vectors)?;
         let gamma = self.gamma();
         let mut cs = vec![0.0f64; n];
         for (i, a) in alpha.iter().enumerate() {
@@ -305,7 +305,7 @@ impl History {
             .map(Kept::vector)
             .chain([Vector::F32(&mq)])
             .collect();
-        let d = Tensor::combination_with(&coefs, &vectors)?;
+        let d = Tensor::combination(&coefs, &vectors)?;
         let slope = gamma * products[n] + (0..n).map(|j| cs[j] * m.gs[j]).sum::<f64>();
         Ok((d, slope))
     }
@@ -410,11 +410,11 @@ mod tests {
                 .chain([Vector::F32(&s), Vector::F32(&y), Vector::F32(&g)])
                 .collect();
             let products = time(&mut || {
-                Tensor::dots_with(&[&g, &y, &s], &cols).unwrap();
+                Tensor::dots(&[&g, &y, &s], &cols).unwrap();
             });
             let coefs = vec![0.5; cols.len()];
             let combination = time(&mut || {
-                Tensor::combination_with(&coefs, &cols).unwrap();
+                Tensor::combination(&coefs, &cols).unwrap();
             });
             println!(
                 "direction at n = {n}, {pairs} pairs kept in {precision:?}: two-loop {old:.3} s, \

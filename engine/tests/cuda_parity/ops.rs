@@ -301,32 +301,37 @@ fn vector_arithmetic_for_optimisers() {
             "scale n={n}"
         );
         assert!(ga.all_finite().unwrap());
-        // L-BFGS's batched products and its one combination over the history.
+        // L-BFGS's batched products and its one combination over the history, with columns in
+        // f32 and kept in bf16 (its history with --history-precision bf16): the same on both.
         let c = random(&[n], 23).narrow(0, 0, n).unwrap();
         let gc = c.to_device(device).unwrap();
-        let (rows, cols) = ([&a, &b], [&b, &c, &a]);
-        let (grows, gcols) = ([&ga, &gb], [&gb, &gc, &ga]);
-        let (dots_cpu, dots_gpu) = (
-            Tensor::dots(&rows, &cols).unwrap(),
-            Tensor::dots(&grows, &gcols).unwrap(),
-        );
-        assert_eq!(dots_cpu.len(), 6);
-        for (k, (x, y)) in dots_cpu.iter().zip(&dots_gpu).enumerate() {
-            close(*x, *y, &format!("dots[{k}]"));
-        }
-        close(dots_cpu[4], b.dot(&c).unwrap(), "dots[1][1] is b·c");
+        let (rows, grows) = ([&a, &b], [&ga, &gb]);
         let coefs = [0.5, -1.25, 3.0];
-        let (m_cpu, m_gpu) = (
-            Tensor::combination(&coefs, &cols).unwrap(),
-            Tensor::combination(&coefs, &gcols).unwrap(),
+        let same_on_both = |cols: &[Vector], gcols: &[Vector], what: &str| -> Vec<f64> {
+            let (dots_cpu, dots_gpu) = (
+                Tensor::dots(&rows, cols).unwrap(),
+                Tensor::dots(&grows, gcols).unwrap(),
+            );
+            assert_eq!(dots_cpu.len(), 6);
+            for (k, (x, y)) in dots_cpu.iter().zip(&dots_gpu).enumerate() {
+                close(*x, *y, &format!("dots over {what} [{k}]"));
+            }
+            assert_eq!(
+                Tensor::combination(&coefs, cols).unwrap().to_vec().unwrap(),
+                Tensor::combination(&coefs, gcols)
+                    .unwrap()
+                    .to_vec()
+                    .unwrap(),
+                "combination over {what} n={n}"
+            );
+            dots_cpu
+        };
+        let dots = same_on_both(
+            &[Vector::F32(&b), Vector::F32(&c), Vector::F32(&a)],
+            &[Vector::F32(&gb), Vector::F32(&gc), Vector::F32(&ga)],
+            "f32 columns",
         );
-        assert_eq!(
-            m_cpu.to_vec().unwrap(),
-            m_gpu.to_vec().unwrap(),
-            "combination n={n}"
-        );
-        // The same with columns kept in bf16 (L-BFGS's history with --history-precision
-        // bf16): packed, read back and used in products and combinations alike on both.
+        close(dots[4], b.dot(&c).unwrap(), "dots[1][1] is b·c");
         let (pb, pc) = (b.to_bf16().unwrap(), c.to_bf16().unwrap());
         let (gpb, gpc) = (gb.to_bf16().unwrap(), gc.to_bf16().unwrap());
         assert_eq!(
@@ -334,23 +339,10 @@ fn vector_arithmetic_for_optimisers() {
             gpc.to_f32().unwrap().to_vec().unwrap(),
             "bf16 rounding n={n}"
         );
-        let cols = [Vector::Bf16(&pb), Vector::Bf16(&pc), Vector::F32(&a)];
-        let gcols = [Vector::Bf16(&gpb), Vector::Bf16(&gpc), Vector::F32(&ga)];
-        let (dots_cpu, dots_gpu) = (
-            Tensor::dots_with(&rows, &cols).unwrap(),
-            Tensor::dots_with(&grows, &gcols).unwrap(),
-        );
-        for (k, (x, y)) in dots_cpu.iter().zip(&dots_gpu).enumerate() {
-            close(*x, *y, &format!("dots over bf16 columns [{k}]"));
-        }
-        let (m_cpu, m_gpu) = (
-            Tensor::combination_with(&coefs, &cols).unwrap(),
-            Tensor::combination_with(&coefs, &gcols).unwrap(),
-        );
-        assert_eq!(
-            m_cpu.to_vec().unwrap(),
-            m_gpu.to_vec().unwrap(),
-            "combination over bf16 vectors n={n}"
+        same_on_both(
+            &[Vector::Bf16(&pb), Vector::Bf16(&pc), Vector::F32(&a)],
+            &[Vector::Bf16(&gpb), Vector::Bf16(&gpc), Vector::F32(&ga)],
+            "bf16 columns",
         );
     }
     let mut poisoned = values(5000, 22);
